@@ -1,0 +1,26 @@
+"""MLP Lens: the Explore page. Run with `streamlit run app.py`."""
+
+import streamlit as st
+
+from ui import cached, render
+from ui.sidebar import sidebar
+
+st.set_page_config(page_title="MLP Lens · Explore", page_icon=":material/biotech:", layout="wide")
+params = sidebar()
+st.title("What does each hidden unit learn?")
+st.caption("A scikit-learn MLPClassifier with one hidden layer, trained on MNIST digits. "
+           "Change the settings in the sidebar and the network retrains.")
+with render.guarded():
+    data = cached.mnist()
+    render.data_summary(data, params)
+    if params is not None:
+        result = cached.trained(params, data)
+        st.divider()
+        render.metrics(result)
+        render.dead_units_warning(result)
+        grid, votes = st.columns([3, 2], gap="large")
+        with grid:
+            render.weight_grid(result, data)
+        with votes:
+            render.output_weights(result, data)
+        render.loss_curve(result)

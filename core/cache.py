@@ -1,0 +1,40 @@
+"""Where MLP Lens keeps what it computed once: the uint8 data copies and trained models."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+CACHE_ENV = "MLP_LENS_CACHE"
+
+
+def cache_dir() -> Path:
+    """The cache folder: ``$MLP_LENS_CACHE``, else the user's cache folder."""
+    configured = os.environ.get(CACHE_ENV)
+    if configured:
+        return Path(configured).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "mlp-lens"
+
+
+def atomic_write(path: Path, write) -> None:
+    """Call ``write(file)`` on a temporary file, then rename it to ``path``.
+
+    The rename is atomic, so a reader sees either the old file or the whole
+    new one, never a half-written file, even if the process dies mid-write.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            write(file)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def folder_size(path: Path) -> int:
+    """Bytes used by the files below ``path`` (0 if it does not exist)."""
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())

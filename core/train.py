@@ -1,0 +1,163 @@
+"""Training the lesson's MLPClassifier, with a persistent cache and honest diagnostics."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import warnings
+from dataclasses import dataclass
+from time import perf_counter
+
+import joblib
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier
+
+from core.cache import cache_dir
+from core.data import MnistData
+from core.params import TrainParams
+
+log = logging.getLogger("mlp_lens")
+_trainings = 0
+_trainings_lock = threading.Lock()
+
+
+class TrainingFailed(RuntimeError):
+    """Training ran but gave no usable network; the message says why and what to change."""
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """A fitted network and what a person wants to know about its training."""
+
+    params: TrainParams
+    model: MLPClassifier
+    n_samples: int
+    train_accuracy: float
+    n_iter: int
+    converged: bool
+    stop_reason: str
+    loss_curve: tuple[float, ...]
+    dead_units: tuple[int, ...]  # 0-based; ReLU output is zero on every training image
+    active_fraction: tuple[float, ...]  # per unit, share of training images it is active on
+    fit_seconds: float
+
+    @property
+    def layer_shapes(self) -> tuple[tuple[int, int], ...]:
+        return tuple(w.shape for w in self.model.coefs_)
+
+
+def make_model(params: TrainParams) -> MLPClassifier:
+    """The lesson's estimator; every other setting is scikit-learn's default."""
+    return MLPClassifier(
+        hidden_layer_sizes=(params.hidden_units,),
+        max_iter=params.max_iter,
+        alpha=params.alpha,
+        solver=params.solver,
+        random_state=params.random_state,
+        learning_rate_init=params.learning_rate_init,
+    )
+
+
+def training_inputs(params: TrainParams, data: MnistData) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of the chosen digits, as float pixels (0-255, or 0-1 when scaled)."""
+    X, y = data.subset(params.digits)
+    X = X.astype(np.float64)
+    if params.scale_pixels:
+        X /= 255.0
+    return X, y
+
+
+def train_mlp(params: TrainParams, data: MnistData) -> TrainResult:
+    """Train (or load from the persistent cache) the network ``params`` describe on ``data``.
+
+    The cache key is the parameters plus ``data.fingerprint``; the arrays
+    themselves are not hashed on every call.
+    """
+    outcome = _cached_fit()(params, data.fingerprint, data)
+    if isinstance(outcome, str):
+        raise TrainingFailed(outcome)
+    return outcome
+
+
+def is_trained(params: TrainParams, data: MnistData) -> bool:
+    """Whether ``train_mlp(params, data)`` would load from the cache rather than train."""
+    return _cached_fit().check_call_in_cache(params, data.fingerprint, data)
+
+
+def trainings_run() -> int:
+    """How many networks this process has actually trained (cache hits do not count)."""
+    return _trainings
+
+
+def _cached_fit():
+    memory = joblib.Memory(cache_dir() / "models", verbose=0)
+    return memory.cache(_fit, ignore=["data"])
+
+
+def _fit(params: TrainParams, fingerprint: str, data: MnistData) -> TrainResult | str:
+    global _trainings
+    with _trainings_lock:
+        _trainings += 1
+    X, y = training_inputs(params, data)
+    model = make_model(params)
+    log.info("training %s on %d images (data %s)", params, len(y), fingerprint)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        start = perf_counter()
+        try:
+            model.fit(X, y)
+        except ValueError as exc:
+            if "non-finite" not in str(exc):
+                raise
+            return _diverged_message(params)
+        seconds = perf_counter() - start
+    if not np.isfinite(model.loss_):
+        return _diverged_message(params)
+    warned = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    active = _active_fraction(model, X)
+    return TrainResult(
+        params=params,
+        model=model,
+        n_samples=len(y),
+        train_accuracy=float(model.score(X, y)),
+        n_iter=int(model.n_iter_),
+        converged=not warned,
+        stop_reason=_stop_reason(params, model, warned),
+        loss_curve=tuple(float(v) for v in getattr(model, "loss_curve_", [model.loss_])),
+        dead_units=tuple(int(i) for i in np.flatnonzero(active == 0)),
+        active_fraction=tuple(float(f) for f in active),
+        fit_seconds=seconds,
+    )
+
+
+def _active_fraction(model: MLPClassifier, X: np.ndarray) -> np.ndarray:
+    """Per hidden unit, the fraction of rows of ``X`` on which its ReLU output is positive."""
+    pre_activation = X @ model.coefs_[0] + model.intercepts_[0]
+    return (pre_activation > 0).mean(axis=0)
+
+
+def _stop_reason(params: TrainParams, model: MLPClassifier, warned) -> str:
+    if warned:
+        return (
+            f"stopped at max_iter = {params.max_iter} before converging "
+            f"(scikit-learn: {str(warned[0].message).strip()})"
+        )
+    if params.solver == "lbfgs":
+        return f"lbfgs converged after {model.n_iter_} iterations"
+    return (
+        f"converged: the training loss improved by less than tol = {model.tol:g} "
+        f"for {model.n_iter_no_change} epochs in a row"
+    )
+
+
+def _diverged_message(params: TrainParams) -> str:
+    hint = (
+        "Tick 'Scale pixels to 0-1'"
+        if not params.scale_pixels
+        else "Lower learning_rate_init"
+    )
+    return (
+        f"Training diverged: the weights became infinite or NaN "
+        f"(solver={params.solver}, learning_rate_init={params.learning_rate_init:g}). {hint}."
+    )

@@ -1,0 +1,67 @@
+"""The in-process caches of the UI layer, keyed by small values only.
+
+Data and trained networks are shared by every session of this server. Large
+arrays are never hashed: functions take ``TrainParams`` and the data's
+fingerprint, and fetch the arrays from ``mnist()``.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.data import MnistData, load_mnist
+from core.params import TrainParams
+from core.train import TrainingFailed, TrainResult, is_trained, train_mlp
+from core.weights import (
+    figure_png,
+    hidden_weight_images,
+    output_weights_figure,
+    weight_grid_figure,
+)
+
+
+# An hour: a server that fell back to the offline sample tries OpenML again later.
+@st.cache_resource(show_spinner="Loading MNIST (the first load parses OpenML's file: ~10 s)…",
+                   ttl=3600)
+def mnist() -> MnistData:
+    return load_mnist()
+
+
+@st.cache_data(show_spinner=False)
+def pixel_range(fingerprint: str) -> tuple[int, int]:
+    X = mnist().X
+    return int(X.min()), int(X.max())
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _trained(params: TrainParams, fingerprint: str) -> TrainResult:
+    return train_mlp(params, mnist())
+
+
+def trained(params: TrainParams, data: MnistData) -> TrainResult:
+    """The trained network, with a status box while a new one trains."""
+    if is_trained(params, data):
+        return _trained(params, data.fingerprint)
+    n_images = sum(data.counts(params.digits).values())
+    with st.status(f"Training {params.describe_units()} on {n_images:,} images…") as status:
+        try:
+            result = _trained(params, data.fingerprint)
+        except TrainingFailed:
+            status.update(label="Training failed", state="error", expanded=False)
+            raise
+        status.update(label=f"Trained in {result.fit_seconds:.1f} s", state="complete",
+                      expanded=False)
+    return result
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def weight_grid_png(params: TrainParams, fingerprint: str) -> bytes:
+    result = _trained(params, fingerprint)
+    images = hidden_weight_images(result.model)
+    return figure_png(weight_grid_figure(images, dead_units=result.dead_units))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def output_weights_png(params: TrainParams, fingerprint: str) -> bytes:
+    result = _trained(params, fingerprint)
+    return figure_png(output_weights_figure(result.model, params.digits))

@@ -1,0 +1,114 @@
+"""The sidebar every page shares: widgets in, one ``TrainParams`` out.
+
+Streamlit's pages-directory mode drops a widget's value when the page
+changes, so the values live in session state under ``STORE`` (updated by the
+widgets' callbacks) and are written back into the widgets at the top of every
+run. The URL is read once per session and rewritten on every run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import streamlit as st
+
+from core.params import FIELDS, InvalidParams, TrainParams
+
+STORE = "mlp_lens_params"
+URL_NOTICES = "mlp_lens_url_notices"
+
+
+def sidebar() -> TrainParams | None:
+    """Draw the shared sidebar; return the chosen parameters, or None (with a message)."""
+    _start_session()
+    for name, value in st.session_state[STORE].items():
+        st.session_state[_key(name)] = value
+    with st.sidebar:
+        st.page_link("app.py", label="Explore", icon=":material/grid_view:")
+        st.page_link("pages/1_Lesson.py", label="The lesson", icon=":material/school:")
+        st.header("Network")
+        _digits_widget()
+        _hidden_units_widget()
+        _log_choice_widget("alpha")
+        _random_state_widget()
+        with st.expander("Advanced"):
+            st.selectbox(FIELDS["solver"].label, FIELDS["solver"].choices, **_bind("solver"))
+            _max_iter_widget()
+            _log_choice_widget("learning_rate_init")
+            st.checkbox(FIELDS["scale_pixels"].label, **_bind("scale_pixels"))
+        st.button("Reset to the lesson's settings", on_click=set_params, args=(TrainParams(),),
+                  key="sb_reset", use_container_width=True)
+    for notice in st.session_state.pop(URL_NOTICES, []):
+        st.warning(notice, icon=":material/link:")
+    try:
+        params = TrainParams(**st.session_state[STORE])
+    except InvalidParams as exc:
+        for message in exc.messages:
+            st.info(message, icon=":material/front_hand:")
+        return None
+    st.query_params.from_dict(params.to_query())
+    return params
+
+
+def set_params(params: TrainParams) -> None:
+    """Put ``params`` into the sidebar (for buttons' ``on_click``)."""
+    st.session_state[STORE] = _raw(params)
+
+
+def set_param(name: str, value) -> None:
+    """Change one sidebar value (for buttons' ``on_click``)."""
+    st.session_state[STORE][name] = value
+
+
+def _start_session() -> None:
+    if STORE in st.session_state:
+        return
+    params, notices = TrainParams.from_query(st.query_params.to_dict())
+    st.session_state[STORE] = _raw(params)
+    st.session_state[URL_NOTICES] = notices
+
+
+def _raw(params: TrainParams) -> dict:
+    values = asdict(params)
+    values["digits"] = list(params.digits)
+    return values
+
+
+def _key(name: str) -> str:
+    return f"sb_{name}"
+
+
+def _bind(name: str) -> dict:
+    """Widget arguments that tie a widget to the stored value ``name``."""
+    return {
+        "key": _key(name),
+        "help": FIELDS[name].help,
+        "on_change": lambda: set_param(name, st.session_state[_key(name)]),
+    }
+
+
+def _digits_widget() -> None:
+    spec = FIELDS["digits"]
+    st.multiselect(spec.label, list(range(int(spec.low), int(spec.high) + 1)), **_bind("digits"))
+
+
+def _hidden_units_widget() -> None:
+    spec = FIELDS["hidden_units"]
+    st.slider(spec.label, int(spec.low), int(spec.high), **_bind("hidden_units"))
+
+
+def _random_state_widget() -> None:
+    spec = FIELDS["random_state"]
+    st.number_input(spec.label, int(spec.low), int(spec.high), step=1, **_bind("random_state"))
+
+
+def _max_iter_widget() -> None:
+    spec = FIELDS["max_iter"]
+    st.number_input(spec.label, int(spec.low), int(spec.high), step=10, **_bind("max_iter"))
+
+
+def _log_choice_widget(name: str) -> None:
+    """A slider over log-spaced values; a value from a link that is not a step is kept as one."""
+    spec = FIELDS[name]
+    options = sorted(set(spec.steps) | {st.session_state[STORE][name]})
+    st.select_slider(spec.label, options, format_func=lambda v: f"{v:g}", **_bind(name))
