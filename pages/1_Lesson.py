@@ -5,7 +5,8 @@ import streamlit as st
 from core.params import TrainParams
 from ui.sidebar import set_params, sidebar
 
-st.set_page_config(page_title="MLP Lens · The lesson", page_icon=":material/biotech:", layout="wide")
+st.set_page_config(page_title="MLP Lens · The lesson", page_icon=":material/biotech:",
+                   layout="wide")
 params = sidebar()
 st.title("The lesson")
 st.markdown(

@@ -7,6 +7,8 @@ fingerprint, and fetch the arrays from ``mnist()``.
 
 from __future__ import annotations
 
+import logging
+
 import streamlit as st
 
 from core.data import MnistData, load_mnist
@@ -18,6 +20,15 @@ from core.weights import (
     output_weights_figure,
     weight_grid_figure,
 )
+
+# Every real training is logged on the server's stderr ("mlp_lens: training TrainParams(...)"),
+# so an operator (and the concurrency test) can see that each configuration trains once.
+_log = logging.getLogger("mlp_lens")
+if not _log.handlers:
+    _handler = logging.StreamHandler()
+    _handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
+    _log.addHandler(_handler)
+    _log.setLevel(logging.INFO)
 
 
 # An hour: a server that fell back to the offline sample tries OpenML again later.
