@@ -1,0 +1,93 @@
+"""Loading MNIST: the real fetch_openml path, the uint8 copy, the offline fallback, damage."""
+
+import socket
+import time
+
+import numpy as np
+import pytest
+from sklearn.datasets import fetch_openml
+
+from core.cache import cache_dir
+from core.data import load_mnist, load_sample
+from tests.openml_cache import write_openml_cache
+
+
+@pytest.fixture
+def openml_home(tmp_path, small):
+    """A scikit-learn data folder holding a 1,200-row mnist_784 in OpenML's format."""
+    write_openml_cache(tmp_path / "sklearn", small.X, small.y)
+    return tmp_path / "sklearn"
+
+
+@pytest.fixture
+def closed_port():
+    """An address on this machine where nothing listens: connecting fails at once."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return ("127.0.0.1", s.getsockname()[1])
+
+
+def test_load_mnist_reads_openml_through_fetch_openml(openml_home, small, closed_port):
+    data = load_mnist(openml_home, probe_address=closed_port)
+    assert data.source == "openml"
+    assert data.X.dtype == np.uint8 and data.y.dtype == np.uint8
+    assert data.X.shape == (1200, 784)
+    np.testing.assert_array_equal(data.X, small.X)
+    np.testing.assert_array_equal(data.y, small.y)
+    assert "OpenML" in data.note
+
+
+def test_the_same_data_as_the_lessons_fetch_openml(openml_home):
+    """Our arrays are the lesson's X and y (as_frame=False), as uint8."""
+    X, y = fetch_openml("mnist_784", version=1, return_X_y=True, as_frame=False,
+                        data_home=str(openml_home))
+    data = load_mnist(openml_home)
+    np.testing.assert_array_equal(data.X, X)
+    np.testing.assert_array_equal(data.y.astype(str), y)
+    assert data.subset((0, 1, 2, 3))[0].shape == X[y <= "3"].shape
+
+
+def test_later_loads_come_from_the_uint8_copy(openml_home, small):
+    """Once copied, the ARFF file is not needed (it is not parsed again)."""
+    first = load_mnist(openml_home)
+    for path in openml_home.rglob("*.arff.gz"):
+        path.unlink()
+    again = load_mnist(openml_home)
+    assert again.source == "openml"
+    assert again.fingerprint == first.fingerprint
+
+
+def test_offline_without_a_local_copy_falls_back_to_the_sample_quickly(tmp_path, closed_port):
+    start = time.perf_counter()
+    data = load_mnist(tmp_path / "empty", probe_address=closed_port, probe_timeout=3)
+    assert time.perf_counter() - start < 5
+    assert data.source == "sample"
+    assert data.X.shape == (5000, 784)
+    assert "OpenML cannot be reached" in data.note
+    assert "5,000 real MNIST digits" in data.note
+
+
+def test_the_sample_is_real_mnist(sample):
+    assert sample.X.shape == (5000, 784) and sample.X.dtype == np.uint8
+    assert np.bincount(sample.y).tolist() == [500] * 10
+    assert sample.X.max() == 255 and sample.X.min() == 0
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "empty"])
+def test_a_damaged_data_copy_is_rebuilt(openml_home, small, damage):
+    first = load_mnist(openml_home)
+    copies = list((cache_dir() / "data").glob("mnist-openml-*.npy"))
+    assert copies
+    for copy in copies:
+        content = copy.read_bytes()
+        copy.write_bytes({"truncate": content[: len(content) // 3],
+                          "garbage": b"not a numpy file" * 100, "empty": b""}[damage])
+    again = load_mnist(openml_home)
+    assert again.source == "openml"
+    assert again.fingerprint == first.fingerprint
+
+
+def test_a_damaged_sample_copy_is_rebuilt(sample):
+    for copy in (cache_dir() / "data").glob("mnist-sample-*.npy"):
+        copy.write_bytes(b"\x93NUMPY broken")
+    assert load_sample().fingerprint == sample.fingerprint

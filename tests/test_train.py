@@ -1,0 +1,102 @@
+"""Training: exactly the lesson's network, cached on disk, with honest diagnostics."""
+
+import time
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.neural_network import MLPClassifier
+
+from core.cache import cache_dir
+from core.data import MnistData
+from core.params import TrainParams
+from core.train import TrainingFailed, is_trained, train_mlp, trainings_run
+
+
+def test_default_params_give_exactly_the_lessons_weights(small):
+    """The lesson's own code on the same digits (string labels, y <= '3') gives identical coefs_."""
+    X, y = small.X.astype(np.float64), small.y.astype(str)
+    X5, y5 = X[y <= "3"], y[y <= "3"]
+    mlp = MLPClassifier(hidden_layer_sizes=(6,), max_iter=200, alpha=1e-4, solver="sgd",
+                        random_state=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mlp.fit(X5, y5)
+
+    result = train_mlp(TrainParams(), small)
+
+    assert len(result.model.coefs_) == 2
+    assert result.layer_shapes == ((784, 6), (6, 4))
+    for ours, lessons in zip(result.model.coefs_ + result.model.intercepts_,
+                             mlp.coefs_ + mlp.intercepts_, strict=True):
+        np.testing.assert_array_equal(ours, lessons)
+    assert result.n_iter == mlp.n_iter_
+    assert result.n_samples == len(y5)
+
+
+def test_a_trained_config_loads_from_disk_without_training(small):
+    """The persistent cache: the second call trains nothing and takes well under a second."""
+    params = TrainParams(hidden_units=4, max_iter=20, scale_pixels=True, random_state=11)
+    assert not is_trained(params, small)
+    first = train_mlp(params, small)
+    before = trainings_run()
+    start = time.perf_counter()
+    again = train_mlp(params, small)
+    assert time.perf_counter() - start < 0.5
+    assert trainings_run() == before
+    assert is_trained(params, small)
+    np.testing.assert_array_equal(first.model.coefs_[0], again.model.coefs_[0])
+
+
+def test_the_cache_key_includes_the_data(small):
+    params = TrainParams(max_iter=3, scale_pixels=True, random_state=12)
+    train_mlp(params, small)
+    other = MnistData(small.X[::-1].copy(), small.y[::-1].copy(), source="sample", note="")
+    assert other.fingerprint != small.fingerprint
+    assert not is_trained(params, other)
+
+
+def test_a_damaged_model_cache_file_is_retrained_not_a_crash(small):
+    params = TrainParams(max_iter=4, scale_pixels=True, random_state=13)
+    good = train_mlp(params, small)
+    outputs = [p for p in (cache_dir() / "models").rglob("output.pkl")]
+    assert outputs
+    for path in outputs:
+        path.write_bytes(path.read_bytes()[:40])  # truncated, as after a crash mid-write
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # joblib warns that it recomputes
+        again = train_mlp(params, small)
+    np.testing.assert_array_equal(good.model.coefs_[0], again.model.coefs_[0])
+
+
+def test_the_lessons_settings_leave_units_dead_and_scaling_fixes_it(sample):
+    """Raw 0-255 pixels with sgd kill most units on real digits; dividing by 255 trains well."""
+    lesson = train_mlp(TrainParams(), sample)
+    scaled = train_mlp(TrainParams(scale_pixels=True), sample)
+    assert len(lesson.dead_units) >= 3
+    assert lesson.train_accuracy < 0.7
+    assert all(lesson.active_fraction[i] == 0 for i in lesson.dead_units)
+    assert len(scaled.dead_units) < len(lesson.dead_units)
+    assert scaled.train_accuracy > 0.95
+
+
+def test_stopping_at_max_iter_is_reported_with_the_reason(small):
+    result = train_mlp(TrainParams(max_iter=3, scale_pixels=True), small)
+    assert result.n_iter == 3 and not result.converged
+    assert "max_iter = 3" in result.stop_reason
+    assert len(result.loss_curve) == 3
+
+
+def test_convergence_is_reported(small):
+    result = train_mlp(TrainParams(max_iter=500, scale_pixels=True, learning_rate_init=0.1,
+                                   solver="adam", digits=(0, 1)), small)
+    assert result.converged and result.n_iter < 500
+    assert result.stop_reason.startswith("converged")
+
+
+def test_non_finite_weights_give_a_message_not_a_crash(small):
+    """Within TrainParams' bounds uint8 digits stay finite (units die instead), so the guard is
+    driven by pixels of extreme size: scikit-learn's fit really produces non-finite weights."""
+    extreme = MnistData(small.X.astype(np.float64) * 1e150, small.y, source="sample", note="")
+    with pytest.raises(TrainingFailed, match="Training diverged.*Scale pixels"):
+        train_mlp(TrainParams(max_iter=5), extreme)
