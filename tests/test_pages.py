@@ -1,0 +1,117 @@
+"""The pages, run headless with Streamlit's AppTest on the bundled sample of real digits."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXPLORE, LESSON = str(ROOT / "app.py"), "pages/1_Lesson.py"
+
+
+@pytest.fixture(autouse=True)
+def offline_sample(monkeypatch):
+    """The pages load the bundled sample: no network, and fast."""
+    monkeypatch.setenv("MLP_LENS_DATA", "sample")
+
+
+def run(script=EXPLORE, query=None) -> AppTest:
+    at = AppTest.from_file(script, default_timeout=120)
+    at.query_params.update(query or {})
+    return at.run()
+
+
+def grid_caption(at: AppTest) -> str:
+    return at.get("image")[0].proto.imgs[0].caption
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_default_run_shows_data_metrics_and_the_lessons_weight_grid():
+    """First load: the lesson's settings, a 2 x 3 grid of 6 units, no exception."""
+    at = run()
+    assert not at.exception
+    assert grid_caption(at).startswith("6 hidden units in a 2 × 3 grid")
+    assert metric(at, "X.shape") == "5,000 × 784"
+    assert metric(at, "Pixel range") == "0 – 255"
+    assert metric(at, "Training images") == "2,000"
+    assert metric(at, "Iterations").endswith("/ 200")
+    assert any("`(784, 6)` and `(6, 4)`" in m.value for m in at.markdown)
+    assert any("Offline sample" in i.value for i in at.info)
+
+
+def test_the_lessons_settings_say_which_units_are_dead_and_offer_the_fix():
+    at = run()
+    dead = metric(at, "Dead units")
+    assert dead != "0 of 6"
+    assert any("never activate" in w.value and "raw 0–255" in w.value for w in at.warning)
+    at.button(key="fix_scale_pixels").click().run()
+    assert at.checkbox(key="sb_scale_pixels").value is True
+    assert float(metric(at, "Training accuracy").rstrip("%")) > 90
+    assert not any("never activate" in w.value for w in at.warning)
+
+
+def test_nine_hidden_units_show_nine_images():
+    at = run()
+    at.slider(key="sb_hidden_units").set_value(9).run()
+    assert not at.exception
+    assert grid_caption(at).startswith("9 hidden units in a 3 × 3 grid")
+    assert any("`(784, 9)` and `(9, 4)`" in m.value for m in at.markdown)
+
+
+def test_an_empty_digit_selection_explains_and_trains_nothing():
+    at = run()
+    at.multiselect(key="sb_digits").set_value([]).run()
+    assert not at.exception
+    assert any("Pick at least two digits" in i.value for i in at.info)
+    assert not at.get("image")
+    at.multiselect(key="sb_digits").set_value([7]).run()
+    assert any("you picked only 7" in i.value for i in at.info)
+
+
+def test_parameters_survive_a_page_switch():
+    """Pages-directory mode drops widget values on a page switch; the sidebar keeps them."""
+    at = run()
+    at.slider(key="sb_hidden_units").set_value(4).run()
+    at.number_input(key="sb_random_state").set_value(7).run()
+    at.multiselect(key="sb_digits").set_value([1, 7]).run()
+    at.checkbox(key="sb_scale_pixels").check().run()
+    for script in (LESSON, "app.py", LESSON):
+        at.switch_page(script).run()
+        assert not at.exception
+        assert at.slider(key="sb_hidden_units").value == 4
+        assert at.number_input(key="sb_random_state").value == 7
+        assert at.multiselect(key="sb_digits").value == [1, 7]
+        assert at.checkbox(key="sb_scale_pixels").value is True
+
+
+def test_the_lesson_page_resets_the_sidebar_to_the_lessons_settings():
+    at = run()
+    at.slider(key="sb_hidden_units").set_value(3).run()
+    at.switch_page(LESSON).run()
+    assert not at.exception
+    assert any("What had to change" in h.value for h in at.header)
+    at.button(key="lesson_reset").click().run()
+    assert at.slider(key="sb_hidden_units").value == 6
+    assert any("lesson's exact settings" in s.value for s in at.success)
+    at.switch_page("app.py").run()
+    assert grid_caption(at).startswith("6 hidden units")
+
+
+def test_a_link_sets_the_parameters():
+    at = run(query={"hidden_units": "5", "random_state": "3", "digits": "2,5,8"})
+    assert not at.exception
+    assert at.slider(key="sb_hidden_units").value == 5
+    assert at.multiselect(key="sb_digits").value == [2, 5, 8]
+    assert grid_caption(at).startswith("5 hidden units")
+
+
+def test_a_link_with_nonsense_values_shows_notices_and_still_renders():
+    at = run(query={"hidden_units": "abc", "alpha": "-7", "solver": "rm -rf /", "digits": "1,x"})
+    assert not at.exception
+    notices = [w.value for w in at.warning if w.value.startswith("The link's")]
+    assert len(notices) == 4
+    assert at.slider(key="sb_hidden_units").value == 6
+    assert grid_caption(at).startswith("6 hidden units")
