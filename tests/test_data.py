@@ -91,3 +91,10 @@ def test_a_damaged_sample_copy_is_rebuilt(sample):
     for copy in (cache_dir() / "data").glob("mnist-sample-*.npy"):
         copy.write_bytes(b"\x93NUMPY broken")
     assert load_sample().fingerprint == sample.fingerprint
+
+
+def test_the_lessons_original_call_fails_as_a_data_frame(openml_home):
+    """Why MLP Lens passes as_frame=False: by default y is categorical and y <= '3' raises."""
+    _, y = fetch_openml("mnist_784", version=1, return_X_y=True, data_home=str(openml_home))
+    with pytest.raises(TypeError):
+        y <= "3"  # noqa: B015 - the comparison itself is what fails
