@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import cached, render
+from ui import cached, live, render
 from ui.sidebar import sidebar
 
 st.set_page_config(page_title="MLP Lens · Explore", page_icon=":material/biotech:", layout="wide")
@@ -13,9 +13,10 @@ st.caption("A scikit-learn MLPClassifier with one hidden layer, trained on MNIST
 with render.guarded():
     data = cached.mnist()
     render.data_summary(data, params)
-    if params is not None:
-        result = cached.trained(params, data)
+    result = live.network(params, data) if params is not None else None
+    if result is not None:
         st.divider()
+        live.stopped_banner(result)
         render.metrics(result)
         render.dead_units_warning(result)
         grid, votes = st.columns([3, 2], gap="large")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from time import perf_counter
 
@@ -41,6 +42,7 @@ class TrainResult:
     dead_units: tuple[int, ...]  # 0-based; ReLU output is zero on every training image
     active_fraction: tuple[float, ...]  # per unit, share of training images it is active on
     fit_seconds: float
+    stopped: bool = False  # stopped by the user before the end: a partial network, not cached
 
     @property
     def layer_shapes(self) -> tuple[tuple[int, int], ...]:
@@ -68,16 +70,32 @@ def training_inputs(params: TrainParams, data: MnistData) -> tuple[np.ndarray, n
     return X, y
 
 
-def train_mlp(params: TrainParams, data: MnistData) -> TrainResult:
+class StopTraining(Exception):
+    """Raised by an epoch observer to end training at the end of the current epoch."""
+
+
+def train_mlp(params: TrainParams, data: MnistData, *, on_epoch=None) -> TrainResult:
     """Train (or load from the persistent cache) the network ``params`` describe on ``data``.
 
     The cache key is the parameters plus ``data.fingerprint``; the arrays
-    themselves are not hashed on every call.
+    themselves are not hashed on every call. ``on_epoch(model)``, if given, is
+    called at the end of every epoch (every loss evaluation for lbfgs); it only
+    watches, so the network is the same as without it. It may raise
+    ``StopTraining``, which propagates and leaves nothing in the cache.
     """
-    outcome = _cached_fit()(params, data.fingerprint, data)
+    outcome = _cached_fit()(params, data.fingerprint, data, on_epoch)
     if isinstance(outcome, str):
         raise TrainingFailed(outcome)
     return outcome
+
+
+def describe_partial(params: TrainParams, data: MnistData, model: MLPClassifier, *,
+                     epoch: int, seconds: float) -> TrainResult:
+    """A result for a network stopped by the user at the end of epoch ``epoch``."""
+    X, y = training_inputs(params, data)
+    reason = f"stopped by you at epoch {epoch} of {params.max_iter}"
+    return _describe(params, model, X, y, converged=False, stop_reason=reason,
+                     seconds=seconds, stopped=True)
 
 
 def is_trained(params: TrainParams, data: MnistData) -> bool:
@@ -92,10 +110,11 @@ def trainings_run() -> int:
 
 def _cached_fit():
     memory = joblib.Memory(cache_dir() / "models", verbose=0)
-    return memory.cache(_fit, ignore=["data"])
+    return memory.cache(_fit, ignore=["data", "on_epoch"])
 
 
-def _fit(params: TrainParams, fingerprint: str, data: MnistData) -> TrainResult | str:
+def _fit(params: TrainParams, fingerprint: str, data: MnistData, on_epoch=None
+         ) -> TrainResult | str:
     global _trainings
     with _trainings_lock:
         _trainings += 1
@@ -106,7 +125,8 @@ def _fit(params: TrainParams, fingerprint: str, data: MnistData) -> TrainResult 
         warnings.simplefilter("always", ConvergenceWarning)
         start = perf_counter()
         try:
-            model.fit(X, y)
+            with _watching(model, on_epoch):
+                model.fit(X, y)
         except ValueError as exc:
             if "non-finite" not in str(exc):
                 raise
@@ -115,20 +135,53 @@ def _fit(params: TrainParams, fingerprint: str, data: MnistData) -> TrainResult 
     if not np.isfinite(model.loss_):
         return _diverged_message(params)
     warned = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    return _describe(params, model, X, y, converged=not warned,
+                     stop_reason=_stop_reason(params, model, warned), seconds=seconds)
+
+
+def _describe(params, model, X, y, *, converged, stop_reason, seconds, stopped=False):
     active = _active_fraction(model, X)
     return TrainResult(
         params=params,
         model=model,
         n_samples=len(y),
         train_accuracy=float(model.score(X, y)),
-        n_iter=int(model.n_iter_),
-        converged=not warned,
-        stop_reason=_stop_reason(params, model, warned),
-        loss_curve=tuple(float(v) for v in getattr(model, "loss_curve_", [model.loss_])),
+        n_iter=int(getattr(model, "n_iter_", 0)),
+        converged=converged,
+        stop_reason=stop_reason,
+        loss_curve=tuple(float(v) for v in getattr(model, "loss_curve_", ())),
         dead_units=tuple(int(i) for i in np.flatnonzero(active == 0)),
         active_fraction=tuple(float(f) for f in active),
         fit_seconds=seconds,
+        stopped=stopped,
     )
+
+
+@contextmanager
+def _watching(model: MLPClassifier, on_epoch):
+    """Call ``on_epoch(model)`` after each epoch of ``model.fit`` without changing the fit.
+
+    scikit-learn has no per-epoch callback for MLPClassifier, so the method it
+    calls once per epoch (per loss evaluation for lbfgs) is wrapped on this one
+    instance, and removed again so the fitted model pickles as a plain
+    MLPClassifier.
+    """
+    if on_epoch is None:
+        yield
+        return
+    name = "_loss_grad_lbfgs" if model.solver == "lbfgs" else "_update_no_improvement_count"
+    original = getattr(model, name)
+
+    def observed(*args, **kwargs):
+        value = original(*args, **kwargs)
+        on_epoch(model)
+        return value
+
+    setattr(model, name, observed)
+    try:
+        yield
+    finally:
+        delattr(model, name)
 
 
 def _active_fraction(model: MLPClassifier, X: np.ndarray) -> np.ndarray:

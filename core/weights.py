@@ -47,6 +47,25 @@ def weight_grid_figure(images: np.ndarray, *, dead_units=(), shared_scale: bool 
     return fig
 
 
+def weight_grid_mosaic(images: np.ndarray, *, zoom: int = 4, gap: int = 2) -> np.ndarray:
+    """The weight grid as one gray uint8 image, each unit scaled to its own range like ``matshow``.
+
+    A fast stand-in for ``weight_grid_figure`` (no matplotlib), for views that
+    redraw often, such as a network that is still learning.
+    """
+    rows, cols = grid_shape(len(images))
+    low = images.min(axis=(1, 2), keepdims=True)
+    span = np.ptp(images, axis=(1, 2), keepdims=True)
+    scaled = (255 * (images - low) / np.where(span > 0, span, 1)).astype(np.uint8)
+    cell = 28 * zoom + gap
+    mosaic = np.full((rows * cell + gap, cols * cell + gap), 255, dtype=np.uint8)
+    for i, image in enumerate(scaled):
+        top, left = gap + (i // cols) * cell, gap + (i % cols) * cell
+        mosaic[top:top + 28 * zoom, left:left + 28 * zoom] = np.kron(
+            image, np.ones((zoom, zoom), dtype=np.uint8))
+    return mosaic
+
+
 def output_weights_figure(model: MLPClassifier, digits) -> Figure:
     """``coefs_[1]`` as a unit x digit heatmap: red votes for a digit, blue against.
 

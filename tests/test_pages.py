@@ -1,5 +1,6 @@
 """The pages, run headless with Streamlit's AppTest on the bundled sample of real digits."""
 
+import time
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,18 @@ def offline_sample(monkeypatch):
 def run(script=EXPLORE, query=None) -> AppTest:
     at = AppTest.from_file(script, default_timeout=120)
     at.query_params.update(query or {})
-    return at.run()
+    return settle(at.run())
+
+
+def settle(at: AppTest, timeout: float = 120) -> AppTest:
+    """Rerun until no training is in progress (the browser's fragment polls the same way)."""
+    deadline = time.monotonic() + timeout
+    while at.get("progress") and time.monotonic() < deadline:
+        time.sleep(0.2)
+        at.run()
+    assert not at.get("progress"), "training did not finish in time"
+    assert not at.exception
+    return at
 
 
 def grid_caption(at: AppTest) -> str:
@@ -47,7 +59,7 @@ def test_the_lessons_settings_say_which_units_are_dead_and_offer_the_fix():
     dead = metric(at, "Dead units")
     assert dead != "0 of 6"
     assert any("never activate" in w.value and "raw 0–255" in w.value for w in at.warning)
-    at.button(key="fix_scale_pixels").click().run()
+    settle(at.button(key="fix_scale_pixels").click().run())
     assert at.checkbox(key="sb_scale_pixels").value is True
     assert float(metric(at, "Training accuracy").rstrip("%")) > 90
     assert not any("never activate" in w.value for w in at.warning)
@@ -55,7 +67,7 @@ def test_the_lessons_settings_say_which_units_are_dead_and_offer_the_fix():
 
 def test_nine_hidden_units_show_nine_images():
     at = run()
-    at.slider(key="sb_hidden_units").set_value(9).run()
+    settle(at.slider(key="sb_hidden_units").set_value(9).run())
     assert not at.exception
     assert grid_caption(at).startswith("9 hidden units in a 3 × 3 grid")
     assert any("`(784, 9)` and `(9, 4)`" in m.value for m in at.markdown)
@@ -79,7 +91,7 @@ def test_parameters_survive_a_page_switch():
     at.multiselect(key="sb_digits").set_value([1, 7]).run()
     at.checkbox(key="sb_scale_pixels").check().run()
     for script in (LESSON, "app.py", LESSON):
-        at.switch_page(script).run()
+        settle(at.switch_page(script).run())
         assert not at.exception
         assert at.slider(key="sb_hidden_units").value == 4
         assert at.number_input(key="sb_random_state").value == 7
@@ -96,7 +108,7 @@ def test_the_lesson_page_resets_the_sidebar_to_the_lessons_settings():
     at.button(key="lesson_reset").click().run()
     assert at.slider(key="sb_hidden_units").value == 6
     assert any("lesson's exact settings" in s.value for s in at.success)
-    at.switch_page("app.py").run()
+    settle(at.switch_page("app.py").run())
     assert grid_caption(at).startswith("6 hidden units")
 
 
@@ -115,3 +127,41 @@ def test_a_link_with_nonsense_values_shows_notices_and_still_renders():
     assert len(notices) == 4
     assert at.slider(key="sb_hidden_units").value == 6
     assert grid_caption(at).startswith("6 hidden units")
+
+
+def test_a_new_network_is_shown_learning_and_then_finished():
+    """The first view of an untrained config shows the epoch counter and the grid as it learns."""
+    at = AppTest.from_file(EXPLORE, default_timeout=120)
+    at.query_params.update({"random_state": "101", "scale_pixels": "true", "max_iter": "60"})
+    at.run()
+    assert at.get("progress")[0].proto.text.startswith("Training: epoch")
+    assert at.button(key="stop_training")
+    seen = set()
+    deadline = time.monotonic() + 60
+    while at.get("progress") and time.monotonic() < deadline:
+        seen.add(at.get("progress")[0].proto.text.split(" · ")[0])
+        time.sleep(0.1)
+        at.run()
+    assert len(seen) >= 2  # the counter moved while we watched
+    assert metric(at, "Iterations").endswith("/ 60")
+    assert grid_caption(at).startswith("6 hidden units")
+
+
+def test_stop_keeps_the_partial_network_marked_stopped():
+    at = AppTest.from_file(EXPLORE, default_timeout=120)
+    at.query_params.update({"random_state": "102", "scale_pixels": "true", "max_iter": "1000"})
+    at.run()
+    deadline = time.monotonic() + 30
+    while " epoch 0 " in at.get("progress")[0].proto.text and time.monotonic() < deadline:
+        time.sleep(0.1)
+        at.run()
+    at.button(key="stop_training").click().run()
+    assert not at.exception and not at.get("progress")
+    banner = next(w.value for w in at.warning if "Stopped at epoch" in w.value)
+    epoch = int(banner.split("Stopped at epoch ")[1].split()[0])
+    assert 1 <= epoch < 1000
+    assert metric(at, "Iterations") == f"{epoch} / 1000"
+    assert grid_caption(at).startswith("6 hidden units")
+    settle(at.button(key="resume_training").click().run(), timeout=180)
+    assert metric(at, "Iterations").endswith("/ 1000")
+    assert not any("Stopped at epoch" in w.value for w in at.warning)

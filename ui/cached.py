@@ -13,7 +13,7 @@ import streamlit as st
 
 from core.data import MnistData, load_mnist
 from core.params import TrainParams
-from core.train import TrainingFailed, TrainResult, is_trained, train_mlp
+from core.train import TrainResult, train_mlp
 from core.weights import (
     figure_png,
     hidden_weight_images,
@@ -50,29 +50,37 @@ def _trained(params: TrainParams, fingerprint: str) -> TrainResult:
 
 
 def trained(params: TrainParams, data: MnistData) -> TrainResult:
-    """The trained network, with a status box while a new one trains."""
-    if is_trained(params, data):
-        return _trained(params, data.fingerprint)
-    n_images = sum(data.counts(params.digits).values())
-    with st.status(f"Training {params.describe_units()} on {n_images:,} images…") as status:
-        try:
-            result = _trained(params, data.fingerprint)
-        except TrainingFailed:
-            status.update(label="Training failed", state="error", expanded=False)
-            raise
-        status.update(label=f"Trained in {result.fit_seconds:.1f} s", state="complete",
-                      expanded=False)
-    return result
+    """The network for ``params``, trained now if need be (``ui.live`` shows it learn)."""
+    return _trained(params, data.fingerprint)
+
+
+def weight_grid_png(result: TrainResult, data: MnistData) -> bytes:
+    """The lesson-style grid; cached for finished networks, drawn afresh for stopped ones."""
+    if result.stopped:
+        return _grid_png(result)
+    return _cached_grid_png(result.params, data.fingerprint)
+
+
+def output_weights_png(result: TrainResult, data: MnistData) -> bytes:
+    if result.stopped:
+        return _votes_png(result)
+    return _cached_votes_png(result.params, data.fingerprint)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def weight_grid_png(params: TrainParams, fingerprint: str) -> bytes:
-    result = _trained(params, fingerprint)
+def _cached_grid_png(params: TrainParams, fingerprint: str) -> bytes:
+    return _grid_png(_trained(params, fingerprint))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _cached_votes_png(params: TrainParams, fingerprint: str) -> bytes:
+    return _votes_png(_trained(params, fingerprint))
+
+
+def _grid_png(result: TrainResult) -> bytes:
     images = hidden_weight_images(result.model)
     return figure_png(weight_grid_figure(images, dead_units=result.dead_units))
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
-def output_weights_png(params: TrainParams, fingerprint: str) -> bytes:
-    result = _trained(params, fingerprint)
-    return figure_png(output_weights_figure(result.model, params.digits))
+def _votes_png(result: TrainResult) -> bytes:
+    return figure_png(output_weights_figure(result.model, result.params.digits))

@@ -92,7 +92,7 @@ def weight_grid(result: TrainResult, data: MnistData) -> None:
     n = result.params.hidden_units
     rows, cols = grid_shape(n)
     st.subheader("What each hidden unit looks for")
-    st.image(cached.weight_grid_png(result.params, data.fingerprint),
+    st.image(cached.weight_grid_png(result, data),
              caption=f"{n} hidden units in a {rows} × {cols} grid: column i of coefs_[0] "
                      "as a 28 × 28 image (white = its most positive weight, black = most "
                      "negative).")
@@ -102,7 +102,7 @@ def weight_grid(result: TrainResult, data: MnistData) -> None:
 
 def output_weights(result: TrainResult, data: MnistData) -> None:
     st.subheader("How each unit votes")
-    st.image(cached.output_weights_png(result.params, data.fingerprint),
+    st.image(cached.output_weights_png(result, data),
              caption="coefs_[1]: weight from each hidden unit to each digit's output "
                      "(red = votes for, blue = against).")
 

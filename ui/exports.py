@@ -1,0 +1,83 @@
+"""The Export section: the network as files, and the scikit-learn code that rebuilds it.
+
+Files are made from cached results keyed by the parameters and the data's
+fingerprint (never by arrays); a network the user stopped is not cached, so
+its files are made afresh.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.data import MnistData
+from core.export import figure_svg, file_name, model_joblib, reproduce_code, weights_npz
+from core.train import TrainResult
+from core.weights import hidden_weight_images, weight_grid_figure
+from ui import cached
+
+
+def exports(result: TrainResult, data: MnistData) -> None:
+    """Download buttons for the weight grid, the weights and the model, and the Python code."""
+    params = result.params
+    st.subheader("Export")
+    if result.stopped:
+        st.caption(f"The files hold the network as you stopped it, after {result.n_iter} "
+                   f"epochs; the Python code trains to the end (max_iter = {params.max_iter}).")
+    png, svg, npz, model = st.columns(4)
+    png.download_button("Weight grid (PNG)", cached.weight_grid_png(result, data),
+                        file_name=file_name(params, what="weights", extension="png"),
+                        mime="image/png", key="export_png", on_click="ignore",
+                        icon=":material/image:")
+    svg.download_button("Weight grid (SVG)", _file(result, data, "svg"),
+                        file_name=file_name(params, what="weights", extension="svg"),
+                        mime="image/svg+xml", key="export_svg", on_click="ignore",
+                        icon=":material/image:")
+    npz.download_button("Weights (.npz)", _file(result, data, "npz"),
+                        file_name=file_name(params, what="weights", extension="npz"),
+                        mime="application/octet-stream", key="export_npz", on_click="ignore",
+                        icon=":material/table:",
+                        help="coefs_0, coefs_1, intercepts_0 and intercepts_1, as in "
+                             "scikit-learn; read them with numpy.load.")
+    model.download_button("Model (.joblib)", _file(result, data, "joblib"),
+                          file_name=file_name(params, what="model", extension="joblib"),
+                          mime="application/octet-stream", key="export_joblib",
+                          on_click="ignore", icon=":material/save:")
+    model.caption("A joblib file is a pickle, which can run code when loaded: "
+                  "load only files you trust.")
+    _reproduce(result, data)
+
+
+def _reproduce(result: TrainResult, data: MnistData) -> None:
+    code = reproduce_code(result.params, source=data.source)
+    with st.expander("Reproduce in Python", icon=":material/code:", key="export_reproduce"):
+        st.caption("These lines train this network with scikit-learn alone and draw its "
+                   "hidden units, as the lesson does.")
+        st.code(code, language="python")
+        st.download_button("Download the script", code,
+                           file_name=file_name(result.params, what="reproduce", extension="py"),
+                           mime="text/x-python", key="export_code", on_click="ignore",
+                           icon=":material/download:")
+
+
+def _grid_svg(result: TrainResult) -> bytes:
+    images = hidden_weight_images(result.model)
+    return figure_svg(weight_grid_figure(images, dead_units=result.dead_units))
+
+
+_MAKERS = {
+    "svg": _grid_svg,
+    "npz": lambda result: weights_npz(result.model),
+    "joblib": lambda result: model_joblib(result.model),
+}
+
+
+def _file(result: TrainResult, data: MnistData, kind: str) -> bytes:
+    """The bytes of one export: cached for finished networks, made afresh for stopped ones."""
+    if result.stopped:
+        return _MAKERS[kind](result)
+    return _cached_file(result.params, data.fingerprint, kind)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _cached_file(params, fingerprint: str, kind: str) -> bytes:
+    return _MAKERS[kind](cached._trained(params, fingerprint))
