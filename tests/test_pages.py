@@ -165,3 +165,13 @@ def test_stop_keeps_the_partial_network_marked_stopped():
     settle(at.button(key="resume_training").click().run(), timeout=180)
     assert metric(at, "Iterations").endswith("/ 1000")
     assert not any("Stopped at epoch" in w.value for w in at.warning)
+
+
+def test_the_sidebar_offers_a_link_that_reproduces_the_view():
+    at = run(query={"hidden_units": "5", "digits": "2,5,8"})
+    link = next(c.value for c in at.sidebar.code)
+    query = link.split("?", 1)[1]
+    assert "hidden_units=5" in query and "digits=2%2C5%2C8" in query
+    again = run(query=dict(pair.split("=") for pair in query.replace("%2C", ",").split("&")))
+    assert again.slider(key="sb_hidden_units").value == 5
+    assert again.multiselect(key="sb_digits").value == [2, 5, 8]

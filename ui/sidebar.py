@@ -9,6 +9,7 @@ run. The URL is read once per session and rewritten on every run.
 from __future__ import annotations
 
 from dataclasses import asdict
+from urllib.parse import urlencode
 
 import streamlit as st
 
@@ -49,7 +50,16 @@ def sidebar() -> TrainParams | None:
             st.info(message, icon=":material/front_hand:")
         return None
     st.query_params.from_dict(params.to_query())
+    _share_link(params)
     return params
+
+
+def _share_link(params: TrainParams) -> None:
+    """The link to exactly this view (page and every parameter), with a copy button."""
+    link = f"{st.context.url or ''}?{urlencode(params.to_query())}"
+    with st.sidebar:
+        st.caption("Copy link to this view")
+        st.code(link, language=None, wrap_lines=True)
 
 
 def set_params(params: TrainParams) -> None:
