@@ -3,6 +3,7 @@
 import streamlit as st
 
 from ui import cached, live, render
+from ui.exports import exports
 from ui.sidebar import sidebar
 
 st.set_page_config(page_title="MLP Lens · Explore", page_icon=":material/biotech:", layout="wide")
@@ -25,3 +26,4 @@ with render.guarded():
         with votes:
             render.output_weights(result, data)
         render.loss_curve(result)
+        exports(result, data)

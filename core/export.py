@@ -14,6 +14,7 @@ import json
 import textwrap
 
 import joblib
+import matplotlib
 import numpy as np
 import sklearn
 from matplotlib.figure import Figure
@@ -94,8 +95,9 @@ def model_joblib(model: MLPClassifier) -> bytes:
 def figure_svg(fig: Figure) -> bytes:
     """The figure as SVG bytes (the vector twin of ``core.weights.figure_png``)."""
     buffer = io.BytesIO()
-    # No date in the metadata: the same figure gives the same file.
-    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    # No date and a fixed salt for the element ids: the same figure gives the same file.
+    with matplotlib.rc_context({"svg.hashsalt": "mlp-lens"}):
+        fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     return buffer.getvalue()
 
 

@@ -175,3 +175,12 @@ def test_the_sidebar_offers_a_link_that_reproduces_the_view():
     again = run(query=dict(pair.split("=") for pair in query.replace("%2C", ",").split("&")))
     assert again.slider(key="sb_hidden_units").value == 5
     assert again.multiselect(key="sb_digits").value == [2, 5, 8]
+
+
+def test_the_export_section_offers_every_download_and_the_code():
+    at = run()
+    keys = {b.proto.id for b in at.get("download_button")}
+    assert len(keys) == 5
+    code = next(c.value for c in at.code if "MLPClassifier(" in c.value)
+    assert "hidden_layer_sizes=(6,)" in code and "random_state=2" in code
+    assert any("pickle" in c.value for c in at.caption)

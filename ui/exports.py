@@ -1,8 +1,10 @@
 """The Export section: the network as files, and the scikit-learn code that rebuilds it.
 
-Files are made from cached results keyed by the parameters and the data's
-fingerprint (never by arrays); a network the user stopped is not cached, so
-its files are made afresh.
+The PNG is the one the page already shows. The other files are made when their
+button is clicked (Streamlit runs the callable in a server thread, without
+rerunning the page) and cached by the parameters and the data's fingerprint,
+never by arrays; a network the user stopped is not cached, so its files are
+made afresh.
 """
 
 from __future__ import annotations
@@ -28,17 +30,17 @@ def exports(result: TrainResult, data: MnistData) -> None:
                         file_name=file_name(params, what="weights", extension="png"),
                         mime="image/png", key="export_png", on_click="ignore",
                         icon=":material/image:")
-    svg.download_button("Weight grid (SVG)", _file(result, data, "svg"),
+    svg.download_button("Weight grid (SVG)", _on_click(result, data, "svg"),
                         file_name=file_name(params, what="weights", extension="svg"),
                         mime="image/svg+xml", key="export_svg", on_click="ignore",
                         icon=":material/image:")
-    npz.download_button("Weights (.npz)", _file(result, data, "npz"),
+    npz.download_button("Weights (.npz)", _on_click(result, data, "npz"),
                         file_name=file_name(params, what="weights", extension="npz"),
                         mime="application/octet-stream", key="export_npz", on_click="ignore",
                         icon=":material/table:",
                         help="coefs_0, coefs_1, intercepts_0 and intercepts_1, as in "
                              "scikit-learn; read them with numpy.load.")
-    model.download_button("Model (.joblib)", _file(result, data, "joblib"),
+    model.download_button("Model (.joblib)", _on_click(result, data, "joblib"),
                           file_name=file_name(params, what="model", extension="joblib"),
                           mime="application/octet-stream", key="export_joblib",
                           on_click="ignore", icon=":material/save:")
@@ -71,11 +73,13 @@ _MAKERS = {
 }
 
 
-def _file(result: TrainResult, data: MnistData, kind: str) -> bytes:
-    """The bytes of one export: cached for finished networks, made afresh for stopped ones."""
+def _on_click(result: TrainResult, data: MnistData, kind: str):
+    """A callable that makes the export's bytes when its button is clicked (the SVG of 36
+    units takes seconds), cached for a finished network; a stopped one's are made afresh."""
     if result.stopped:
-        return _MAKERS[kind](result)
-    return _cached_file(result.params, data.fingerprint, kind)
+        return lambda: _MAKERS[kind](result)
+    params, fingerprint = result.params, data.fingerprint
+    return lambda: _cached_file(params, fingerprint, kind)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

