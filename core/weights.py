@@ -24,24 +24,31 @@ def grid_shape(n: int) -> tuple[int, int]:
     return math.ceil(n / cols), cols
 
 
-def weight_grid_figure(images: np.ndarray, *, dead_units=(), shared_scale: bool = False) -> Figure:
+def weight_grid_figure(images: np.ndarray, *, dead_units=(), shared_scale: bool = False,
+                       titles=None, limits: tuple[float, float] | None = None) -> Figure:
     """The lesson's picture: one gray ``matshow`` per unit, titled 1..n, no ticks.
 
-    Each image has its own gray scale, as in the lesson, unless ``shared_scale``;
-    dead units keep their number and are marked "dead" in red.
+    Each image has its own gray scale, as in the lesson, unless ``shared_scale``
+    (one scale for the grid, or ``limits`` to share it with other grids); dead
+    units are marked "dead" in red. ``titles`` replaces the numbers.
     """
     rows, cols = grid_shape(len(images))
     fig = Figure(figsize=(5 / 3 * cols, 2 * rows))
-    limits = {"vmin": images.min(), "vmax": images.max()} if shared_scale else {}
+    if shared_scale:
+        low, high = limits or (images.min(), images.max())
+        scale = {"vmin": low, "vmax": high}
+    else:
+        scale = {}
+    titles = titles or [str(i + 1) for i in range(len(images))]
     for i, ax in enumerate(fig.subplots(rows, cols, squeeze=False).flat):
         if i >= len(images):
             ax.set_axis_off()
             continue
-        ax.matshow(images[i], cmap="gray", **limits)
+        ax.matshow(images[i], cmap="gray", **scale)
         if i in dead_units:
-            ax.set_title(f"{i + 1} (dead)", color=DEAD_COLOUR)
+            ax.set_title(f"{titles[i]} (dead)", color=DEAD_COLOUR, fontsize=9)
         else:
-            ax.set_title(str(i + 1))
+            ax.set_title(titles[i], fontsize=9 if len(titles[i]) > 3 else None)
         ax.set_xticks(())
         ax.set_yticks(())
     return fig

@@ -184,3 +184,15 @@ def test_the_export_section_offers_every_download_and_the_code():
     code = next(c.value for c in at.code if "MLPClassifier(" in c.value)
     assert "hidden_layer_sizes=(6,)" in code and "random_state=2" in code
     assert any("pickle" in c.value for c in at.caption)
+
+
+def test_compare_seeds_cleans_the_list_trains_and_lines_up_units():
+    at = run(query={"seeds": "2,3,3,-1,abc", "max_iter": "20", "scale_pixels": "true"})
+    settle(at.switch_page("pages/2_Compare_seeds.py").run())
+    assert not at.exception
+    assert len([w for w in at.warning if "left out" in w.value or "twice" in w.value]) == 3
+    assert at.text_input(key="cmp_seeds_text").value == "2,3,3,-1,abc"
+    assert len(at.get("image")) == 2
+    assert at.metric[0].label.startswith("Stability")
+    assert 0 <= float(at.metric[0].value) < 1
+    assert any("similarity **1.00**" in c.value for c in at.caption)  # the reference itself

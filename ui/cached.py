@@ -44,6 +44,12 @@ def pixel_range(fingerprint: str) -> tuple[int, int]:
     return int(X.min()), int(X.max())
 
 
+@st.cache_data(show_spinner=False)
+def inked_pixels(fingerprint: str):
+    """The pixels that are not blank in every image (weights elsewhere never change the output)."""
+    return mnist().X.max(axis=0) > 0
+
+
 @st.cache_resource(show_spinner=False, max_entries=256)
 def _trained(params: TrainParams, fingerprint: str) -> TrainResult:
     return train_mlp(params, mnist())

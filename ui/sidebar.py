@@ -26,6 +26,8 @@ def sidebar() -> TrainParams | None:
         st.session_state[_key(name)] = value
     with st.sidebar:
         st.page_link("app.py", label="Explore", icon=":material/grid_view:")
+        st.page_link("pages/2_Compare_seeds.py", label="Compare seeds",
+                     icon=":material/compare:")
         st.page_link("pages/1_Lesson.py", label="The lesson", icon=":material/school:")
         st.header("Network")
         _digits_widget()
@@ -49,7 +51,8 @@ def sidebar() -> TrainParams | None:
         for message in exc.messages:
             st.info(message, icon=":material/front_hand:")
         return None
-    st.query_params.from_dict(params.to_query())
+    for name, value in params.to_query().items():  # other keys (a page's own) stay
+        st.query_params[name] = value
     _share_link(params)
     return params
 

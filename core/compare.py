@@ -1,0 +1,195 @@
+"""Several random seeds of one network: train them in parallel, line up their units, compare.
+
+Equally good networks learn different units, in a different order. To compare
+two of them, each unit of one is matched to a unit of the other by the
+assignment that maximises the total absolute correlation of their weight
+images (the Hungarian algorithm, ``scipy.optimize.linear_sum_assignment``).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from dataclasses import dataclass, replace
+from time import monotonic
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from core.data import MnistData, open_copy
+from core.params import FIELDS, TrainParams
+from core.train import TrainingFailed, is_trained, train_mlp
+
+MAX_SEEDS = 8
+DEFAULT_SEEDS = (2, 3, 4, 5)
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """How a network's units line up with a reference network's units."""
+
+    order: tuple[int, ...]  # order[i]: this network's unit matched to reference unit i
+    correlations: tuple[float, ...]  # signed correlation of each matched pair
+    similarity: float  # mean absolute correlation of the matched pairs, 0..1
+
+
+def unit_correlations(reference: np.ndarray, images: np.ndarray, *, pixels=None) -> np.ndarray:
+    """Pearson correlation of every reference unit's weight image with every unit's: (n, n).
+
+    ``pixels`` (a boolean mask of 784) restricts it to pixels that are ever
+    inked: weights from always-blank pixels keep their random start and do
+    not change what the network computes.
+    """
+    a = reference.reshape(len(reference), -1)
+    b = images.reshape(len(images), -1)
+    if pixels is not None:
+        a, b = a[:, pixels], b[:, pixels]
+    a = (a - a.mean(axis=1, keepdims=True)) / (a.std(axis=1, keepdims=True) + 1e-12)
+    b = (b - b.mean(axis=1, keepdims=True)) / (b.std(axis=1, keepdims=True) + 1e-12)
+    return a @ b.T / a.shape[1]
+
+
+def align_units(reference: np.ndarray, images: np.ndarray, *, pixels=None) -> Alignment:
+    """Match each reference unit to one unit of ``images``, maximising total |correlation|."""
+    corr = unit_correlations(reference, images, pixels=pixels)
+    rows, cols = linear_sum_assignment(np.abs(corr), maximize=True)
+    matched = corr[rows, cols]
+    return Alignment(order=tuple(int(c) for c in cols),
+                     correlations=tuple(float(r) for r in matched),
+                     similarity=float(np.abs(matched).mean()))
+
+
+def stability(alignments: list[Alignment]) -> float:
+    """Mean similarity of the other seeds to the reference: 1 means the same units every time."""
+    return float(np.mean([a.similarity for a in alignments])) if alignments else 1.0
+
+
+def clean_seeds(values) -> tuple[tuple[int, ...], list[str]]:
+    """Seeds from a person's list: whole numbers in range, no repeats, at most eight."""
+    spec = FIELDS["random_state"]
+    seeds, notices = [], []
+    for value in values:
+        text = str(value).strip()
+        if not text:
+            continue
+        try:
+            seed = int(text)
+        except ValueError:
+            notices.append(f"'{text[:20]}' is not a whole number; left out.")
+            continue
+        if not spec.low <= seed <= spec.high:
+            notices.append(f"{seed} is outside 0 to {spec.high:,.0f}; left out.")
+        elif seed in seeds:
+            notices.append(f"{seed} was listed twice; kept once.")
+        else:
+            seeds.append(seed)
+    if len(seeds) > MAX_SEEDS:
+        notices.append(f"At most {MAX_SEEDS} seeds; kept the first {MAX_SEEDS}.")
+        seeds = seeds[:MAX_SEEDS]
+    return tuple(seeds), notices
+
+
+@dataclass
+class SeedJob:
+    """One seed's training in its own worker process."""
+
+    params: TrainParams
+    state: str = "queued"  # queued, training, done, failed
+    error: str = ""
+    process: multiprocessing.Process | None = None
+    started: float = 0.0
+
+
+class SeedTraining:
+    """Train the seeds that are not cached yet, in worker processes, ``n_jobs`` at a time.
+
+    Each seed has its own process, so a worker that dies costs only its seed.
+    Workers memory-map the dataset's uint8 copy instead of receiving a copy of
+    it, limit their BLAS to one thread, and leave their network in the
+    persistent cache, where the page reads it. ``poll()`` never blocks.
+    """
+
+    def __init__(self, params: TrainParams, seeds, data: MnistData, *, n_jobs: int | None = None,
+                 timeout: float = 3600):
+        if data.path is None:
+            raise ValueError("the data has no uint8 copy on disk for the workers to share")
+        self.data, self.timeout = data, timeout
+        self.n_jobs = n_jobs or min(len(seeds), os.cpu_count() or 1)
+        self._context = multiprocessing.get_context("spawn")
+        self._epochs = self._context.Array("i", len(seeds), lock=False)
+        self._lock = threading.Lock()
+        self.jobs = {seed: SeedJob(replace(params, random_state=seed)) for seed in seeds}
+        for job in self.jobs.values():
+            if is_trained(job.params, data):
+                job.state = "done"
+
+    def poll(self) -> dict[int, SeedJob]:
+        """Reap finished workers, start queued ones; return every seed's job."""
+        with self._lock:
+            for job in self.jobs.values():
+                if job.state == "training":
+                    self._reap(job)
+            busy = sum(job.state == "training" for job in self.jobs.values())
+            for index, job in enumerate(self.jobs.values()):
+                if job.state == "queued" and busy < self.n_jobs:
+                    self._start(index, job)
+                    busy += 1
+        return self.jobs
+
+    def epoch(self, seed: int) -> int:
+        return self._epochs[list(self.jobs).index(seed)]
+
+    @property
+    def finished(self) -> bool:
+        return all(job.state in ("done", "failed") for job in self.poll().values())
+
+    def wait(self, timeout: float) -> bool:
+        deadline = monotonic() + timeout
+        while not self.finished and monotonic() < deadline:
+            threading.Event().wait(0.1)
+        return self.finished
+
+    def stop(self) -> None:
+        """End every worker still running."""
+        for job in self.jobs.values():
+            if job.process is not None and job.process.is_alive():
+                job.process.terminate()
+
+    def _start(self, index: int, job: SeedJob) -> None:
+        data = self.data
+        job.process = self._context.Process(
+            target=_train_in_worker, daemon=True, name=f"seed-{job.params.random_state}",
+            args=(job.params, str(data.path), data.source, data.note, self._epochs, index))
+        job.process.start()
+        job.state, job.started = "training", monotonic()
+
+    def _reap(self, job: SeedJob) -> None:
+        process = job.process
+        if process.is_alive():
+            if monotonic() - job.started > self.timeout:
+                process.terminate()
+                job.state, job.error = "failed", f"took longer than {self.timeout:.0f} s"
+            return
+        process.join()
+        if process.exitcode == 0 and is_trained(job.params, self.data):
+            job.state = "done"
+        else:
+            job.state = "failed"
+            job.error = f"the worker process ended unexpectedly (exit code {process.exitcode})"
+
+
+def _train_in_worker(params, path, source, note, epochs, index) -> None:
+    """Runs in a worker process: one BLAS thread, the shared data mapped from disk."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        data = open_copy(path, source=source, note=note)
+
+        def count(model):
+            epochs[index] = int(getattr(model, "n_iter_", epochs[index] + 1))
+
+        try:
+            train_mlp(params, data, on_epoch=count)
+        except TrainingFailed:
+            pass  # the cache holds the message; the page shows it for this seed

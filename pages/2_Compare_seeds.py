@@ -1,0 +1,26 @@
+"""Compare random seeds: equally good networks that learn different units."""
+
+import streamlit as st
+
+from ui import cached, compare, render
+from ui.sidebar import sidebar
+
+st.set_page_config(page_title="MLP Lens · Compare seeds", page_icon=":material/biotech:",
+                   layout="wide")
+params = sidebar()
+st.title("Compare random seeds")
+st.caption("“If you change the random state you will likely get different results: there are "
+           "many equivalently optimal neural networks that work differently.” Here they are, "
+           "side by side, with each unit matched to its closest counterpart in the reference "
+           "seed. There is no held-out set: like the lesson, every image of the chosen digits "
+           "is used for training.")
+with render.guarded():
+    seeds, reference, options = compare.seed_controls()
+    if params is not None and seeds:
+        data = cached.mnist()
+        work = compare.training(params, seeds, data)
+        if not work.finished:
+            compare.progress(work)
+        compare.comparison(compare.results(work, data), reference, options, data)
+    elif params is not None:
+        st.info("List at least one seed to compare.", icon=":material/front_hand:")

@@ -1,0 +1,85 @@
+"""Comparing seeds: unit alignment, seed lists, and training in worker processes."""
+
+import os
+import signal
+import time
+
+import numpy as np
+import pytest
+
+from core.compare import MAX_SEEDS, SeedTraining, align_units, clean_seeds, stability
+from core.params import TrainParams
+from core.train import is_trained, make_model, train_mlp, training_inputs
+from core.weights import hidden_weight_images
+
+
+@pytest.fixture(scope="module")
+def images(small):
+    return hidden_weight_images(train_mlp(TrainParams(scale_pixels=True, max_iter=10), small).model)
+
+
+def test_a_known_permutation_of_units_is_recovered_exactly(images):
+    permutation = np.array([3, 0, 5, 1, 4, 2])
+    alignment = align_units(images, images[permutation])
+    # reference unit i is unit order[i] of the shuffled network
+    assert np.array_equal(permutation[list(alignment.order)], np.arange(6))
+    assert alignment.correlations == pytest.approx((1.0,) * 6)
+    assert alignment.similarity == pytest.approx(1.0)
+
+
+def test_a_network_is_identical_to_itself(images):
+    alignment = align_units(images, images)
+    assert alignment.order == tuple(range(6))
+    assert alignment.similarity == pytest.approx(1.0)
+    assert stability([alignment, alignment]) == pytest.approx(1.0)
+
+
+def test_a_negated_unit_matches_with_correlation_minus_one(images):
+    flipped = images.copy()
+    flipped[2] *= -1
+    alignment = align_units(images, flipped)
+    assert alignment.correlations[2] == pytest.approx(-1.0)
+    assert alignment.similarity == pytest.approx(1.0)
+
+
+def test_different_seeds_are_less_alike_than_a_network_with_itself(small):
+    first, second = (hidden_weight_images(train_mlp(
+        TrainParams(scale_pixels=True, max_iter=10, random_state=s), small).model) for s in (2, 3))
+    assert align_units(first, second).similarity < 0.9
+
+
+def test_seed_lists_are_cleaned_with_a_notice_for_each_problem():
+    seeds, notices = clean_seeds(["2", " 3", "3", "-1", "abc", "", "7"])
+    assert seeds == (2, 3, 7)
+    assert len(notices) == 3
+    many, notices = clean_seeds([str(s) for s in range(12)])
+    assert many == tuple(range(MAX_SEEDS)) and "At most 8" in notices[0]
+
+
+def test_workers_train_seeds_in_parallel_into_the_cache(sample):
+    """Worker processes give exactly the networks a direct training gives."""
+    params = TrainParams(scale_pixels=True, max_iter=8)
+    work = SeedTraining(params, (31, 32), sample, n_jobs=2)
+    assert work.wait(120)
+    assert {seed: job.state for seed, job in work.jobs.items()} == {31: "done", 32: "done"}
+    for seed in (31, 32):
+        seed_params = TrainParams(scale_pixels=True, max_iter=8, random_state=seed)
+        assert is_trained(seed_params, sample)
+        from_worker = train_mlp(seed_params, sample)  # loaded from the cache the worker filled
+        X, y = training_inputs(seed_params, sample)
+        direct = make_model(seed_params).fit(X, y)
+        for ours, reference in zip(from_worker.model.coefs_, direct.coefs_, strict=True):
+            np.testing.assert_array_equal(ours, reference)
+    again = SeedTraining(params, (31, 32), sample)
+    assert all(job.state == "done" for job in again.jobs.values())  # cached: nothing to start
+
+
+def test_a_crashed_worker_fails_its_seed_and_the_others_still_finish(sample):
+    work = SeedTraining(TrainParams(scale_pixels=True, max_iter=150), (41, 42), sample, n_jobs=2)
+    jobs = work.poll()
+    os.kill(jobs[41].process.pid, signal.SIGKILL)
+    start = time.monotonic()
+    assert work.wait(120)
+    assert time.monotonic() - start < 120
+    assert jobs[41].state == "failed" and "exit code -9" in jobs[41].error
+    assert jobs[42].state == "done"
