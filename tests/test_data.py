@@ -19,6 +19,17 @@ def openml_home(tmp_path, small):
     return tmp_path / "sklearn"
 
 
+def _damage(path, content: bytes) -> None:
+    """Put a damaged file where ``path`` was, as a crash or a full disk would leave it.
+
+    A new file replaces the old one: other tests still hold the old one memory-mapped,
+    and rewriting a mapped file in place would pull the pages from under them.
+    """
+    damaged = path.with_name(path.name + ".damaged")
+    damaged.write_bytes(content)
+    damaged.replace(path)
+
+
 @pytest.fixture
 def closed_port():
     """An address on this machine where nothing listens: connecting fails at once."""
@@ -80,8 +91,8 @@ def test_a_damaged_data_copy_is_rebuilt(openml_home, small, damage):
     assert copies
     for copy in copies:
         content = copy.read_bytes()
-        copy.write_bytes({"truncate": content[: len(content) // 3],
-                          "garbage": b"not a numpy file" * 100, "empty": b""}[damage])
+        _damage(copy, {"truncate": content[: len(content) // 3],
+                       "garbage": b"not a numpy file" * 100, "empty": b""}[damage])
     again = load_mnist(openml_home)
     assert again.source == "openml"
     assert again.fingerprint == first.fingerprint
@@ -89,7 +100,7 @@ def test_a_damaged_data_copy_is_rebuilt(openml_home, small, damage):
 
 def test_a_damaged_sample_copy_is_rebuilt(sample):
     for copy in (cache_dir() / "data").glob("mnist-sample-*.npy"):
-        copy.write_bytes(b"\x93NUMPY broken")
+        _damage(copy, b"\x93NUMPY broken")
     assert load_sample().fingerprint == sample.fingerprint
 
 
@@ -98,3 +109,15 @@ def test_the_lessons_original_call_fails_as_a_data_frame(openml_home):
     _, y = fetch_openml("mnist_784", version=1, return_X_y=True, data_home=str(openml_home))
     with pytest.raises(TypeError):
         y <= "3"  # noqa: B015 - the comparison itself is what fails
+
+
+def test_clearing_the_cache_removes_copies_and_networks(tmp_path, monkeypatch):
+    from core.cache import clear_cache
+
+    monkeypatch.setenv("MLP_LENS_CACHE", str(tmp_path / "cache"))
+    data = load_sample()
+    assert data.path.exists()
+    freed = clear_cache()
+    assert freed > 3_000_000  # the 5,000-digit copy: 5,000 x 785 bytes
+    assert not (tmp_path / "cache" / "data").exists()
+    assert load_sample().fingerprint == data.fingerprint  # and it rebuilds
