@@ -38,3 +38,17 @@ def atomic_write(path: Path, write) -> None:
 def folder_size(path: Path) -> int:
     """Bytes used by the files below ``path`` (0 if it does not exist)."""
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def clear_cache() -> int:
+    """Delete the cached data copies and trained networks; return the bytes freed.
+
+    The OpenML download in scikit-learn's own data folder is left alone.
+    """
+    import shutil
+
+    freed = 0
+    for folder in (cache_dir() / "data", cache_dir() / "models"):
+        freed += folder_size(folder) if folder.exists() else 0
+        shutil.rmtree(folder, ignore_errors=True)
+    return freed
