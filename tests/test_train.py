@@ -1,11 +1,13 @@
 """Training: exactly the lesson's network, cached on disk, with honest diagnostics."""
 
+import os
 import time
 import warnings
 
 import numpy as np
 import pytest
 from sklearn.neural_network import MLPClassifier
+from threadpoolctl import threadpool_limits
 
 from core.cache import cache_dir
 from core.data import MnistData
@@ -19,7 +21,8 @@ def test_default_params_give_exactly_the_lessons_weights(small):
     X5, y5 = X[y <= "3"], y[y <= "3"]
     mlp = MLPClassifier(hidden_layer_sizes=(6,), max_iter=200, alpha=1e-4, solver="sgd",
                         random_state=2)
-    with warnings.catch_warnings():
+    # As a user's script runs: BLAS with every core (MLP Lens trains with one thread).
+    with warnings.catch_warnings(), threadpool_limits(limits=os.cpu_count(), user_api="blas"):
         warnings.simplefilter("ignore")
         mlp.fit(X5, y5)
 
