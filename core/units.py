@@ -1,0 +1,127 @@
+"""One hidden unit at a time: what excites it, how it votes, and what it is worth.
+
+The lesson reads the weight images by eye ("units 4 and 6 detect a 3"); these
+numbers let a person check such a claim.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+from matplotlib.figure import Figure
+from sklearn.neural_network import MLPClassifier
+
+N_EXTREMES = 16
+
+
+def hidden_activations(model: MLPClassifier, X: np.ndarray) -> np.ndarray:
+    """ReLU outputs of the hidden layer for every row of ``X``: (n, n_hidden)."""
+    return np.maximum(X @ model.coefs_[0] + model.intercepts_[0], 0.0)
+
+
+def ablated(model: MLPClassifier, unit: int) -> MLPClassifier:
+    """A copy of ``model`` with ``unit`` switched off: its output reaches no digit."""
+    off = copy.deepcopy(model)
+    off.coefs_[1][unit, :] = 0.0
+    return off
+
+
+def accuracy_per_digit(model: MLPClassifier, X: np.ndarray, y: np.ndarray) -> dict[int, float]:
+    predicted = model.predict(X)
+    return {int(d): float(np.mean(predicted[y == d] == d)) for d in np.unique(y)}
+
+
+def votes(model: MLPClassifier, unit: int) -> dict[str, float]:
+    """The unit's outgoing weights, by digit (one 'b vs a' entry for two digits)."""
+    classes = [str(c) for c in model.classes_]
+    weights = model.coefs_[1][unit]
+    if len(weights) == 1:
+        return {f"{classes[1]} vs {classes[0]}": float(weights[0])}
+    return {c: float(w) for c, w in zip(classes, weights, strict=True)}
+
+
+@dataclass(frozen=True)
+class UnitReport:
+    """Everything the inspector shows about one hidden unit."""
+
+    unit: int
+    activations: np.ndarray  # this unit's ReLU output on every training image
+    active_by_digit: dict[int, float]  # share of each digit's images it is active on
+    top: np.ndarray  # indices of the images that excite it most, strongest first
+    bottom: np.ndarray  # indices of the images that excite it least, weakest first
+    accuracy_on: dict[int, float]
+    accuracy_off: dict[int, float]
+
+    @property
+    def dead(self) -> bool:
+        return not np.any(self.activations > 0)
+
+    @property
+    def contribution(self) -> dict[int, float]:
+        """Accuracy per digit that is lost when the unit is switched off."""
+        return {d: self.accuracy_on[d] - self.accuracy_off[d] for d in self.accuracy_on}
+
+
+def unit_report(model: MLPClassifier, X: np.ndarray, y: np.ndarray, unit: int) -> UnitReport:
+    """Measure ``unit`` on the training images ``X`` (scaled as in training) with labels ``y``."""
+    activations = hidden_activations(model, X)[:, unit]
+    order = np.argsort(-activations, kind="stable")
+    return UnitReport(
+        unit=unit,
+        activations=activations,
+        active_by_digit={int(d): float(np.mean(activations[y == d] > 0)) for d in np.unique(y)},
+        top=order[:N_EXTREMES],
+        bottom=order[::-1][:N_EXTREMES],
+        accuracy_on=accuracy_per_digit(model, X, y),
+        accuracy_off=accuracy_per_digit(ablated(model, unit), X, y),
+    )
+
+
+def units_table(model: MLPClassifier, X: np.ndarray, y: np.ndarray) -> list[dict]:
+    """One row per unit: activity, the digit it fires for most, its strongest vote, its worth."""
+    acts = hidden_activations(model, X)
+    digits = np.unique(y)
+    accuracy = float(np.mean(model.predict(X) == y))
+    rows = []
+    for unit in range(acts.shape[1]):
+        by_digit = [acts[y == d, unit].mean() for d in digits]
+        unit_votes = votes(model, unit)
+        strongest = max(unit_votes, key=lambda k: abs(unit_votes[k]))
+        rows.append({
+            "unit": unit + 1,
+            "active on": float(np.mean(acts[:, unit] > 0)),
+            "fires most for": str(digits[int(np.argmax(by_digit))]) if max(by_digit) > 0 else "—",
+            "strongest vote": f"{'for' if unit_votes[strongest] > 0 else 'against'} {strongest}",
+            "accuracy lost when off": accuracy - float(
+                np.mean(ablated(model, unit).predict(X) == y)),
+        })
+    return rows
+
+
+def unit_weight_figure(image: np.ndarray, unit: int) -> Figure:
+    """One unit's 28x28 weights, large, on a diverging map centred on zero, with a colour bar."""
+    fig = Figure(figsize=(4.2, 3.6))
+    ax = fig.subplots()
+    limit = float(np.abs(image).max()) or 1.0
+    shown = ax.imshow(image, cmap="RdBu_r", vmin=-limit, vmax=limit)
+    ax.set_title(f"unit {unit + 1}: weights from each pixel")
+    ax.set_xticks(())
+    ax.set_yticks(())
+    fig.colorbar(shown, ax=ax, label="weight (red excites, blue inhibits)")
+    return fig
+
+
+def activation_figure(report: UnitReport, y: np.ndarray) -> Figure:
+    """The unit's activation over the images of each digit (box plots), with the active share."""
+    digits = sorted(report.active_by_digit)
+    fig = Figure(figsize=(5.2, 3.2))
+    ax = fig.subplots()
+    ax.boxplot([report.activations[y == d] for d in digits], showfliers=False)
+    ax.set_xticks(range(1, len(digits) + 1),
+                  [f"{d}\n{report.active_by_digit[d]:.0%} on" for d in digits])
+    ax.set_xlabel("digit (share of its images the unit is active on)")
+    ax.set_ylabel("activation")
+    fig.tight_layout()
+    return fig
