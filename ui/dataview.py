@@ -1,0 +1,90 @@
+"""The data page's sections: what the lesson prints about MNIST, and more."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.cache import cache_dir, clear_cache, folder_size
+from core.data import MnistData
+from core.gallery import (
+    examples_figure,
+    mean_images_figure,
+    pixel_histogram,
+    pixel_histogram_figure,
+)
+from core.weights import figure_png
+from ui import cached
+
+CONFIRM = "data_confirm_clear"
+
+
+@st.cache_data(show_spinner=False)
+def _examples_png(fingerprint: str, digits: tuple[int, ...]) -> bytes:
+    return figure_png(examples_figure(cached.mnist(), digits))
+
+
+@st.cache_data(show_spinner=False)
+def _means_png(fingerprint: str, digits: tuple[int, ...]) -> bytes:
+    return figure_png(mean_images_figure(cached.mnist(), digits))
+
+
+@st.cache_data(show_spinner=False)
+def _histogram_png(fingerprint: str) -> tuple[bytes, float]:
+    counts = pixel_histogram(cached.mnist())
+    return figure_png(pixel_histogram_figure(counts)), float(counts[0] / counts.sum())
+
+
+def facts(data: MnistData) -> None:
+    st.markdown(f"**Source:** {data.note}")
+    low, high = cached.pixel_range(data.fingerprint)
+    cols = st.columns(4)
+    cols[0].metric("X.shape", f"{len(data.y):,} × {data.X.shape[1]}")
+    cols[1].metric("Pixel range", f"{low} – {high}")
+    cols[2].metric("dtype", str(data.X.dtype), help="As MLP Lens stores it; fetch_openml "
+                   "gives int64, and training uses float64.")
+    cols[3].metric("First five labels", " ".join(str(v) for v in data.y[:5]))
+
+
+def counts(data: MnistData) -> None:
+    st.subheader("Images per digit")
+    st.bar_chart({str(d): n for d, n in data.counts(range(10)).items()}, height=220,
+                 x_label="digit", y_label="images")
+
+
+def pictures(data: MnistData, digits: tuple[int, ...]) -> None:
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        st.subheader("Examples")
+        st.image(_examples_png(data.fingerprint, digits),
+                 caption="The first ten images of each chosen digit.")
+    with right:
+        st.subheader("The mean image of each digit")
+        st.image(_means_png(data.fingerprint, digits))
+        st.subheader("Pixel values")
+        png, blank = _histogram_png(data.fingerprint)
+        st.image(png, caption=f"{blank:.0%} of all pixels are 0 (blank). Log scale.")
+
+
+def caches() -> None:
+    st.subheader("Caches")
+    folder = cache_dir()
+    size = folder_size(folder) if folder.exists() else 0
+    st.markdown(f"Cached data copies and trained networks: `{folder}` — **{size / 1e6:.1f} MB**")
+    if not st.session_state.get(CONFIRM):
+        st.button("Clear the caches…", key="data_clear",
+                  on_click=lambda: st.session_state.update({CONFIRM: True}))
+        return
+    st.warning(f"Delete {size / 1e6:.1f} MB of cached data and networks? Every network will have "
+               "to train again.", icon=":material/delete:")
+    yes, no = st.columns([1, 5])
+    yes.button("Yes, delete", key="data_clear_yes", type="primary", on_click=_clear)
+    no.button("Cancel", key="data_clear_no",
+              on_click=lambda: st.session_state.update({CONFIRM: False}))
+
+
+def _clear() -> None:
+    freed = clear_cache()
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    st.session_state[CONFIRM] = False
+    st.toast(f"Cleared {freed / 1e6:.1f} MB.", icon=":material/delete:")
