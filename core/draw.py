@@ -1,0 +1,170 @@
+"""A digit drawn by a person, made into an MNIST input, and what the network makes of it.
+
+MNIST's digits were made from binary scans: each digit's bounding box was
+scaled to fit a 20 x 20 box, keeping its aspect ratio, with anti-aliasing
+(hence the grey edges), then placed in a 28 x 28 image so that its centre of
+mass sits at the centre. ``mnist_style`` does the same to a drawing, so the
+network sees a drawn digit the way it saw its training digits.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.figure import Figure
+from PIL import Image
+from scipy import ndimage
+from sklearn.neural_network import MLPClassifier
+
+from core.units import hidden_activations as _layer_outputs
+from core.weights import DEAD_COLOUR
+
+SIZE, BOX = 28, 20  # the MNIST image, and the box the digit is scaled to fit
+CENTRE = 14.0  # where real MNIST digits have their centre of mass (row, column), on average
+MIN_INK = 0.05  # fainter pixels (0-1) are not ink: canvas noise, not a stroke
+ROWS_PER_BLOCK = 12  # units per column of the activations figure
+
+
+def mnist_style(image: np.ndarray) -> np.ndarray | None:
+    """The drawing as an MNIST digit: 28 x 28 uint8, ink 255, blank 0; None if nothing is drawn.
+
+    Parameters
+    ----------
+    image : ndarray
+        The drawing, light ink on a dark or transparent background, as MNIST
+        stores digits: grey (h, w), or RGB(A) (h, w, 3 or 4) such as the
+        drawing canvas returns. A pixel's ink is its brightness times its
+        opacity, so white strokes count on a black background and on a
+        transparent one alike.
+
+    Returns
+    -------
+    ndarray or None
+        The digit cropped to its ink, scaled so the longer side is 20 px
+        (aspect ratio kept, anti-aliased), placed so that its centre of mass
+        is at (14, 14), and stretched so its strongest ink is 255, as in
+        MNIST; None for a blank drawing, which has no digit to scale.
+    """
+    ink = _ink(image)
+    if not np.any(ink > MIN_INK):
+        return None
+    small = _fit_box(_crop(ink))
+    centred = _centre_by_mass(small)
+    return np.round(255 * centred / centred.max()).astype(np.uint8)
+
+
+def hidden_activations(model: MLPClassifier, x784: np.ndarray, *, scale_pixels: bool
+                       ) -> np.ndarray:
+    """Each hidden unit's ReLU output for one 0-255 image, scaled as in training: (n_hidden,)."""
+    return _layer_outputs(model, _as_input(x784, scale_pixels=scale_pixels))[0]
+
+
+def digit_probabilities(model: MLPClassifier, x784: np.ndarray, *, scale_pixels: bool
+                        ) -> dict[int, float]:
+    """The network's probability for each digit it knows (``model.classes_``), for one image."""
+    probabilities = model.predict_proba(_as_input(x784, scale_pixels=scale_pixels))[0]
+    return {int(d): float(p) for d, p in zip(model.classes_, probabilities, strict=True)}
+
+
+def activations_figure(images: np.ndarray, activations: np.ndarray, *,
+                       dead_units=()) -> Figure:
+    """One row per hidden unit: its weight image, then a bar of its activation on the drawing.
+
+    Every bar shares one scale, so the rows compare; dead units (zero on every
+    training image) are numbered and marked in red. More than 12 units go side by side in
+    blocks of up to 12 rows.
+    """
+    n = len(images)
+    blocks = -(-n // ROWS_PER_BLOCK)
+    rows = -(-n // blocks)
+    fig = Figure(figsize=(4.6 * blocks, 0.2 + 0.62 * rows))
+    axes = fig.subplots(rows, 2 * blocks, squeeze=False, width_ratios=[1, 5] * blocks)
+    top = float(activations.max()) or 1.0
+    for unit in range(rows * blocks):
+        row, block = unit % rows, unit // rows
+        picture, bar = axes[row, 2 * block], axes[row, 2 * block + 1]
+        if unit >= n:  # the last block's empty rows
+            picture.set_axis_off()
+            bar.set_axis_off()
+            continue
+        dead = unit in dead_units
+        _weight_picture(picture, images[unit], unit, dead=dead)
+        _activation_bar(bar, float(activations[unit]), top=top, dead=dead,
+                        last=row == rows - 1 or unit == n - 1)
+    height = fig.get_figheight()
+    fig.subplots_adjust(left=0.08 / blocks, right=0.97, top=1 - 0.1 / height,
+                        bottom=0.55 / height, hspace=0.25, wspace=0.08)
+    return fig
+
+
+def _weight_picture(ax, image: np.ndarray, unit: int, *, dead: bool) -> None:
+    ax.matshow(image, cmap="gray")
+    ax.set_xticks(())
+    ax.set_yticks(())
+    ax.set_ylabel(f"{unit + 1}", rotation=0, ha="right", va="center", fontsize=9,
+                  color=DEAD_COLOUR if dead else "black")
+
+
+def _activation_bar(ax, value: float, *, top: float, dead: bool, last: bool) -> None:
+    ax.barh([0], [value], height=0.6, color="#4c78a8")
+    ax.set_xlim(0, top * 1.25)
+    ax.set_ylim(-0.6, 0.6)
+    ax.set_yticks(())
+    ax.text(value + top * 0.02, 0, f"{value:.2f}" + ("  dead" if dead else ""), va="center",
+            fontsize=8, color=DEAD_COLOUR if dead else "black")
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.spines["left"].set_color("#999999")
+    if last:
+        ax.set_xlabel("activation (ReLU output) on your drawing", fontsize=8)
+        ax.tick_params(labelsize=7)
+    else:
+        ax.spines["bottom"].set_visible(False)
+        ax.set_xticks(())
+
+
+def _ink(image: np.ndarray) -> np.ndarray:
+    """Ink from 0 to 1 per pixel: brightness times opacity."""
+    pixels = np.asarray(image, dtype=np.float64) / 255.0
+    if pixels.ndim == 2:
+        return pixels
+    brightness = pixels[..., :3].mean(axis=-1)
+    return brightness * pixels[..., 3] if pixels.shape[-1] == 4 else brightness
+
+
+def _crop(ink: np.ndarray) -> np.ndarray:
+    rows = np.flatnonzero((ink > MIN_INK).any(axis=1))
+    cols = np.flatnonzero((ink > MIN_INK).any(axis=0))
+    return ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+
+
+def _fit_box(ink: np.ndarray) -> np.ndarray:
+    """Scale so the longer side is 20 px, keeping the aspect ratio.
+
+    Shrinking averages the pixels each new pixel covers (BOX), the
+    anti-aliasing that gives MNIST its grey edges; a drawing smaller than the
+    box is enlarged smoothly (BILINEAR) instead of in blocks.
+    """
+    height, width = ink.shape
+    scale = BOX / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    method = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
+    resized = Image.fromarray(ink.astype(np.float32)).resize(size, method)
+    return np.clip(np.asarray(resized, dtype=np.float64), 0.0, None)
+
+
+def _centre_by_mass(small: np.ndarray) -> np.ndarray:
+    """Paste ``small`` into 28 x 28 so that its centre of mass lands on (14, 14), to a pixel."""
+    row, col = ndimage.center_of_mass(small)
+    top, left = round(CENTRE - row), round(CENTRE - col)
+    out = np.zeros((SIZE, SIZE))
+    height, width = small.shape
+    # Clip at the borders: a digit whose mass sits at one end may lose a sliver there.
+    r0, c0 = max(top, 0), max(left, 0)
+    r1, c1 = min(top + height, SIZE), min(left + width, SIZE)
+    out[r0:r1, c0:c1] = small[r0 - top:r1 - top, c0 - left:c1 - left]
+    return out
+
+
+def _as_input(x784: np.ndarray, *, scale_pixels: bool) -> np.ndarray:
+    """One image as the network's input row: float64, divided by 255 when training did."""
+    x = np.asarray(x784, dtype=np.float64).reshape(1, -1)
+    return x / 255.0 if scale_pixels else x

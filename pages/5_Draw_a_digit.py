@@ -1,0 +1,26 @@
+"""Draw a digit: the network's answer and every hidden unit's activation, as you draw."""
+
+import streamlit as st
+
+from ui import cached, draw, live, render
+from ui.sidebar import sidebar
+
+st.set_page_config(page_title="MLP Lens · Draw a digit", page_icon=":material/biotech:",
+                   layout="wide")
+params = sidebar()
+st.title("Draw a digit")
+st.caption("Draw in the box; each time you lift the pen the network answers, and you see what "
+           "each hidden unit makes of your digit.")
+with render.guarded():
+    result = live.network(params, cached.mnist()) if params is not None else None
+    if result is not None:
+        live.stopped_banner(result)
+        row = st.container(horizontal=True, gap="medium")  # wraps on a narrow screen
+        with row.container(width=draw.COLUMN_PX):
+            image = draw.canvas(result.params.digits)
+        with row.container(width=draw.COLUMN_PX):
+            digit = draw.processed(image)
+        if digit is not None:
+            with row.container():
+                draw.answer(result, digit)
+            draw.units(result, digit)

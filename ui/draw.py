@@ -1,0 +1,113 @@
+"""The Draw a digit page's pieces: the canvas, what the network sees, its answer, its units."""
+
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core.draw import (
+    ROWS_PER_BLOCK,
+    activations_figure,
+    digit_probabilities,
+    hidden_activations,
+    mnist_style,
+)
+from core.train import TrainResult
+from core.weights import figure_png, hidden_weight_images
+from ui import render
+
+CANVAS_KEY = "draw_canvas"
+CANVAS_PX = 280  # ten screen pixels per MNIST pixel
+COLUMN_PX = CANVAS_PX + 16  # a column that holds the canvas whole, never clipped
+STROKE_PX = 24  # a digit drawn across the box gets MNIST's 2-3 px strokes
+HINT = "Draw a digit from 0 to 9 in the box, with the mouse or a finger."
+
+
+def canvas(digits: tuple[int, ...]) -> np.ndarray | None:
+    """The drawing box; its picture as an RGBA array, or None before anything is drawn."""
+    # A components-v2 component registers itself on import, which needs a running app.
+    from streamlit_drawable_canvas import st_canvas
+
+    st.subheader("Your drawing")
+    st.space("medium")  # the canvas's toolbar floats above it, over whatever is there
+    drawn = st_canvas(stroke_width=STROKE_PX, stroke_color="#fff", background_color="#000",
+                      height=CANVAS_PX, width=CANVAS_PX, drawing_mode="freedraw",
+                      key=CANVAS_KEY, return_image_data=True)
+    st.caption(f"White on black, like MNIST. This network knows {_join(digits)}: "
+               "whatever you draw, it answers with one of them. The bin icon above the box "
+               "clears it.")
+    return drawn.image_data
+
+
+def processed(drawing: np.ndarray | None) -> np.ndarray | None:
+    """Show the 28 x 28 input made from the drawing (or the hint); return it, None if blank."""
+    st.subheader("What it sees")
+    st.space("medium")  # level with the canvas
+    digit = mnist_style(drawing) if drawing is not None else None
+    if digit is None:
+        st.info(HINT, icon=":material/draw:")
+        return None
+    zoom = CANVAS_PX // digit.shape[0]
+    # PNG: JPEG would blur the pixel blocks that show the 28 x 28 grid.
+    st.image(np.kron(digit, np.ones((zoom, zoom), dtype=np.uint8)), width=CANVAS_PX,
+             output_format="PNG",
+             caption="Your digit as MNIST made its digits: scaled to fit 20 × 20 pixels, "
+                     "centred by its centre of mass in 28 × 28, values 0–255.")
+    return digit
+
+
+def answer(result: TrainResult, digit: np.ndarray) -> None:
+    """The predicted digit and the probability of every digit the network knows."""
+    probabilities = digit_probabilities(result.model, digit.ravel(),
+                                        scale_pixels=result.params.scale_pixels)
+    best = max(probabilities, key=probabilities.get)
+    st.subheader("Its answer")
+    st.metric("The network says", str(best), delta=f"{probabilities[best]:.0%} probability",
+              delta_color="off", delta_arrow="off",
+              help="The digit with the highest probability.")
+    st.altair_chart(_probability_chart(probabilities, best), height=230, width="stretch")
+
+
+def units(result: TrainResult, digit: np.ndarray) -> None:
+    """Each hidden unit's weight image next to its activation on the drawing."""
+    activations = hidden_activations(result.model, digit.ravel(),
+                                     scale_pixels=result.params.scale_pixels)
+    fig = activations_figure(hidden_weight_images(result.model), activations,
+                             dead_units=result.dead_units)
+    st.subheader("What each hidden unit makes of it")
+    # One column of units fits beside the words; more go side by side, full width, below them.
+    one_column = len(activations) <= ROWS_PER_BLOCK
+    picture, words = st.columns([3, 2], gap="large") if one_column else (st.container(),) * 2
+    with words:
+        st.markdown("A unit adds up your pixels, each times the weight at that spot, plus its "
+                    "bias, and passes the sum through ReLU: a negative sum becomes 0. Ink on "
+                    "the white parts of its picture turns it on, ink on the black parts turns "
+                    "it off; the output layer weighs the units' outputs to vote for a digit.")
+        st.markdown(f"**{int(np.count_nonzero(activations))} of {len(activations)} units** "
+                    "are active on your drawing.")
+        render.dead_units_warning(result)
+    with picture:
+        st.image(figure_png(fig), caption="Left: each unit's weights as a 28 × 28 image "
+                 "(white = most positive). Right: its output for your digit, on one scale "
+                 "for all units.")
+
+
+def _probability_chart(probabilities: dict[int, float], best: int) -> alt.Chart:
+    """Bars on a fixed 0-100% scale, the predicted digit in its own colour."""
+    frame = pd.DataFrame({"digit": [str(d) for d in probabilities],
+                          "probability": list(probabilities.values())})
+    return alt.Chart(frame).mark_bar().encode(
+        x=alt.X("digit:N", sort=None, axis=alt.Axis(labelAngle=0, title="digit")),
+        y=alt.Y("probability:Q", scale=alt.Scale(domain=[0, 1]),
+                axis=alt.Axis(format="%", title="probability")),
+        color=alt.condition(alt.datum.digit == str(best), alt.value("#e45756"),
+                            alt.value("#4c78a8")),
+        tooltip=["digit", alt.Tooltip("probability:Q", format=".1%")],
+    )
+
+
+def _join(digits: tuple[int, ...]) -> str:
+    names = [str(d) for d in digits]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
