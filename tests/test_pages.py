@@ -196,3 +196,48 @@ def test_compare_seeds_cleans_the_list_trains_and_lines_up_units():
     assert at.metric[0].label.startswith("Stability")
     assert 0 <= float(at.metric[0].value) < 1
     assert any("similarity **1.00**" in c.value for c in at.caption)  # the reference itself
+
+
+def test_the_unit_inspector_answers_which_unit_does_what():
+    at = run(query={"scale_pixels": "true", "max_iter": "40"})
+    settle(at.switch_page("pages/3_Inspect_a_unit.py").run())
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table["unit"]) == [1, 2, 3, 4, 5, 6]
+    at.selectbox(key="inspect_unit").set_value(3).run()
+    assert not at.exception
+    assert any("16 images that excite it most" in m.value for m in at.markdown)
+    ablation = at.dataframe[1].value
+    assert list(ablation["digit"]) == [0, 1, 2, 3]
+
+
+def test_the_inspector_flags_a_dead_unit_with_the_reason():
+    at = run()
+    settle(at.switch_page("pages/3_Inspect_a_unit.py").run())
+    dead_unit = next(i for i, row in enumerate(at.dataframe[0].value.to_dict("records"))
+                     if row["active on"] == 0)
+    at.selectbox(key="inspect_unit").set_value(dead_unit).run()
+    assert any("is dead" in w.value and "raw 0–255" in w.value for w in at.warning)
+
+
+def test_the_data_page_describes_the_data_and_clears_caches_after_confirming():
+    at = run()
+    at.switch_page("pages/4_Data.py").run()
+    assert not at.exception
+    assert metric(at, "X.shape") == "5,000 × 784" and metric(at, "dtype") == "uint8"
+    assert len(at.get("image")) == 3  # examples, mean images, pixel histogram
+    at.button(key="data_clear").click().run()
+    assert any("Every network will have to train again" in w.value for w in at.warning)
+    at.button(key="data_clear_no").click().run()
+    assert at.button(key="data_clear")
+
+
+def test_the_draw_page_shows_the_canvas_hint_before_anything_is_drawn():
+    """An empty canvas is not an error: the page says what to do, and predicts nothing."""
+    at = run(query={"max_iter": "15", "scale_pixels": "true"})
+    settle(at.switch_page("pages/5_Draw_a_digit.py").run())
+    assert not at.error
+    assert [t.value for t in at.title] == ["Draw a digit"]
+    assert any(i.value.startswith("Draw a digit from 0 to 9 in the box") for i in at.info)
+    assert any("knows 0, 1, 2 and 3" in c.value for c in at.caption)
+    assert not at.get("image") and not at.metric  # no processed input, no answer

@@ -102,7 +102,7 @@ def comparison(found: dict[int, TrainResult | str], reference: int, options: dic
                for seed, r in good.items()}
     others = [aligned[s] for s in good if s != reference]
     st.metric("Stability: mean |correlation| of matched units across seeds",
-              f"{stability(others):.2f}",
+              f"{stability(others):.2f}" if others else "— (waiting for a second seed)",
               help="1.00: every seed learns the same units; near 0: entirely different ones.")
     limits = _shared_limits(good) if options["shared"] else None
     seeds = list(found)

@@ -15,6 +15,14 @@ import streamlit as st
 
 from core.params import FIELDS, InvalidParams, TrainParams
 
+PAGES = (  # the pages, in the order the sidebar lists them
+    ("app.py", "Explore", ":material/grid_view:"),
+    ("pages/2_Compare_seeds.py", "Compare seeds", ":material/compare:"),
+    ("pages/3_Inspect_a_unit.py", "Inspect a unit", ":material/center_focus_strong:"),
+    ("pages/4_Data.py", "The data", ":material/dataset:"),
+    ("pages/5_Draw_a_digit.py", "Draw a digit", ":material/draw:"),
+    ("pages/1_Lesson.py", "The lesson", ":material/school:"),
+)
 STORE = "mlp_lens_params"
 URL_NOTICES = "mlp_lens_url_notices"
 
@@ -25,10 +33,8 @@ def sidebar() -> TrainParams | None:
     for name, value in st.session_state[STORE].items():
         st.session_state[_key(name)] = value
     with st.sidebar:
-        st.page_link("app.py", label="Explore", icon=":material/grid_view:")
-        st.page_link("pages/2_Compare_seeds.py", label="Compare seeds",
-                     icon=":material/compare:")
-        st.page_link("pages/1_Lesson.py", label="The lesson", icon=":material/school:")
+        for path, label, icon in PAGES:
+            st.page_link(path, label=label, icon=icon)
         st.header("Network")
         _digits_widget()
         _hidden_units_widget()
@@ -40,7 +46,7 @@ def sidebar() -> TrainParams | None:
             _log_choice_widget("learning_rate_init")
             st.checkbox(FIELDS["scale_pixels"].label, **_bind("scale_pixels"))
         st.button("Reset to the lesson's settings", on_click=set_params, args=(TrainParams(),),
-                  key="sb_reset", use_container_width=True)
+                  key="sb_reset", width="stretch")
     from_link, notices = st.session_state[URL_NOTICES]
     if st.session_state[STORE] == from_link:  # shown until the person changes a setting
         for notice in notices:
