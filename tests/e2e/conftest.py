@@ -1,0 +1,301 @@
+"""The real server and headless Chromium, for tests that drive the page as a person would.
+
+A server is ``streamlit run app.py`` in its own process group, on a free
+localhost port, with its own cache folder and an empty scikit-learn data
+folder; its stderr (where every real training is logged) goes to a file.
+``wait_for_app`` is the one way to wait for the page: it watches the attribute
+Streamlit sets on the app element while a script runs, never a fixed sleep.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+REQUIRE_BROWSER_ENV = "MLP_LENS_REQUIRE_BROWSER"  # "1" in CI: a missing Chromium fails
+SCREENSHOTS_ENV = "MLP_LENS_SCREENSHOTS"
+# Tall, because Streamlit's main area scrolls inside the window: a full-page
+# screenshot only holds what the viewport shows (``save_screenshot`` grows it further).
+VIEWPORT = {"width": 1400, "height": 2200}
+
+HEALTH_TIMEOUT_S = 60
+STOP_TIMEOUT_S = 10
+# How long an interaction may take to start a script run before we assume it
+# needed none. Only such an interaction waits this long: a run is counted even
+# when it ends before ``wait_for_app`` looks.
+RUN_START_GRACE_MS = 10_000
+RUN_TIMEOUT_MS = 90_000
+TRAINING_TIMEOUT_MS = 120_000  # a loaded 2-core machine trains slowly while it renders
+
+APP = '[data-testid="stApp"]'
+SCRIPT_STATE = "data-test-script-state"  # "initial", then "running" / "notRunning"
+EXCEPTION = '[data-testid="stException"]'
+# Counts the script runs a page has seen, so ``wait_for_app`` cannot miss a short one.
+RUN_COUNTER = """
+window.__mlpLensRuns = 0;
+new MutationObserver((records) => {
+    for (const record of records) {
+        const state = record.target.getAttribute("data-test-script-state");
+        if (state === "running" && record.oldValue !== "running") window.__mlpLensRuns += 1;
+    }
+}).observe(document, {subtree: true, attributes: true, attributeOldValue: true,
+                      attributeFilter: ["data-test-script-state"]});
+"""
+GRID_CAPTION = '[data-testid="stImageCaption"]'
+
+
+@dataclass
+class Server:
+    """A running ``streamlit run app.py``."""
+
+    url: str
+    process: subprocess.Popen
+    stderr_path: Path
+    cache: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(errors="replace")
+
+
+def server_environment(tmp: Path, *, sample: bool, cache: Path | None = None) -> dict[str, str]:
+    """The environment of a server that never finds OpenML data on disk.
+
+    With ``sample`` it is told to use the bundled offline sample; without, it
+    takes the real path (probe OpenML, fall back to the sample when offline).
+    Its cache folder is ``cache``, by default a new one in ``tmp``.
+    """
+    env = dict(os.environ)
+    env["MLP_LENS_CACHE"] = str(cache or tmp / "cache")
+    env["SCIKIT_LEARN_DATA"] = str(tmp / "scikit-learn-data")
+    env.pop("MLP_LENS_DATA", None)
+    if sample:
+        env["MLP_LENS_DATA"] = "sample"
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+@contextmanager
+def running_server(tmp: Path, *, sample: bool = True, cache: Path | None = None
+                   ) -> Iterator[Server]:
+    """Start the app on a free port, wait until it is healthy, and stop it afterwards."""
+    (tmp / "scikit-learn-data").mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    stderr_path = tmp / "server-stderr.log"
+    with open(stderr_path, "wb") as stderr, open(tmp / "server-stdout.log", "wb") as stdout:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py",
+             "--server.port", str(port), "--server.headless", "true",
+             # Test the code as it was at the start: an edit to the working tree during
+             # the run must not hot-reload modules (and reset in-process state) mid-test.
+             "--server.fileWatcherType", "none"],
+            cwd=ROOT, env=server_environment(tmp, sample=sample, cache=cache),
+            stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group, so children stop with it
+        )
+    server = Server(url=f"http://localhost:{port}", process=process, stderr_path=stderr_path,
+                    cache=cache or tmp / "cache")
+    try:
+        _wait_until_healthy(server)
+        yield server
+    finally:
+        _stop(process)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("localhost", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_until_healthy(server: Server) -> None:
+    deadline = time.monotonic() + HEALTH_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            pytest.fail(f"the server exited with code {server.process.returncode}:\n"
+                        f"{server.stderr()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{server.url}/_stcore/health", timeout=2) as reply:
+                if reply.read().decode().strip() == "ok":
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass  # not listening yet
+        time.sleep(0.2)
+    pytest.fail(f"the server did not answer 'ok' within {HEALTH_TIMEOUT_S} s:\n"
+                f"{server.stderr()[-3000:]}")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Terminate the server's process group by its id; kill it if it does not exit in time."""
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=STOP_TIMEOUT_S)
+    except ProcessLookupError:
+        process.wait(timeout=STOP_TIMEOUT_S)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Show the end of each server's stderr (tracebacks, trainings) under a failed test."""
+    report = yield
+    if report.failed:
+        for name, value in getattr(item, "funcargs", {}).items():
+            if isinstance(value, Server):
+                report.sections.append((f"{name} stderr (last 4000 characters)",
+                                        value.stderr()[-4000:]))
+    return report
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory) -> Iterator[Server]:
+    """One server on the offline sample, shared by the flows (each flow has its own session)."""
+    with running_server(tmp_path_factory.mktemp("server")) as running:
+        yield running
+
+
+def require_chromium() -> str:
+    """Chromium's path; without it the browser tests skip, or fail when they are required."""
+    if CHROMIUM.exists():
+        return str(CHROMIUM)
+    message = ("Chromium not found: install it with `sudo apt-get install chromium` "
+               "to run the browser tests")
+    if os.environ.get(REQUIRE_BROWSER_ENV) == "1":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    executable = require_chromium()
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, headless=True,
+                                              args=list(CHROMIUM_ARGS))
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser) -> Iterator[Page]:
+    """A fresh browser context, so every test is a new Streamlit session."""
+    context = browser.new_context(viewport=VIEWPORT)
+    context.add_init_script(RUN_COUNTER)
+    new_page = context.new_page()
+    errors: list[str] = []
+    new_page.on("pageerror", lambda error: errors.append(str(error)))
+    yield new_page
+    context.close()
+    assert not errors, f"uncaught errors in the page: {errors}"
+
+
+def wait_for_app(page: Page, *, timeout: int = RUN_TIMEOUT_MS) -> None:
+    """Wait until the script run that the last navigation or interaction started has ended.
+
+    The run begins a moment after the interaction and may even be over before
+    this is called, so watching the state alone can miss it or stop too early.
+    The page's ``RUN_COUNTER`` counts every change to ``running``: first wait
+    until a run has started since the last call (tolerating, after a grace
+    period, an interaction that needed none), then for ``notRunning`` and for
+    the status widget ("Running...") to go. Pages that poll (a fragment with
+    ``run_every``) keep starting short runs; assert on the content you expect
+    with ``expect``.
+    """
+    try:
+        page.wait_for_function(
+            "() => window.__mlpLensRuns === undefined"
+            " || window.__mlpLensRuns > (window.__mlpLensRunsSeen || 0)",
+            timeout=RUN_START_GRACE_MS)
+    except PlaywrightTimeout:
+        pass  # nothing to rerun
+    if page.evaluate("() => window.__mlpLensRuns === undefined"):  # a page without the counter
+        try:
+            page.wait_for_selector(f'{APP}[{SCRIPT_STATE}="running"]', state="attached",
+                                   timeout=RUN_START_GRACE_MS)
+        except PlaywrightTimeout:
+            pass  # already finished, or nothing to rerun
+    page.wait_for_selector(f'{APP}[{SCRIPT_STATE}="notRunning"]', state="attached",
+                           timeout=timeout)
+    expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0, timeout=timeout)
+    _mark_runs_seen(page)
+
+
+def _mark_runs_seen(page: Page) -> None:
+    """The page is settled: the next ``wait_for_app`` waits for a run that starts after now."""
+    page.evaluate("() => { window.__mlpLensRunsSeen = window.__mlpLensRuns; }")
+
+
+def open_app(page: Page, url: str) -> None:
+    page.goto(url)
+    wait_for_app(page)
+
+
+def wait_for_weight_grid(page: Page, units: int, rows: int, cols: int) -> None:
+    """Wait for the finished network's weight grid (training may still be under way).
+
+    An exception on the page ends the wait at once, instead of at the timeout.
+    """
+    caption = page.locator(GRID_CAPTION).filter(
+        has_text=f"{units} hidden units in a {rows} × {cols} grid")
+    exception = page.locator(EXCEPTION)
+    expect(caption.or_(exception).first).to_be_visible(timeout=TRAINING_TIMEOUT_MS)
+    assert exception.count() == 0, (
+        f"the page shows an exception instead of the {units}-unit grid "
+        "(the traceback is in the server's stderr, printed below the failure)")
+    # The grid is drawn part-way through the run that shows the finished network.
+    page.wait_for_selector(f'{APP}[{SCRIPT_STATE}="notRunning"]', state="attached",
+                           timeout=RUN_TIMEOUT_MS)
+    _mark_runs_seen(page)
+
+
+def screenshot_dir() -> Path:
+    configured = os.environ.get(SCREENSHOTS_ENV)
+    folder = Path(configured) if configured else ROOT / "tests" / "e2e" / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def save_screenshot(page: Page, name: str) -> Path:
+    """A screenshot of the whole page, the main area grown to its full height first."""
+    needed = page.evaluate(
+        """() => {
+            const main = document.querySelector('[data-testid="stMain"]');
+            const side = document.querySelector('[data-testid="stSidebarContent"]');
+            return Math.max(main ? main.scrollHeight : 0, side ? side.scrollHeight : 0);
+        }""")
+    size = page.viewport_size or VIEWPORT
+    if needed > size["height"]:
+        page.set_viewport_size({"width": size["width"], "height": int(needed) + 40})
+    path = screenshot_dir() / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

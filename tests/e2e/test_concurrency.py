@@ -1,0 +1,117 @@
+"""Many users at once: eight people open four configurations on a cold server at the same time."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter
+
+import psutil
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import (
+    EXCEPTION,
+    VIEWPORT,
+    Server,
+    running_server,
+    save_screenshot,
+    wait_for_weight_grid,
+)
+
+pytestmark = pytest.mark.e2e
+
+# hidden units -> (rows, columns) of its weight grid; max_iter keeps each training short.
+GRIDS = {3: (2, 2), 4: (2, 2), 5: (2, 3), 7: (3, 3)}
+VISITORS_PER_CONFIG = 2
+MAX_ITER = 5
+MEMORY_LIMIT_MB = 700
+TRAINING_LINE = re.compile(r"mlp_lens: training TrainParams\(.*?\bhidden_units=(\d+)\b")
+
+
+@pytest.fixture(scope="module")
+def fresh_server(tmp_path_factory):
+    """A server of its own, with an empty cache: nothing is trained or loaded yet."""
+    with running_server(tmp_path_factory.mktemp("crowd")) as server:
+        yield server
+
+
+class MemoryWatch:
+    """Samples the resident memory of the server and its child processes in the background."""
+
+    def __init__(self, pid: int, *, every: float = 0.2):
+        self._process = psutil.Process(pid)
+        self._every = every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.peak_mb = 0.0
+
+    def sample(self) -> float:
+        processes = [self._process, *self._process.children(recursive=True)]
+        total = 0
+        for process in processes:
+            try:
+                total += process.memory_info().rss
+            except psutil.NoSuchProcess:
+                pass  # a worker that ended between listing and reading
+        self.peak_mb = max(self.peak_mb, total / 2**20)
+        return self.peak_mb
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._every):
+            self.sample()
+
+    def __enter__(self) -> MemoryWatch:
+        self.sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sample()
+
+
+def trainings_by_units(server: Server) -> Counter:
+    """How many real trainings the server logged, per number of hidden units."""
+    return Counter(int(units) for units in TRAINING_LINE.findall(server.stderr()))
+
+
+def test_eight_visitors_at_once_train_each_configuration_once(browser, fresh_server):
+    """Eight sessions load at once: all render, each configuration trains once, memory stays low.
+
+    Every ``goto`` returns as soon as its navigation commits, so the browser
+    loads all eight pages at the same time and the server sees eight sessions
+    ask for data and networks together; only then does the test wait for each.
+    """
+    visitors = [units for units in GRIDS for _ in range(VISITORS_PER_CONFIG)]
+    contexts = [browser.new_context(viewport=VIEWPORT) for _ in visitors]
+    errors: list[str] = []
+    try:
+        with MemoryWatch(fresh_server.pid) as memory:
+            pages = []
+            for context, units in zip(contexts, visitors, strict=True):
+                page = context.new_page()
+                page.on("pageerror", lambda error: errors.append(str(error)))
+                page.goto(f"{fresh_server.url}/?hidden_units={units}&max_iter={MAX_ITER}",
+                          wait_until="commit")
+                pages.append(page)
+            for page, units in zip(pages, visitors, strict=True):
+                wait_for_weight_grid(page, units, *GRIDS[units])
+                assert page.locator(EXCEPTION).count() == 0, f"an exception for {units} units"
+                assert f"hidden_units={units}" in page.url
+                # max_iter=5 is below n_iter_no_change=10: no visitor's network can converge.
+                converged = page.get_by_test_id("stMetric").filter(has_text="Converged")
+                expect(converged.get_by_test_id("stMetricValue")).to_have_text("no")
+            save_screenshot(pages[0], "concurrency-visitor-1")
+        trained = trainings_by_units(fresh_server)
+    finally:
+        for context in contexts:
+            context.close()
+
+    print(f"server peak memory: {memory.peak_mb:.0f} MB")  # shown with -rP or -s
+    assert not errors, f"uncaught errors in the pages: {errors}"
+    assert trained == Counter(dict.fromkeys(GRIDS, 1)), (
+        f"each configuration should train exactly once; trainings by hidden units: {trained}")
+    assert memory.peak_mb < MEMORY_LIMIT_MB, (
+        f"the server used {memory.peak_mb:.0f} MB (limit {MEMORY_LIMIT_MB} MB)")
