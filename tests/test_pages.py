@@ -196,6 +196,8 @@ def test_compare_seeds_cleans_the_list_trains_and_lines_up_units():
     assert at.metric[0].label.startswith("Stability")
     assert 0 <= float(at.metric[0].value) < 1
     assert any("similarity **1.00**" in c.value for c in at.caption)  # the reference itself
+    link = at.sidebar.code[0].value
+    assert "seeds=2%2C3" in link and "max_iter=20" in link  # the cleaned seeds, shareable
 
 
 def test_the_unit_inspector_answers_which_unit_does_what():

@@ -11,6 +11,7 @@ from core.params import TrainParams
 from core.train import TrainingFailed, TrainResult
 from core.weights import figure_png, hidden_weight_images, weight_grid_figure
 from ui import cached
+from ui.sidebar import show_link
 
 SEEDS, TRAINING = "cmp_seeds_text", "cmp_training"
 PER_ROW = 4
@@ -26,6 +27,7 @@ def seed_controls() -> tuple[tuple[int, ...], int, dict]:
     for notice in notices:
         st.warning(notice, icon=":material/filter_alt:")
     st.query_params["seeds"] = ",".join(map(str, seeds))
+    show_link()  # the link carries the seeds too
     if not seeds:
         return seeds, 0, {}
     cols = st.columns([1, 1, 1, 1])

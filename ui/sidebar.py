@@ -25,6 +25,7 @@ PAGES = (  # the pages, in the order the sidebar lists them
 )
 STORE = "mlp_lens_params"
 URL_NOTICES = "mlp_lens_url_notices"
+LINK_SLOT = "mlp_lens_link_slot"  # where the sidebar shows the link, this run
 
 
 def sidebar() -> TrainParams | None:
@@ -59,16 +60,24 @@ def sidebar() -> TrainParams | None:
         return None
     for name, value in params.to_query().items():  # other keys (a page's own) stay
         st.query_params[name] = value
-    _share_link(params)
+    _share_link()
     return params
 
 
-def _share_link(params: TrainParams) -> None:
-    """The link to exactly this view (page and every parameter), with a copy button."""
-    link = f"{st.context.url or ''}?{urlencode(params.to_query())}"
+def _share_link() -> None:
+    """The link to exactly this view, with a copy button; pages with settings of their own
+    (the seed list) call ``show_link`` again once they have put them in the URL."""
     with st.sidebar:
         st.caption("Copy link to this view")
-        st.code(link, language=None, wrap_lines=True)
+        st.session_state[LINK_SLOT] = st.empty()
+    show_link()
+
+
+def show_link() -> None:
+    """Write the link: this page's address and every query parameter it has now."""
+    query = urlencode(st.query_params.to_dict())
+    st.session_state[LINK_SLOT].code(f"{st.context.url or ''}?{query}", language=None,
+                                     wrap_lines=True)
 
 
 def set_params(params: TrainParams) -> None:
