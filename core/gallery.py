@@ -55,7 +55,7 @@ def pixel_histogram_figure(counts: np.ndarray) -> Figure:
     ax = fig.subplots()
     ax.bar(np.arange(len(counts)), counts, width=1.0, color="#3b6ea5")
     ax.set_yscale("log")
-    ax.set_xlim(-1, 256)
+    ax.set_xlim(-6, 261)  # room either side, so the tall bars at 0 and 255 clear the frame
     ax.set_xlabel("pixel value")
     ax.set_ylabel("pixels")
     fig.tight_layout()

@@ -56,10 +56,12 @@ def pictures(data: MnistData, digits: tuple[int, ...]) -> None:
     with left:
         st.subheader("Examples")
         st.image(_examples_png(data.fingerprint, digits),
-                 caption="The first ten images of each chosen digit.")
+                 caption="The first ten images of each chosen digit, drawn dark on light for "
+                         "reading (the data itself is ink 255 on blank 0).")
     with right:
         st.subheader("The mean image of each digit")
-        st.image(_means_png(data.fingerprint, digits))
+        st.image(_means_png(data.fingerprint, digits),
+                 caption="Every image of the digit averaged, pixel by pixel.")
         st.subheader("Pixel values")
         png, blank = _histogram_png(data.fingerprint)
         st.image(png, caption=f"{blank:.0%} of all pixels are 0 (blank). Log scale.")

@@ -58,8 +58,9 @@ def one_unit(result: TrainResult, data: MnistData, unit: int) -> None:
         st.image(figure_png(unit_weight_figure(image, unit)))
     with right:
         st.markdown("**How it votes**: its weight to each digit's output")
-        st.bar_chart(votes(result.model, unit), horizontal=True, height=220,
-                     x_label="weight (positive = votes for)")
+        # With horizontal bars, x is still the index (the digits), drawn upright.
+        st.bar_chart(votes(result.model, unit), horizontal=True, height=220, x_label="digit",
+                     y_label="weight (positive = votes for)")
         st.markdown("**When it fires**: its activation on each digit's images")
         _, y = data.subset(params.digits)
         st.image(figure_png(activation_figure(report, y)))
