@@ -48,7 +48,8 @@ def _seeds_detail(v: dict) -> str:
         return (f"seeds {', '.join(map(str, v['seeds']))}: train_mlp one after another in one "
                 f"process (after imports {v['imports']:.1f} + load_mnist {v['load']:.2f} s)")
     return (f"{v['workers']} worker processes at a time, each mapping the {v['data_mb']:.0f} MB "
-            f"uint8 copy; largest worker's peak RSS {v['worker_max_rss_kb'] / 1024:,.0f} MB")
+            f"uint8 copy; largest worker's peak RSS {v['worker_peak_mb']:,.0f} MB (forked "
+            "from a fork server that imported scikit-learn once)")
 
 
 @dataclass(frozen=True)

@@ -61,8 +61,8 @@ def seeds(*, data_home: str, max_iter: int, seeds: list[int], parallel: bool) ->
 
     In parallel, the Compare seeds page's ``SeedTraining`` runs one worker process per seed
     (as many at once as there are cores), each mapping the uint8 copy; one after another,
-    ``train_mlp`` trains them in this process. Peak memory of the workers is the largest
-    child's ``ru_maxrss``.
+    ``train_mlp`` trains them in this process. The workers' peak memory is the largest
+    ``ru_maxrss`` a worker reported.
     """
     from core.compare import SeedTraining
     from core.data import load_mnist
@@ -77,17 +77,16 @@ def seeds(*, data_home: str, max_iter: int, seeds: list[int], parallel: bool) ->
         training = SeedTraining(params[0], seeds, data)
         finished = training.wait(timeout=3600)
         failed = [seed for seed, job in training.poll().items() if job.state != "done"]
-        workers = training.n_jobs
+        workers, worker_peak_mb = training.n_jobs, training.worker_peak_mb
     else:
         for one in params:
             train_mlp(one, data)
-        finished, failed, workers = True, [], 0
+        finished, failed, workers, worker_peak_mb = True, [], 0, None
     done = perf_counter()
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return {"seconds": done - loaded, "imports": imported - START, "load": loaded - imported,
             "seeds": list(seeds), "workers": workers, "finished": finished, "failed": failed,
             "all_cached": all(is_trained(one, data) for one in params),
-            "worker_max_rss_kb": children if parallel else None,
+            "worker_peak_mb": worker_peak_mb,
             "data_mb": data.X.nbytes / 2**20, "problem": "" if finished and not failed else
             f"seeds {failed} did not finish"}
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import resource
 import threading
 from dataclasses import dataclass, replace
 from time import monotonic
@@ -116,8 +117,9 @@ class SeedTraining:
             raise ValueError("the data has no uint8 copy on disk for the workers to share")
         self.data, self.timeout = data, timeout
         self.n_jobs = n_jobs or min(len(seeds), os.cpu_count() or 1)
-        self._context = multiprocessing.get_context("spawn")
+        self._context = _worker_context()
         self._epochs = self._context.Array("i", len(seeds), lock=False)
+        self._peak_kb = self._context.Array("l", len(seeds), lock=False)  # each worker's
         self._lock = threading.Lock()
         self.jobs = {seed: SeedJob(replace(params, random_state=seed)) for seed in seeds}
         for job in self.jobs.values():
@@ -141,6 +143,12 @@ class SeedTraining:
         return self._epochs[list(self.jobs).index(seed)]
 
     @property
+    def worker_peak_mb(self) -> float:
+        """The largest peak resident memory of the workers so far (MB), as each reported it
+        on finishing; it counts the libraries the worker shares with the fork server."""
+        return max(self._peak_kb, default=0) / 1024
+
+    @property
     def finished(self) -> bool:
         return all(job.state in ("done", "failed") for job in self.poll().values())
 
@@ -160,7 +168,8 @@ class SeedTraining:
         data = self.data
         job.process = self._context.Process(
             target=_train_in_worker, daemon=True, name=f"seed-{job.params.random_state}",
-            args=(job.params, str(data.path), data.source, data.note, self._epochs, index))
+            args=(job.params, str(data.path), data.source, data.note, self._epochs,
+                  self._peak_kb, index))
         job.process.start()
         job.state, job.started = "training", monotonic()
 
@@ -179,7 +188,20 @@ class SeedTraining:
             job.error = f"the worker process ended unexpectedly (exit code {process.exitcode})"
 
 
-def _train_in_worker(params, path, source, note, epochs, index) -> None:
+def _worker_context():
+    """Workers come from a fork server: one clean process, started on first use, that has
+    imported scikit-learn once and forks each worker from itself in milliseconds.
+
+    Not plain ``fork``: the Streamlit server runs many threads, and a child forked from it
+    can inherit a lock some other thread held. Not ``spawn``: each worker would spend
+    2-3 s importing scikit-learn again.
+    """
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["core.compare"])
+    return context
+
+
+def _train_in_worker(params, path, source, note, epochs, peak_kb, index) -> None:
     """Runs in a worker process: one BLAS thread, the shared data mapped from disk."""
     from threadpoolctl import threadpool_limits
 
@@ -193,3 +215,4 @@ def _train_in_worker(params, path, source, note, epochs, index) -> None:
             train_mlp(params, data, on_epoch=count)
         except TrainingFailed:
             pass  # the cache holds the message; the page shows it for this seed
+    peak_kb[index] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
