@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -44,12 +45,17 @@ def measure(workload: str, *, env: dict[str, str | None], timeout: float,
     """
     command = [sys.executable, "-m", "bench.workloads", workload, json.dumps(arguments)]
     start = perf_counter()
-    try:
-        done = subprocess.run(command, cwd=ROOT, env=_environment(env), capture_output=True,
-                              text=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        return Measurement(workload, process_seconds=perf_counter() - start,
-                           error=f"timed out after {timeout:.0f} s")
+    # Its own process group, so a timeout ends the workload's workers and fork server too.
+    with subprocess.Popen(command, cwd=ROOT, env=_environment(env), stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, start_new_session=True) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            return Measurement(workload, process_seconds=perf_counter() - start,
+                               error=f"timed out after {timeout:.0f} s")
+    done = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
     seconds = perf_counter() - start
     values = _reported(done.stdout)
     if done.returncode != 0 or values is None:

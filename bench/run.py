@@ -38,13 +38,20 @@ SEEDS = (2, 3, 4, 5)  # the Compare seeds page's default
 NO_OPENML = "not run: needs the OpenML cache (see Data)"
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, help="rows of mnist_784 the tool writes (70000)")
     parser.add_argument("--max-iter", type=int, help="epochs, for every row (200, the lesson's)")
     parser.add_argument("--quick", action="store_true",
                         help=f"tiny: {QUICK_ROWS} rows and {QUICK_MAX_ITER} epochs (smoke test)")
-    parser.add_argument("--reruns", type=int, default=5, help="page reruns to time (5)")
+    parser.add_argument("--reruns", type=_positive, default=5, help="page reruns to time (5)")
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared",
                         help="the shared folder with tools/make_openml_mnist_cache.py")
     parser.add_argument("--data-dir", type=Path, default=ROOT / "bench" / ".data",
