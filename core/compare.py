@@ -18,6 +18,7 @@ from time import monotonic
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from core.cache import CACHE_ENV, cache_dir
 from core.data import MnistData, open_copy
 from core.params import FIELDS, TrainParams
 from core.train import TrainingFailed, is_trained, train_mlp
@@ -168,8 +169,8 @@ class SeedTraining:
         data = self.data
         job.process = self._context.Process(
             target=_train_in_worker, daemon=True, name=f"seed-{job.params.random_state}",
-            args=(job.params, str(data.path), data.source, data.note, self._epochs,
-                  self._peak_kb, index))
+            args=(job.params, str(data.path), data.source, data.note, str(cache_dir()),
+                  self._epochs, self._peak_kb, index))
         job.process.start()
         job.state, job.started = "training", monotonic()
 
@@ -201,10 +202,15 @@ def _worker_context():
     return context
 
 
-def _train_in_worker(params, path, source, note, epochs, peak_kb, index) -> None:
-    """Runs in a worker process: one BLAS thread, the shared data mapped from disk."""
+def _train_in_worker(params, path, source, note, cache, epochs, peak_kb, index) -> None:
+    """Runs in a worker process: one BLAS thread, the shared data mapped from disk.
+
+    The cache folder is the parent's now: the fork server keeps the environment it
+    started with, which may be older than the parent's ``MLP_LENS_CACHE``.
+    """
     from threadpoolctl import threadpool_limits
 
+    os.environ[CACHE_ENV] = cache
     with threadpool_limits(limits=1):
         data = open_copy(path, source=source, note=note)
 

@@ -83,3 +83,15 @@ def test_a_crashed_worker_fails_its_seed_and_the_others_still_finish(sample):
     assert time.monotonic() - start < 120
     assert jobs[41].state == "failed" and "exit code -9" in jobs[41].error
     assert jobs[42].state == "done"
+
+
+def test_workers_use_the_cache_folder_the_page_uses_now(sample, tmp_path, monkeypatch):
+    """The fork server is started once, with the environment of that moment; a later change
+    of MLP_LENS_CACHE (another server setting, a test) still reaches the workers."""
+    SeedTraining(TrainParams(scale_pixels=True, max_iter=2), (51,), sample).wait(120)
+    monkeypatch.setenv("MLP_LENS_CACHE", str(tmp_path))
+    params = TrainParams(scale_pixels=True, max_iter=2, random_state=52)
+    work = SeedTraining(params, (52,), sample)
+    assert work.wait(120) and work.jobs[52].state == "done"
+    assert is_trained(params, sample)
+    assert list((tmp_path / "models").rglob("output.pkl"))
