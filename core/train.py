@@ -126,6 +126,8 @@ def _fit(params: TrainParams, fingerprint: str, data: MnistData, on_epoch=None
     X, y = training_inputs(params, data)
     model = make_model(params)
     _one_blas_thread()
+    _record_lbfgs_outcome()
+    _lbfgs_outcome.result = None
     log.info("training %s on %d images (data %s)", params, len(y), fingerprint)
     start = perf_counter()
     try:
@@ -138,12 +140,44 @@ def _fit(params: TrainParams, fingerprint: str, data: MnistData, on_epoch=None
     seconds = perf_counter() - start
     if not np.isfinite(model.loss_):
         return _diverged_message(params)
-    # Read from the model, which only this thread touches, not from caught warnings:
+    # Read from the model and this thread's lbfgs outcome, not from caught warnings:
     # warnings.catch_warnings swaps process-wide state, so with two trainings in two
     # threads one records the other's ConvergenceWarning, or loses its own.
-    converged = model.n_iter_ < params.max_iter
-    return _describe(params, model, X, y, converged=converged,
-                     stop_reason=_stop_reason(params, model, converged), seconds=seconds)
+    if params.solver == "lbfgs":
+        outcome = _lbfgs_outcome.result
+        converged = outcome.status == 0
+        stop_reason = (f"lbfgs converged after {model.n_iter_} iterations" if converged else
+                       f"lbfgs stopped after {model.n_iter_} iterations without converging "
+                       f"(scipy: {str(outcome.message).strip()})")
+    else:
+        # sgd and adam warn exactly when they run all max_iter epochs.
+        converged = model.n_iter_ < params.max_iter
+        stop_reason = _stop_reason(params, model, converged)
+    return _describe(params, model, X, y, converged=converged, stop_reason=stop_reason,
+                     seconds=seconds)
+
+
+_lbfgs_outcome = threading.local()
+
+
+@functools.cache
+def _record_lbfgs_outcome() -> None:
+    """Keep, per thread, the scipy result that scikit-learn's lbfgs fit checks.
+
+    lbfgs can stop short of max_iter without converging (a failed line search,
+    the max_fun limit); scikit-learn then only warns. The check it calls with
+    scipy's result is wrapped once to keep that result in a thread-local slot,
+    which ``_fit`` reads: exact, and safe with several trainings at once.
+    """
+    from sklearn.neural_network import _multilayer_perceptron as mlp_module
+
+    check = mlp_module._check_optimize_result
+
+    def recording(solver, result, *args, **kwargs):
+        _lbfgs_outcome.result = result
+        return check(solver, result, *args, **kwargs)
+
+    mlp_module._check_optimize_result = recording
 
 
 @functools.cache
@@ -218,12 +252,23 @@ def _stop_reason(params: TrainParams, model: MLPClassifier, converged: bool) -> 
             f"stopped at max_iter = {params.max_iter} before converging "
             "(scikit-learn's ConvergenceWarning: the optimization hasn't converged yet)"
         )
-    if params.solver == "lbfgs":
-        return f"lbfgs converged after {model.n_iter_} iterations"
     return (
         f"converged: the training loss improved by less than tol = {model.tol:g} "
         f"for {model.n_iter_no_change} epochs in a row"
     )
+
+
+def dead_units_cause(params: TrainParams) -> str:
+    """Why units die under ``params``, and what usually avoids it, in plain words."""
+    if not params.scale_pixels:
+        return (f"The pixels are raw 0–255 values, so {params.solver}'s first steps are huge and "
+                "push these units below zero for every image, where their gradient is zero and "
+                "they never recover.")
+    remedies = "a smaller alpha or another random_state"
+    if params.solver != "lbfgs":
+        remedies = "a smaller learning_rate_init, " + remedies
+    return ("An update pushed these units below zero for every image, where their gradient is "
+            f"zero; {remedies} usually avoids it.")
 
 
 def _diverged_message(params: TrainParams) -> str:

@@ -16,9 +16,14 @@ from sklearn.neural_network import MLPClassifier
 N_EXTREMES = 16
 
 
+def pre_activations(model: MLPClassifier, X: np.ndarray) -> np.ndarray:
+    """The hidden layer's input to its ReLUs for every row of ``X``: (n, n_hidden)."""
+    return X @ model.coefs_[0] + model.intercepts_[0]
+
+
 def hidden_activations(model: MLPClassifier, X: np.ndarray) -> np.ndarray:
     """ReLU outputs of the hidden layer for every row of ``X``: (n, n_hidden)."""
-    return np.maximum(X @ model.coefs_[0] + model.intercepts_[0], 0.0)
+    return np.maximum(pre_activations(model, X), 0.0)
 
 
 def ablated(model: MLPClassifier, unit: int) -> MLPClassifier:
@@ -28,8 +33,20 @@ def ablated(model: MLPClassifier, unit: int) -> MLPClassifier:
     return off
 
 
-def accuracy_per_digit(model: MLPClassifier, X: np.ndarray, y: np.ndarray) -> dict[int, float]:
-    predicted = model.predict(X)
+def predict_from_hidden(model: MLPClassifier, hidden: np.ndarray) -> np.ndarray:
+    """The labels ``model.predict`` gives for inputs whose hidden outputs are ``hidden``.
+
+    The output layer alone: the logits and the class of the largest one (for
+    two digits, the single logit's sign), as scikit-learn decides, so the costly
+    first layer is computed once and reused for every unit switched off.
+    """
+    logits = hidden @ model.coefs_[1] + model.intercepts_[1]
+    if logits.shape[1] == 1:
+        return model.classes_[(logits[:, 0] > 0).astype(int)]
+    return model.classes_[logits.argmax(axis=1)]
+
+
+def accuracy_per_digit(predicted: np.ndarray, y: np.ndarray) -> dict[int, float]:
     return {int(d): float(np.mean(predicted[y == d] == d)) for d in np.unique(y)}
 
 
@@ -47,16 +64,21 @@ class UnitReport:
     """Everything the inspector shows about one hidden unit."""
 
     unit: int
-    activations: np.ndarray  # this unit's ReLU output on every training image
+    pre_activations: np.ndarray  # this unit's input to its ReLU on every training image
     active_by_digit: dict[int, float]  # share of each digit's images it is active on
-    top: np.ndarray  # indices of the images that excite it most, strongest first
-    bottom: np.ndarray  # indices of the images that excite it least, weakest first
+    top: np.ndarray  # the images that drive it highest, strongest first
+    bottom: np.ndarray  # the images that drive it lowest (most inhibit it), lowest first
     accuracy_on: dict[int, float]
     accuracy_off: dict[int, float]
 
     @property
+    def activations(self) -> np.ndarray:
+        """Its ReLU output on every training image."""
+        return np.maximum(self.pre_activations, 0.0)
+
+    @property
     def dead(self) -> bool:
-        return not np.any(self.activations > 0)
+        return not np.any(self.pre_activations > 0)
 
     @property
     def contribution(self) -> dict[int, float]:
@@ -65,37 +87,48 @@ class UnitReport:
 
 
 def unit_report(model: MLPClassifier, X: np.ndarray, y: np.ndarray, unit: int) -> UnitReport:
-    """Measure ``unit`` on the training images ``X`` (scaled as in training) with labels ``y``."""
-    activations = hidden_activations(model, X)[:, unit]
-    order = np.argsort(-activations, kind="stable")
+    """Measure ``unit`` on the training images ``X`` (scaled as in training) with labels ``y``.
+
+    Images are ranked by the unit's input to its ReLU rather than its output, so
+    the least exciting ones are those that push it furthest below zero (not an
+    arbitrary pick among the many at exactly zero), and a dead unit still shows
+    the images that come closest to switching it on.
+    """
+    pre = pre_activations(model, X)
+    hidden = np.maximum(pre, 0.0)
+    off = hidden.copy()
+    off[:, unit] = 0.0
+    order = np.argsort(-pre[:, unit], kind="stable")
     return UnitReport(
         unit=unit,
-        activations=activations,
-        active_by_digit={int(d): float(np.mean(activations[y == d] > 0)) for d in np.unique(y)},
+        pre_activations=pre[:, unit],
+        active_by_digit={int(d): float(np.mean(pre[y == d, unit] > 0)) for d in np.unique(y)},
         top=order[:N_EXTREMES],
         bottom=order[::-1][:N_EXTREMES],
-        accuracy_on=accuracy_per_digit(model, X, y),
-        accuracy_off=accuracy_per_digit(ablated(model, unit), X, y),
+        accuracy_on=accuracy_per_digit(predict_from_hidden(model, hidden), y),
+        accuracy_off=accuracy_per_digit(predict_from_hidden(model, off), y),
     )
 
 
 def units_table(model: MLPClassifier, X: np.ndarray, y: np.ndarray) -> list[dict]:
     """One row per unit: activity, the digit it fires for most, its strongest vote, its worth."""
-    acts = hidden_activations(model, X)
+    hidden = hidden_activations(model, X)
     digits = np.unique(y)
-    accuracy = float(np.mean(model.predict(X) == y))
+    accuracy = float(np.mean(predict_from_hidden(model, hidden) == y))
     rows = []
-    for unit in range(acts.shape[1]):
-        by_digit = [acts[y == d, unit].mean() for d in digits]
+    for unit in range(hidden.shape[1]):
+        by_digit = [hidden[y == d, unit].mean() for d in digits]
         unit_votes = votes(model, unit)
         strongest = max(unit_votes, key=lambda k: abs(unit_votes[k]))
+        off = hidden.copy()
+        off[:, unit] = 0.0
         rows.append({
             "unit": unit + 1,
-            "active on": float(np.mean(acts[:, unit] > 0)),
+            "active on": float(np.mean(hidden[:, unit] > 0)),
             "fires most for": str(digits[int(np.argmax(by_digit))]) if max(by_digit) > 0 else "—",
             "strongest vote": f"{'for' if unit_votes[strongest] > 0 else 'against'} {strongest}",
             "accuracy lost when off": accuracy - float(
-                np.mean(ablated(model, unit).predict(X) == y)),
+                np.mean(predict_from_hidden(model, off) == y)),
         })
     return rows
 

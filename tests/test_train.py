@@ -6,13 +6,14 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 from threadpoolctl import threadpool_limits
 
 from core.cache import cache_dir
 from core.data import MnistData
 from core.params import TrainParams
-from core.train import TrainingFailed, is_trained, train_mlp, trainings_run
+from core.train import TrainingFailed, is_trained, make_model, train_mlp, trainings_run
 
 
 def test_default_params_give_exactly_the_lessons_weights(small):
@@ -95,6 +96,32 @@ def test_convergence_is_reported(small):
                                    solver="adam", digits=(0, 1)), small)
     assert result.converged and result.n_iter < 500
     assert result.stop_reason.startswith("converged")
+
+
+def test_lbfgs_converged_exactly_when_scikit_learn_does_not_warn(small):
+    """Two lbfgs fits at once, one converging and one cut off, each reported as scikit-learn
+    itself judges it (by warning or not), with no mix-up between the threads."""
+    import threading
+
+    configs = [TrainParams(solver="lbfgs", scale_pixels=True, max_iter=300, random_state=7),
+               TrainParams(solver="lbfgs", scale_pixels=True, max_iter=8, random_state=7)]
+    results = {}
+    threads = [threading.Thread(target=lambda p=p: results.update({p: train_mlp(p, small)}))
+               for p in configs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for params in configs:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            X, y = small.subset(params.digits)
+            make_model(params).fit(X / 255.0, y)
+        warned = any(issubclass(w.category, ConvergenceWarning) for w in caught)
+        assert results[params].converged is not warned
+    assert results[configs[0]].stop_reason.startswith("lbfgs converged after")
+    assert "without converging" in results[configs[1]].stop_reason
+    assert "ITERATIONS REACHED LIMIT" in results[configs[1]].stop_reason
 
 
 def test_non_finite_weights_give_a_message_not_a_crash(small):

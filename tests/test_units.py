@@ -6,7 +6,14 @@ import pytest
 from core.gallery import mean_images, pixel_histogram
 from core.params import TrainParams
 from core.train import train_mlp, training_inputs
-from core.units import ablated, hidden_activations, unit_report, units_table, votes
+from core.units import (
+    ablated,
+    hidden_activations,
+    predict_from_hidden,
+    unit_report,
+    units_table,
+    votes,
+)
 
 
 @pytest.fixture(scope="module")
@@ -18,11 +25,13 @@ def trained(small):
 
 def test_switching_off_a_unit_with_no_outgoing_weights_changes_nothing(trained):
     model, X, y = trained
-    silent = ablated(model, 2)  # unit 3 now reaches no digit
-    report = unit_report(silent, X, y, 2)
+    busiest = int(np.argmax(hidden_activations(model, X).mean(axis=0)))
+    assert unit_report(model, X, y, busiest).contribution != {d: 0.0 for d in range(4)}
+    silent = ablated(model, busiest)  # the same unit, still active, now reaches no digit
+    report = unit_report(silent, X, y, busiest)
+    assert not report.dead
     assert report.accuracy_off == report.accuracy_on
     assert all(change == 0 for change in report.contribution.values())
-    np.testing.assert_array_equal(silent.predict(X), ablated(silent, 2).predict(X))
 
 
 def test_switching_off_a_unit_is_zeroing_its_output(trained):
@@ -33,17 +42,31 @@ def test_switching_off_a_unit_is_zeroing_its_output(trained):
     hidden[:, 0] = 0
     logits = hidden @ model.coefs_[1] + model.intercepts_[1]
     np.testing.assert_array_equal(off.predict(X), model.classes_[logits.argmax(axis=1)])
+    report = unit_report(model, X, y, 0)
+    predicted = off.predict(X)
+    assert report.accuracy_off == {d: np.mean(predicted[y == d] == d) for d in range(4)}
+    predicted = model.predict(X)
+    assert report.accuracy_on == {d: np.mean(predicted[y == d] == d) for d in range(4)}
 
 
-def test_top_and_bottom_images_are_sorted_by_activation(trained):
+def test_the_output_layer_alone_predicts_as_scikit_learn_does(small):
+    for digits in ((3, 8), (0, 1, 2, 3)):  # one logit, and one per digit
+        params = TrainParams(digits=digits, scale_pixels=True, max_iter=20)
+        X, _ = training_inputs(params, small)
+        model = train_mlp(params, small).model
+        np.testing.assert_array_equal(
+            predict_from_hidden(model, hidden_activations(model, X)), model.predict(X))
+
+
+def test_top_and_bottom_images_are_sorted_by_the_units_input(trained):
     model, X, y = trained
     report = unit_report(model, X, y, 1)
-    acts = report.activations
+    drive = X @ model.coefs_[0][:, 1] + model.intercepts_[0][1]
     assert len(report.top) == len(report.bottom) == 16
-    assert np.all(np.diff(acts[report.top]) <= 0)  # strongest first
-    assert np.all(np.diff(acts[report.bottom]) >= 0)  # weakest first
-    assert acts[report.top[-1]] >= np.sort(acts)[-16]
-    assert acts[report.bottom[-1]] <= np.sort(acts)[15]
+    np.testing.assert_array_equal(drive[report.top], np.sort(drive)[::-1][:16])  # strongest first
+    np.testing.assert_array_equal(drive[report.bottom], np.sort(drive)[:16])  # most inhibited first
+    assert np.all(report.activations[report.top] > 0)
+    assert np.all(report.activations[report.bottom] == 0)
 
 
 def test_activity_per_digit_matches_the_relu_outputs(trained):
@@ -61,6 +84,10 @@ def test_the_units_table_has_a_row_per_unit(trained):
     assert [row["unit"] for row in rows] == [1, 2, 3, 4, 5, 6]
     assert all(0 <= row["active on"] <= 1 for row in rows)
     assert set(votes(model, 0)) == {"0", "1", "2", "3"}
+    accuracy = model.score(X, y)
+    for unit, row in enumerate(rows):
+        without = np.mean(ablated(model, unit).predict(X) == y)
+        assert row["accuracy lost when off"] == pytest.approx(accuracy - without)
 
 
 def test_dead_units_are_flagged(sample):

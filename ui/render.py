@@ -9,7 +9,7 @@ import streamlit as st
 
 from core.data import MnistData
 from core.params import TrainParams
-from core.train import TrainingFailed, TrainResult
+from core.train import TrainingFailed, TrainResult, dead_units_cause
 from core.weights import grid_shape
 from ui import cached
 from ui.sidebar import set_param
@@ -67,19 +67,15 @@ def dead_units_warning(result: TrainResult) -> None:
     dead = result.dead_units
     if not dead:
         return
-    names = _join([str(i + 1) for i in dead])
+    names = join_words([str(i + 1) for i in dead])
     unit_word = "Unit" if len(dead) == 1 else "Units"
     verb = "never activates" if len(dead) == 1 else "never activate"
     text = (f"**{unit_word} {names} {verb}**: the ReLU output is zero on every one of the "
             f"{result.n_samples:,} training images, so {'it' if len(dead) == 1 else 'they'} "
             "learn nothing and pass nothing on. ")
+    text += "Why: " + dead_units_cause(result.params)
     if not result.params.scale_pixels:
-        text += ("Why: the pixels are raw 0–255 values, so sgd's first steps are huge and push "
-                 "these units below zero for every image, where their gradient is zero and they "
-                 "never recover. The lesson's exact settings do this on real MNIST digits.")
-    else:
-        text += ("Why: an update pushed these units below zero for every image; a smaller "
-                 "learning_rate_init, a smaller alpha or another random_state usually avoids it.")
+        text += " The lesson's exact settings do this on real MNIST digits."
     with st.container(border=True):
         st.warning(text, icon=":material/heart_broken:")
         if not result.params.scale_pixels:
@@ -115,5 +111,7 @@ def loss_curve(result: TrainResult) -> None:
                   height=220)
 
 
-def _join(items: list[str]) -> str:
+def join_words(items) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    items = [str(item) for item in items]
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

@@ -7,7 +7,7 @@ import streamlit as st
 
 from core.data import MnistData
 from core.params import TrainParams
-from core.train import TrainResult, training_inputs
+from core.train import TrainResult, dead_units_cause, training_inputs
 from core.units import (
     UnitReport,
     activation_figure,
@@ -32,6 +32,22 @@ def _table(params: TrainParams, fingerprint: str) -> list[dict]:
     return units_table(cached.trained(params, cached.mnist()).model, X, y)
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def _pictures(params: TrainParams, fingerprint: str, unit: int) -> dict[str, bytes | np.ndarray]:
+    """The unit's weight image and activation plot (PNG), and its extreme images (mosaics)."""
+    data = cached.mnist()
+    report = _report(params, fingerprint, unit)
+    X, y = data.subset(params.digits)
+    image = hidden_weight_images(cached.trained(params, data).model)[unit]
+
+    def mosaic(rows):
+        return weight_grid_mosaic(np.asarray(X[rows], dtype=float).reshape(-1, 28, 28), zoom=3)
+
+    return {"weights": figure_png(unit_weight_figure(image, unit)),
+            "activation": figure_png(activation_figure(report, y)),
+            "top": mosaic(report.top), "bottom": mosaic(report.bottom)}
+
+
 def all_units(result: TrainResult, data: MnistData) -> None:
     st.subheader("All units at a glance")
     st.dataframe(
@@ -47,39 +63,35 @@ def all_units(result: TrainResult, data: MnistData) -> None:
 def one_unit(result: TrainResult, data: MnistData, unit: int) -> None:
     params = result.params
     report = _report(params, data.fingerprint, unit)
+    pictures = _pictures(params, data.fingerprint, unit)
     if report.dead:
         st.warning(f"Unit {unit + 1} is dead: its ReLU output is zero on every training image, "
-                   "so it takes no part in any decision."
-                   + ("" if params.scale_pixels else " The cause is the raw 0–255 pixels with "
-                      "sgd; tick 'Scale pixels to 0-1'."), icon=":material/heart_broken:")
+                   "so it takes no part in any decision. " + dead_units_cause(params),
+                   icon=":material/heart_broken:")
     left, right = st.columns(2, gap="large")
     with left:
-        image = hidden_weight_images(result.model)[unit]
-        st.image(figure_png(unit_weight_figure(image, unit)))
+        st.image(pictures["weights"])
     with right:
         st.markdown("**How it votes**: its weight to each digit's output")
         # With horizontal bars, x is still the index (the digits), drawn upright.
         st.bar_chart(votes(result.model, unit), horizontal=True, height=220, x_label="digit",
                      y_label="weight (positive = votes for)")
         st.markdown("**When it fires**: its activation on each digit's images")
-        _, y = data.subset(params.digits)
-        st.image(figure_png(activation_figure(report, y)))
-    _extremes(report, data, params)
+        st.image(pictures["activation"])
+    _extremes(report, pictures)
     _ablation(report)
 
 
-def _extremes(report: UnitReport, data: MnistData, params: TrainParams) -> None:
-    if report.dead:
-        st.markdown("**The images that excite it most and least**: none; it is zero on all.")
-        return
-    X, _ = data.subset(params.digits)
+def _extremes(report: UnitReport, pictures: dict) -> None:
     top, bottom = st.columns(2, gap="large")
-    top.markdown("**The 16 images that excite it most**")
-    top.image(weight_grid_mosaic(np.asarray(X[report.top], dtype=float).reshape(-1, 28, 28),
-                                 zoom=3), clamp=True)
-    bottom.markdown("**16 of the images that excite it least**")
-    bottom.image(weight_grid_mosaic(np.asarray(X[report.bottom], dtype=float).reshape(-1, 28, 28),
-                                    zoom=3), clamp=True)
+    if report.dead:
+        top.markdown("**The 16 images that come closest to switching it on** "
+                     "(its output is zero on all)")
+    else:
+        top.markdown("**The 16 images that excite it most**")
+    top.image(pictures["top"], clamp=True)
+    bottom.markdown("**The 16 images that inhibit it most** (its input furthest below zero)")
+    bottom.image(pictures["bottom"], clamp=True)
 
 
 def _ablation(report: UnitReport) -> None:
