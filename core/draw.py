@@ -9,6 +9,7 @@ network sees a drawn digit the way it saw its training digits.
 
 from __future__ import annotations
 
+import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 from PIL import Image
@@ -71,54 +72,66 @@ def activations_figure(images: np.ndarray, activations: np.ndarray, *,
 
     Every bar shares one scale, so the rows compare; dead units (zero on every
     training image) are numbered and marked in red. More than 12 units go side by side in
-    blocks of up to 12 rows.
+    blocks of up to 12 rows. Each block is two axes (the units' pictures stacked in one
+    image, and one bar chart), not two per unit: the page redraws it on every stroke.
     """
     n = len(images)
     blocks = -(-n // ROWS_PER_BLOCK)
     rows = -(-n // blocks)
     fig = Figure(figsize=(4.6 * blocks, 0.2 + 0.62 * rows))
-    axes = fig.subplots(rows, 2 * blocks, squeeze=False, width_ratios=[1, 5] * blocks)
+    axes = fig.subplots(1, 2 * blocks, squeeze=False, width_ratios=[0.85, 5.15] * blocks)[0]
     top = float(activations.max()) or 1.0
-    for unit in range(rows * blocks):
-        row, block = unit % rows, unit // rows
-        picture, bar = axes[row, 2 * block], axes[row, 2 * block + 1]
-        if unit >= n:  # the last block's empty rows
-            picture.set_axis_off()
-            bar.set_axis_off()
-            continue
-        dead = unit in dead_units
-        _weight_picture(picture, images[unit], unit, dead=dead)
-        _activation_bar(bar, float(activations[unit]), top=top, dead=dead,
-                        last=row == rows - 1 or unit == n - 1)
+    for block in range(blocks):
+        units = range(block * rows, min(n, (block + 1) * rows))
+        _unit_pictures(axes[2 * block], images[units.start:units.stop], units, rows,
+                       dead_units=dead_units)
+        _activation_bars(axes[2 * block + 1], activations[units.start:units.stop], units, rows,
+                         top=top, dead_units=dead_units)
     height = fig.get_figheight()
     fig.subplots_adjust(left=0.08 / blocks, right=0.97, top=1 - 0.1 / height,
-                        bottom=0.55 / height, hspace=0.25, wspace=0.08)
+                        bottom=0.55 / height, wspace=0.08)
     return fig
 
 
-def _weight_picture(ax, image: np.ndarray, unit: int, *, dead: bool) -> None:
-    ax.matshow(image, cmap="gray")
+_ROW_PX = 28 + 5  # one unit's picture and the gap below it, in image pixels
+
+
+def _unit_pictures(ax, images: np.ndarray, units: range, rows: int, *, dead_units) -> None:
+    """The units' weight images one above the other, each on its own gray scale (as matshow)."""
+    stack = np.full((rows * _ROW_PX, 28), np.nan)
+    low = images.min(axis=(1, 2), keepdims=True)
+    span = np.ptp(images, axis=(1, 2), keepdims=True)
+    scaled = (images - low) / np.where(span > 0, span, 1)
+    for i, image in enumerate(scaled):
+        stack[i * _ROW_PX:i * _ROW_PX + 28] = image
+    gray = matplotlib.colormaps["gray"].with_extremes(bad="white")
+    ax.imshow(stack, cmap=gray, vmin=0, vmax=1, aspect="auto", interpolation="nearest",
+              extent=(0, 28, rows * _ROW_PX, 0))
     ax.set_xticks(())
-    ax.set_yticks(())
-    ax.set_ylabel(f"{unit + 1}", rotation=0, ha="right", va="center", fontsize=9,
-                  color=DEAD_COLOUR if dead else "black")
+    ax.set_yticks([i * _ROW_PX + 14 for i in range(len(units))], [f"{u + 1}" for u in units],
+                  fontsize=9)
+    ax.tick_params(axis="y", length=0)
+    for label, unit in zip(ax.get_yticklabels(), units, strict=True):
+        label.set_color(DEAD_COLOUR if unit in dead_units else "black")
+    for spine in ax.spines.values():
+        spine.set_visible(False)
 
 
-def _activation_bar(ax, value: float, *, top: float, dead: bool, last: bool) -> None:
-    ax.barh([0], [value], height=0.6, color="#4c78a8")
+def _activation_bars(ax, values: np.ndarray, units: range, rows: int, *, top: float,
+                     dead_units) -> None:
+    centres = [i * _ROW_PX + 14 for i in range(len(units))]
+    ax.barh(centres, values, height=0.6 * 28, color="#4c78a8")
     ax.set_xlim(0, top * 1.25)
-    ax.set_ylim(-0.6, 0.6)
+    ax.set_ylim(rows * _ROW_PX, 0)
     ax.set_yticks(())
-    ax.text(value + top * 0.02, 0, f"{value:.2f}" + ("  dead" if dead else ""), va="center",
-            fontsize=8, color=DEAD_COLOUR if dead else "black")
+    for centre, value, unit in zip(centres, values, units, strict=True):
+        dead = unit in dead_units
+        ax.text(value + top * 0.02, centre, f"{value:.2f}" + ("  dead" if dead else ""),
+                va="center", fontsize=8, color=DEAD_COLOUR if dead else "black")
     ax.spines[["top", "right"]].set_visible(False)
     ax.spines["left"].set_color("#999999")
-    if last:
-        ax.set_xlabel("activation (ReLU output) on your drawing", fontsize=8)
-        ax.tick_params(labelsize=7)
-    else:
-        ax.spines["bottom"].set_visible(False)
-        ax.set_xticks(())
+    ax.set_xlabel("activation (ReLU output) on your drawing", fontsize=8)
+    ax.tick_params(labelsize=7)
 
 
 def _ink(image: np.ndarray) -> np.ndarray:

@@ -137,6 +137,14 @@ def test_activations_are_the_relu_of_the_weighted_pixels(sample, lesson_net, sca
 def test_the_activations_figure_shows_every_unit_and_marks_dead_ones(lesson_net):
     images = np.repeat(hidden_weight_images(lesson_net.model), 3, axis=0)[:13]  # 13 units
     fig = activations_figure(images, np.linspace(0, 2, 13), dead_units=(4,))
-    assert len([ax for ax in fig.axes if ax.images]) == 13
-    labels = {ax.get_ylabel(): ax.yaxis.label.get_color() for ax in fig.axes if ax.images}
+    pictures = [ax for ax in fig.axes if ax.images]
+    assert len(pictures) == 2  # 13 units: two blocks of up to 7 rows
+    labels = {t.get_text(): t.get_color() for ax in pictures for t in ax.get_yticklabels()}
+    assert list(labels) == [str(u) for u in range(1, 14)]
     assert labels["5"] == DEAD_COLOUR and labels["4"] == "black"
+    bars = [ax for ax in fig.axes if ax.patches]
+    widths = [p.get_width() for ax in bars for p in ax.patches]
+    np.testing.assert_allclose(widths, np.linspace(0, 2, 13))  # one bar per unit, in order
+    stacked = pictures[0].images[0].get_array()
+    first = images[0]
+    np.testing.assert_allclose(stacked[:28], (first - first.min()) / np.ptp(first))

@@ -35,7 +35,7 @@ def canvas(digits: tuple[int, ...]) -> np.ndarray | None:
     drawn = st_canvas(stroke_width=STROKE_PX, stroke_color="#fff", background_color="#000",
                       height=CANVAS_PX, width=CANVAS_PX, drawing_mode="freedraw",
                       key=CANVAS_KEY, return_image_data=True)
-    st.caption(f"White on black, like MNIST. This network knows {_join(digits)}: "
+    st.caption(f"White on black, like MNIST. This network knows {render.join_words(digits)}: "
                "whatever you draw, it answers with one of them. The bin icon above the box "
                "clears it.")
     return drawn.image_data
@@ -106,8 +106,3 @@ def _probability_chart(probabilities: dict[int, float], best: int) -> alt.Chart:
                             alt.value("#4c78a8")),
         tooltip=["digit", alt.Tooltip("probability:Q", format=".1%")],
     )
-
-
-def _join(digits: tuple[int, ...]) -> str:
-    names = [str(d) for d in digits]
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
