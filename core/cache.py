@@ -36,8 +36,18 @@ def atomic_write(path: Path, write) -> None:
 
 
 def folder_size(path: Path) -> int:
-    """Bytes used by the files below ``path`` (0 if it does not exist)."""
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    """Bytes used by the files below ``path`` (0 if it does not exist).
+
+    Files that vanish while they are counted (a training renaming its temporary
+    file, another visitor clearing the cache) count as 0, never as an error.
+    """
+    total = 0
+    for file in path.rglob("*"):
+        try:
+            total += file.stat().st_size if file.is_file() else 0
+        except FileNotFoundError:
+            continue
+    return total
 
 
 def clear_cache() -> int:

@@ -6,6 +6,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.cache import cache_dir, folder_size
+from core.train import trainings_run
+
 ROOT = Path(__file__).resolve().parents[1]
 EXPLORE, LESSON = str(ROOT / "app.py"), "pages/1_Lesson.py"
 
@@ -30,6 +33,7 @@ def settle(at: AppTest, timeout: float = 120) -> AppTest:
         at.run()
     assert not at.get("progress"), "training did not finish in time"
     assert not at.exception
+    assert not at.error, [e.value for e in at.error]  # what ui.render.guarded shows instead
     return at
 
 
@@ -80,6 +84,10 @@ def test_an_empty_digit_selection_explains_and_trains_nothing():
     assert any("Pick at least two digits" in i.value for i in at.info)
     assert not at.get("image")
     at.multiselect(key="sb_digits").set_value([7]).run()
+    assert any("you picked only 7" in i.value for i in at.info)
+    assert not at.sidebar.code  # no link to a view that cannot be shown
+    at.switch_page("pages/2_Compare_seeds.py").run()
+    assert not at.exception and not at.sidebar.code
     assert any("you picked only 7" in i.value for i in at.info)
 
 
@@ -219,7 +227,10 @@ def test_the_inspector_flags_a_dead_unit_with_the_reason():
     dead_unit = next(i for i, row in enumerate(at.dataframe[0].value.to_dict("records"))
                      if row["active on"] == 0)
     at.selectbox(key="inspect_unit").set_value(dead_unit).run()
-    assert any("is dead" in w.value and "raw 0–255" in w.value for w in at.warning)
+    assert any("is dead" in w.value and "raw 0–255" in w.value and "sgd's first steps" in w.value
+               for w in at.warning)
+    assert any("closest to switching it on" in m.value for m in at.markdown)
+    assert any("16 images that inhibit it most" in m.value for m in at.markdown)
 
 
 def test_the_data_page_describes_the_data_and_clears_caches_after_confirming():
@@ -232,6 +243,23 @@ def test_the_data_page_describes_the_data_and_clears_caches_after_confirming():
     assert any("Every network will have to train again" in w.value for w in at.warning)
     at.button(key="data_clear_no").click().run()
     assert at.button(key="data_clear")
+
+
+def test_clearing_the_caches_deletes_the_networks_and_they_train_again():
+    at = run(query={"max_iter": "5", "random_state": "11"})
+    models = cache_dir() / "models"
+    assert folder_size(models) > 0  # the Explore page trained and stored this network
+    at.switch_page("pages/4_Data.py").run()
+    at.button(key="data_clear").click().run()
+    at.button(key="data_clear_yes").click().run()
+    assert not at.exception
+    assert any(t.value.startswith("Cleared ") for t in at.toast)
+    assert not models.exists() and not (cache_dir() / "data").exists()
+    assert "— **0.0 MB**" in next(m.value for m in at.markdown if "Cached data copies" in m.value)
+    before = trainings_run()
+    settle(at.switch_page("app.py").run())
+    assert not at.exception
+    assert trainings_run() == before + 1 and folder_size(models) > 0
 
 
 def test_the_draw_page_shows_the_canvas_hint_before_anything_is_drawn():

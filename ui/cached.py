@@ -60,6 +60,11 @@ def trained(params: TrainParams, data: MnistData) -> TrainResult:
     return _trained(params, data.fingerprint)
 
 
+def forget_networks() -> None:
+    """Drop the trained networks held in memory (the loaded data stays: it is still valid)."""
+    _trained.clear()
+
+
 def weight_grid_png(result: TrainResult, data: MnistData) -> bytes:
     """The lesson-style grid; cached for finished networks, drawn afresh for stopped ones."""
     if result.stopped:

@@ -77,7 +77,8 @@ def caches() -> None:
                   on_click=lambda: st.session_state.update({CONFIRM: True}))
         return
     st.warning(f"Delete {size / 1e6:.1f} MB of cached data and networks? Every network will have "
-               "to train again.", icon=":material/delete:")
+               "to train again, also for everyone else using this server: the cache is shared.",
+               icon=":material/delete:")
     yes, no = st.columns([1, 5])
     yes.button("Yes, delete", key="data_clear_yes", type="primary", on_click=_clear)
     no.button("Cancel", key="data_clear_no",
@@ -86,7 +87,7 @@ def caches() -> None:
 
 def _clear() -> None:
     freed = clear_cache()
+    cached.forget_networks()
     st.cache_data.clear()
-    st.cache_resource.clear()
     st.session_state[CONFIRM] = False
     st.toast(f"Cleared {freed / 1e6:.1f} MB.", icon=":material/delete:")

@@ -31,6 +31,7 @@ LINK_SLOT = "mlp_lens_link_slot"  # where the sidebar shows the link, this run
 def sidebar() -> TrainParams | None:
     """Draw the shared sidebar; return the chosen parameters, or None (with a message)."""
     _start_session()
+    st.session_state.pop(LINK_SLOT, None)  # a link only for valid settings, made this run
     for name, value in st.session_state[STORE].items():
         st.session_state[_key(name)] = value
     with st.sidebar:
@@ -74,7 +75,12 @@ def _share_link() -> None:
 
 
 def show_link() -> None:
-    """Write the link: this page's address and every query parameter it has now."""
+    """Write the link: this page's address and every query parameter it has now.
+
+    Nothing when the settings are invalid: the sidebar then made no slot this run.
+    """
+    if LINK_SLOT not in st.session_state:
+        return
     query = urlencode(st.query_params.to_dict())
     st.session_state[LINK_SLOT].code(f"{st.context.url or ''}?{query}", language=None,
                                      wrap_lines=True)

@@ -53,7 +53,8 @@ TRAINING_TIMEOUT_MS = 120_000  # a loaded 2-core machine trains slowly while it 
 
 APP = '[data-testid="stApp"]'
 SCRIPT_STATE = "data-test-script-state"  # "initial", then "running" / "notRunning"
-EXCEPTION = '[data-testid="stException"]'
+# A traceback, or the short error message the pages show instead of one (ui.render.guarded).
+EXCEPTION = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 # Counts the script runs a page has seen, so ``wait_for_app`` cannot miss a short one.
 RUN_COUNTER = """
 window.__mlpLensRuns = 0;
