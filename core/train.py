@@ -143,8 +143,8 @@ def _fit(params: TrainParams, fingerprint: str, data: MnistData, on_epoch=None
     # Read from the model and this thread's lbfgs outcome, not from caught warnings:
     # warnings.catch_warnings swaps process-wide state, so with two trainings in two
     # threads one records the other's ConvergenceWarning, or loses its own.
-    if params.solver == "lbfgs":
-        outcome = _lbfgs_outcome.result
+    outcome = _lbfgs_outcome.result
+    if params.solver == "lbfgs" and outcome is not None:
         converged = outcome.status == 0
         stop_reason = (f"lbfgs converged after {model.n_iter_} iterations" if converged else
                        f"lbfgs stopped after {model.n_iter_} iterations without converging "
