@@ -6,7 +6,6 @@ numbers let a person check such a claim.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,13 +25,6 @@ def hidden_activations(model: MLPClassifier, X: np.ndarray) -> np.ndarray:
     return np.maximum(pre_activations(model, X), 0.0)
 
 
-def ablated(model: MLPClassifier, unit: int) -> MLPClassifier:
-    """A copy of ``model`` with ``unit`` switched off: its output reaches no digit."""
-    off = copy.deepcopy(model)
-    off.coefs_[1][unit, :] = 0.0
-    return off
-
-
 def predict_from_hidden(model: MLPClassifier, hidden: np.ndarray) -> np.ndarray:
     """The labels ``model.predict`` gives for inputs whose hidden outputs are ``hidden``.
 
@@ -44,6 +36,13 @@ def predict_from_hidden(model: MLPClassifier, hidden: np.ndarray) -> np.ndarray:
     if logits.shape[1] == 1:
         return model.classes_[(logits[:, 0] > 0).astype(int)]
     return model.classes_[logits.argmax(axis=1)]
+
+
+def predict_without(model: MLPClassifier, hidden: np.ndarray, unit: int) -> np.ndarray:
+    """The labels the network gives with ``unit`` switched off: its output reaches no digit."""
+    off = hidden.copy()
+    off[:, unit] = 0.0
+    return predict_from_hidden(model, off)
 
 
 def accuracy_per_digit(predicted: np.ndarray, y: np.ndarray) -> dict[int, float]:
@@ -96,8 +95,6 @@ def unit_report(model: MLPClassifier, X: np.ndarray, y: np.ndarray, unit: int) -
     """
     pre = pre_activations(model, X)
     hidden = np.maximum(pre, 0.0)
-    off = hidden.copy()
-    off[:, unit] = 0.0
     order = np.argsort(-pre[:, unit], kind="stable")
     return UnitReport(
         unit=unit,
@@ -106,7 +103,7 @@ def unit_report(model: MLPClassifier, X: np.ndarray, y: np.ndarray, unit: int) -
         top=order[:N_EXTREMES],
         bottom=order[::-1][:N_EXTREMES],
         accuracy_on=accuracy_per_digit(predict_from_hidden(model, hidden), y),
-        accuracy_off=accuracy_per_digit(predict_from_hidden(model, off), y),
+        accuracy_off=accuracy_per_digit(predict_without(model, hidden, unit), y),
     )
 
 
@@ -120,15 +117,13 @@ def units_table(model: MLPClassifier, X: np.ndarray, y: np.ndarray) -> list[dict
         by_digit = [hidden[y == d, unit].mean() for d in digits]
         unit_votes = votes(model, unit)
         strongest = max(unit_votes, key=lambda k: abs(unit_votes[k]))
-        off = hidden.copy()
-        off[:, unit] = 0.0
         rows.append({
             "unit": unit + 1,
             "active on": float(np.mean(hidden[:, unit] > 0)),
             "fires most for": str(digits[int(np.argmax(by_digit))]) if max(by_digit) > 0 else "—",
             "strongest vote": f"{'for' if unit_votes[strongest] > 0 else 'against'} {strongest}",
             "accuracy lost when off": accuracy - float(
-                np.mean(predict_from_hidden(model, off) == y)),
+                np.mean(predict_without(model, hidden, unit) == y)),
         })
     return rows
 
