@@ -180,19 +180,23 @@ def _data_block(params: TrainParams, source: str) -> str:
     return "\n".join(lines)
 
 
+def estimator_call(arguments: dict, *, name: str = "MLPClassifier") -> str:
+    """``name(...)`` as Python source, one keyword argument a line, each value exact."""
+    lines = "".join(f"    {key}={_literal(value)},\n" for key, value in arguments.items())
+    return f"{name}(\n{lines})"
+
+
 def _model_block(params: TrainParams) -> str:
-    arguments = "".join(
-        f"    {name}={_literal(value)},\n" for name, value in _estimator_arguments(params).items()
-    )
     return (
-        f"mlp = MLPClassifier(\n{arguments})\n"
+        f"mlp = {estimator_call(_estimator_arguments(params))}\n"
         "mlp.fit(X, y)  # warns if it stops at max_iter before converging\n"
         'print(f"Training accuracy: {mlp.score(X, y):.1%}")'
     )
 
 
 def _estimator_arguments(params: TrainParams) -> dict:
-    """Every argument ``make_model`` sets: the lesson's, then any other non-default one."""
+    """Every argument ``make_model`` sets (from the parameter table): the lesson's, then any
+    other that differs from scikit-learn's default, so the lesson's script stays the lesson's."""
     chosen = make_model(params).get_params()
     defaults = MLPClassifier().get_params()
     others = sorted(

@@ -1,57 +1,39 @@
-"""Training parameters: one frozen dataclass and the table that describes it.
+"""Training parameters: one frozen dataclass whose fields are the parameter table.
 
-``TrainParams()`` is the lesson's exact settings. The field table ``FIELDS``
-drives validation, the sidebar's widgets, the URL round trip and cache keys,
-so a parameter is described once, here.
+Each field of ``TrainParams`` is declared once, with ``param(default, kind)``.
+The kind (``Whole``, ``Number``, ``Choice``, ``YesNo``, ``DigitList``) carries
+the label, help text, bounds, sidebar section and the ``MLPClassifier``
+argument the field sets; validation, the URL round trip, the sidebar widget,
+the estimator in ``core.train.make_model`` and the exported code are all
+derived from it, as scikit-learn's ``_parameter_constraints`` and TensorFlow
+Playground's ``state.ts`` do. ``TrainParams()`` is the lesson's exact settings.
+
+To add a parameter, add one field here; only the code that uses it in another
+way than as an estimator argument (``scale_pixels`` in the data) needs a line.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from collections.abc import Callable, Mapping
+from dataclasses import KW_ONLY, dataclass, field, fields, replace
 from typing import Any
 
+MAIN, ADVANCED = "main", "advanced"  # the sidebar sections
 SOLVERS = ("sgd", "adam", "lbfgs")
+ACTIVATIONS = ("relu", "tanh", "logistic", "identity")
+LEARNING_RATES = ("constant", "invscaling", "adaptive")
 ALPHA_STEPS = (0.0, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0)
 LEARNING_RATE_STEPS = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+MOMENTUM_STEPS = (0.0, 0.5, 0.8, 0.9, 0.95, 0.99)
+VALIDATION_STEPS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
+SHOWN = 40  # at most this many characters of a bad value are echoed in a message
 
 
-@dataclass(frozen=True)
-class FieldSpec:
-    """How one parameter is shown, bounded and written in a URL."""
-
-    label: str
-    help: str
-    low: float | None = None
-    high: float | None = None
-    choices: tuple = ()
-    steps: tuple = ()  # suggested values for a log-scale slider
-
-
-FIELDS: dict[str, FieldSpec] = {
-    "digits": FieldSpec("Digits", "Which digits the network learns to tell apart.", 0, 9),
-    "hidden_units": FieldSpec("Hidden units", "Size of the single hidden layer.", 1, 36),
-    "alpha": FieldSpec(
-        "alpha (L2 penalty)", "Strength of the weight penalty.", 0.0, 10.0, steps=ALPHA_STEPS
-    ),
-    "random_state": FieldSpec(
-        "random_state", "Seed for the initial weights and the shuffling.", 0, 2**32 - 1
-    ),
-    "solver": FieldSpec("Solver", "The optimiser scikit-learn uses.", choices=SOLVERS),
-    "max_iter": FieldSpec("max_iter", "Maximum number of epochs.", 1, 1000),
-    "learning_rate_init": FieldSpec(
-        "learning_rate_init",
-        "Initial step size (sgd and adam).",
-        1e-6,
-        1.0,
-        steps=LEARNING_RATE_STEPS,
-    ),
-    "scale_pixels": FieldSpec(
-        "Scale pixels to 0-1",
-        "Divide the 0-255 pixel values by 255 before training. The lesson does not.",
-    ),
-}
+def shown(value) -> str:
+    """``repr(value)`` cut to about 40 characters: a 100 KB value from a link is not echoed."""
+    text = repr(value)
+    return text if len(text) <= SHOWN else text[:SHOWN - 1] + "…"
 
 
 class InvalidParams(ValueError):
@@ -63,76 +45,45 @@ class InvalidParams(ValueError):
 
 
 @dataclass(frozen=True)
-class TrainParams:
-    """Everything that decides a trained network. The defaults are the lesson's."""
+class Kind:
+    """What every parameter has: how it is shown, where, and what it sets in scikit-learn.
 
-    digits: tuple[int, ...] = (0, 1, 2, 3)
-    hidden_units: int = 6
-    alpha: float = 1e-4
-    random_state: int = 2
-    solver: str = "sgd"
-    max_iter: int = 200
-    learning_rate_init: float = 0.001
-    scale_pixels: bool = False
+    ``arg`` is the ``MLPClassifier`` argument the value becomes (None: not an
+    estimator argument), ``to_arg`` converts it when the two differ.
+    ``when`` names the settings it depends on, ``{"solver": ("sgd",)}``: the
+    sidebar says when it is unused.
+    """
 
-    def __post_init__(self):
-        problems = []
-        for f in fields(self):
-            try:
-                value = _CHECKS[f.name](FIELDS[f.name], getattr(self, f.name))
-            except ValueError as exc:
-                problems.append(str(exc))
-            else:
-                # Frozen: normalised values (sorted digits, plain ints) are set once, here.
-                object.__setattr__(self, f.name, value)
-        if problems:
-            raise InvalidParams(problems)
+    label: str
+    help: str
+    _: KW_ONLY
+    section: str = ADVANCED
+    arg: str | None = None
+    to_arg: Callable | None = None
+    when: tuple[tuple[str, tuple], ...] = ()
 
-    def to_query(self) -> dict[str, str]:
-        """The parameters as URL query values; ``from_query`` reads them back."""
-        return {name: _FORMAT[name](getattr(self, name)) for name in FIELDS}
+    def parse(self, text: str):
+        """The value a URL's text stands for, unchecked (``check`` refuses nonsense)."""
+        return text.strip()
 
-    @classmethod
-    def from_query(cls, query: Mapping[str, Any]) -> tuple[TrainParams, list[str]]:
-        """Read parameters from a URL, never failing.
+    def format(self, value) -> str:
+        """The value as URL text; ``parse`` reads it back."""
+        return str(value)
 
-        Missing keys take the default; malformed values take the default and
-        out-of-range numbers the nearest valid value, each with a notice.
-        Unknown keys are ignored.
-        """
-        default, values, notices = cls(), {}, []
-        for name, spec in FIELDS.items():
-            if name not in query:
-                continue
-            raw = query[name]
-            raw = raw[-1] if isinstance(raw, (list, tuple)) and raw else raw
-            try:
-                values[name] = _CHECKS[name](spec, _PARSE[name](str(raw)))
-            except ValueError as exc:
-                fixed = _nearest_valid(name, spec, str(raw), getattr(default, name))
-                values[name] = fixed
-                notices.append(
-                    f"The link's {spec.label} = '{str(raw)[:40]}' was not usable ({exc}); "
-                    f"using {_FORMAT[name](fixed)} instead."
-                )
-        return replace(default, **values), notices
+    def nearest(self, text: str, default):
+        """A valid value for a URL text ``check`` refused: the default, unless overridden."""
+        return default
 
-    def describe_units(self) -> str:
-        return f"{self.hidden_units} hidden unit{'s' if self.hidden_units != 1 else ''}"
+    def argument(self, value):
+        """The value scikit-learn receives."""
+        return self.to_arg(value) if self.to_arg else value
 
 
-def _check_digits(spec: FieldSpec, value) -> tuple[int, ...]:
+def _number(text: str):
     try:
-        digits = sorted({_whole(d) for d in value})
-    except (TypeError, ValueError):
-        raise ValueError(f"Digits must be whole numbers from 0 to 9 (got {value!r}).") from None
-    outside = [d for d in digits if not spec.low <= d <= spec.high]
-    if outside:
-        raise ValueError(f"Digits must be from 0 to 9 (got {outside[0]}).")
-    if len(digits) < 2:
-        got = "none" if not digits else f"only {digits[0]}"
-        raise ValueError(f"Pick at least two digits to tell apart (you picked {got}).")
-    return tuple(digits)
+        return float(text)
+    except ValueError:
+        return text
 
 
 def _whole(value) -> int:
@@ -141,92 +92,271 @@ def _whole(value) -> int:
     return int(value)
 
 
-def _check_int(spec: FieldSpec, value) -> int:
-    try:
-        number = _whole(value)
-    except (TypeError, ValueError, OverflowError):
-        number = None
-    if number is None or not spec.low <= number <= spec.high:
-        raise ValueError(
-            f"{spec.label} must be a whole number from {spec.low:,.0f} to {spec.high:,.0f} "
-            f"(got {value!r})."
-        )
-    return number
+@dataclass(frozen=True)
+class Whole(Kind):
+    """A whole number from ``low`` to ``high``; ``zero`` names what 0 means ("auto")."""
+
+    low: int
+    high: int
+    _: KW_ONLY
+    step: int = 1
+    slider: bool = False
+    zero: str | None = None
+
+    def check(self, value) -> int:
+        try:
+            number = _whole(value)
+        except (TypeError, ValueError, OverflowError):
+            number = None
+        if number is None or not self.low <= number <= self.high:
+            low = max(self.low, 1) if self.zero else self.low
+            extra = f", or {self.zero}" if self.zero else ""
+            raise ValueError(f"{self.label} must be a whole number from {low:,.0f} to "
+                             f"{self.high:,.0f}{extra} (got {shown(value)}).")
+        return number
+
+    def parse(self, text: str):
+        if self.zero and text.strip().lower() == self.zero:
+            return 0
+        return _number(text)
+
+    def format(self, value) -> str:
+        return self.zero if self.zero and value == 0 else str(value)
+
+    def nearest(self, text: str, default):
+        number = _number(text)
+        if not isinstance(number, float) or math.isnan(number):
+            return default
+        return self.check(round(min(max(number, self.low), self.high)))
+
+    def argument(self, value):
+        if self.zero and value == 0:
+            return self.zero
+        return super().argument(value)
 
 
-def _check_float(spec: FieldSpec, value) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = math.nan
-    if isinstance(value, bool) or not spec.low <= number <= spec.high:
-        raise ValueError(
-            f"{spec.label} must be a number from {spec.low:g} to {spec.high:g} (got {value!r})."
-        )
-    return number
+@dataclass(frozen=True)
+class Number(Kind):
+    """A real number from ``low`` to ``high``, offered at ``steps`` (log-spaced where the
+    scale is logarithmic); a value from a link between the steps is kept."""
+
+    low: float
+    high: float
+    steps: tuple[float, ...]
+
+    def check(self, value) -> float:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if isinstance(value, bool) or not self.low <= number <= self.high:
+            raise ValueError(f"{self.label} must be a number from {self.low:g} to "
+                             f"{self.high:g} (got {shown(value)}).")
+        return number
+
+    def parse(self, text: str):
+        return _number(text)
+
+    def format(self, value) -> str:
+        return repr(value)
+
+    def nearest(self, text: str, default):
+        number = _number(text)
+        if not isinstance(number, float) or math.isnan(number):
+            return default
+        return self.check(min(max(number, self.low), self.high))
 
 
-def _check_choice(spec: FieldSpec, value) -> str:
-    if value not in spec.choices:
-        raise ValueError(f"{spec.label} must be one of {', '.join(spec.choices)} (got {value!r}).")
-    return value
+@dataclass(frozen=True)
+class Choice(Kind):
+    """One word out of ``choices``."""
+
+    choices: tuple[str, ...]
+
+    def check(self, value) -> str:
+        if value not in self.choices:
+            raise ValueError(f"{self.label} must be one of {', '.join(self.choices)} "
+                             f"(got {shown(value)}).")
+        return value
 
 
-def _check_bool(spec: FieldSpec, value) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"{spec.label} must be true or false (got {value!r}).")
-    return value
+@dataclass(frozen=True)
+class YesNo(Kind):
+    """True or false; a URL says true/false (or 1/0)."""
+
+    def check(self, value) -> bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"{self.label} must be true or false (got {shown(value)}).")
+        return value
+
+    def parse(self, text: str):
+        return {"true": True, "1": True, "false": False, "0": False}.get(
+            text.strip().lower(), text)
+
+    def format(self, value) -> str:
+        return "true" if value else "false"
 
 
-def _parse_bool(text: str):
-    return {"true": True, "1": True, "false": False, "0": False}.get(text.strip().lower(), text)
+@dataclass(frozen=True)
+class DigitList(Kind):
+    """At least two different digits from ``low`` to ``high``, kept sorted; a URL says 0,1,2."""
+
+    low: int = 0
+    high: int = 9
+
+    def check(self, value) -> tuple[int, ...]:
+        try:
+            digits = sorted({_whole(d) for d in value})
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(f"{self.label} must be whole numbers from {self.low} to "
+                             f"{self.high} (got {shown(value)}).") from None
+        outside = [d for d in digits if not self.low <= d <= self.high]
+        if outside:
+            raise ValueError(f"{self.label} must be from {self.low} to {self.high} "
+                             f"(got {shown(outside[0])}).")
+        if len(digits) < 2:
+            got = "none" if not digits else f"only {digits[0]}"
+            raise ValueError(f"Pick at least two digits to tell apart (you picked {got}).")
+        return tuple(digits)
+
+    def parse(self, text: str):
+        return [_number(part) for part in text.split(",") if part.strip()]
+
+    def format(self, value) -> str:
+        return ",".join(map(str, value))
 
 
-def _parse_number(text: str):
-    try:
-        return float(text)
-    except ValueError:
-        return text
+def param(default, kind: Kind):
+    """A dataclass field described by ``kind``: one row of the parameter table."""
+    return field(default=default, metadata={"kind": kind})
 
 
-def _nearest_valid(name: str, spec: FieldSpec, raw: str, default):
-    """Clamp an out-of-range number into its bounds; anything else gets the default."""
-    number = _parse_number(raw)
-    if spec.low is None or name == "digits" or not isinstance(number, float):
-        return default
-    if math.isnan(number):
-        return default
-    clamped = min(max(number, spec.low), spec.high)
-    return _CHECKS[name](spec, round(clamped) if isinstance(default, int) else clamped)
+class ParamTable:
+    """What a frozen dataclass of ``param`` fields can do: check itself, go to and come back
+    from a URL, and give its estimator arguments. ``TrainParams`` is one; tests build others.
+    """
+
+    def __post_init__(self):
+        problems = []
+        for name, kind in self.table().items():
+            try:
+                value = kind.check(getattr(self, name))
+            except ValueError as exc:
+                problems.append(str(exc))
+            else:
+                # Frozen: normalised values (sorted digits, plain ints) are set once, here.
+                object.__setattr__(self, name, value)
+        if problems:
+            raise InvalidParams(problems)
+
+    @classmethod
+    def table(cls) -> dict[str, Kind]:
+        """Every field's kind, in the order the fields are declared."""
+        return {f.name: f.metadata["kind"] for f in fields(cls)}
+
+    def to_query(self) -> dict[str, str]:
+        """The parameters as URL query values; ``from_query`` reads them back."""
+        return {name: kind.format(getattr(self, name)) for name, kind in self.table().items()}
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, Any]):
+        """Read parameters from a URL, never failing: ``(params, notices)``.
+
+        Missing keys take the default; malformed values take the default and
+        out-of-range numbers the nearest valid value, each with a notice.
+        Unknown keys are ignored.
+        """
+        default, values, notices = cls(), {}, []
+        for name, kind in cls.table().items():
+            if name not in query:
+                continue
+            raw = query[name]
+            raw = str(raw[-1] if isinstance(raw, (list, tuple)) and raw else raw)
+            try:
+                values[name] = kind.check(kind.parse(raw))
+            except ValueError as exc:
+                fixed = kind.nearest(raw, getattr(default, name))
+                values[name] = fixed
+                notices.append(f"The link's {kind.label} = '{raw[:SHOWN]}' was not usable "
+                               f"({exc}); using {kind.format(fixed)} instead.")
+        return replace(default, **values), notices
+
+    def estimator_arguments(self) -> dict[str, Any]:
+        """The estimator's keyword arguments, in table order, from every field with an ``arg``."""
+        return {kind.arg: kind.argument(getattr(self, name))
+                for name, kind in self.table().items() if kind.arg}
+
+    def unused(self, name: str) -> str | None:
+        """Why field ``name`` has no effect with these settings, or None when it has one."""
+        for other, values in self.table()[name].when:
+            if getattr(self, other) not in values:
+                kind = self.table()[other]
+                allowed = " or ".join(map(kind.format, values))
+                return (f"Used only when {kind.label} is {allowed}; "
+                        f"now it is {kind.format(getattr(self, other))}.")
+        return None
 
 
-_CHECKS = {
-    "digits": _check_digits,
-    "hidden_units": _check_int,
-    "alpha": _check_float,
-    "random_state": _check_int,
-    "solver": _check_choice,
-    "max_iter": _check_int,
-    "learning_rate_init": _check_float,
-    "scale_pixels": _check_bool,
-}
-_PARSE = {
-    "digits": lambda text: [_parse_number(part) for part in text.split(",") if part.strip()],
-    "hidden_units": _parse_number,
-    "alpha": _parse_number,
-    "random_state": _parse_number,
-    "solver": str.strip,
-    "max_iter": _parse_number,
-    "learning_rate_init": _parse_number,
-    "scale_pixels": _parse_bool,
-}
-_FORMAT = {
-    "digits": lambda digits: ",".join(map(str, digits)),
-    "hidden_units": str,
-    "alpha": repr,
-    "random_state": str,
-    "solver": str,
-    "max_iter": str,
-    "learning_rate_init": repr,
-    "scale_pixels": lambda flag: "true" if flag else "false",
-}
+def _hidden_layer(units: int) -> tuple[int]:
+    return (units,)
+
+
+_SGD = (("solver", ("sgd",)),)
+_STOCHASTIC = (("solver", ("sgd", "adam")),)
+
+
+@dataclass(frozen=True)
+class TrainParams(ParamTable):
+    """Everything that decides a trained network. The defaults are the lesson's,
+    and scikit-learn's for every setting the lesson leaves alone."""
+
+    digits: tuple[int, ...] = param((0, 1, 2, 3), DigitList(
+        "Digits", "Which digits the network learns to tell apart.", section=MAIN))
+    hidden_units: int = param(6, Whole(
+        "Hidden units", "Size of the single hidden layer.", 1, 36, slider=True, section=MAIN,
+        arg="hidden_layer_sizes", to_arg=_hidden_layer))
+    alpha: float = param(1e-4, Number(
+        "alpha (L2 penalty)", "Strength of the weight penalty.", 0.0, 10.0, ALPHA_STEPS,
+        section=MAIN, arg="alpha"))
+    random_state: int = param(2, Whole(
+        "random_state", "Seed for the initial weights and the shuffling.", 0, 2**32 - 1,
+        section=MAIN, arg="random_state"))
+    solver: str = param("sgd", Choice(
+        "Solver", "The optimiser scikit-learn uses.", SOLVERS, arg="solver"))
+    max_iter: int = param(200, Whole(
+        "max_iter", "Maximum number of epochs.", 1, 1000, step=10, arg="max_iter"))
+    learning_rate_init: float = param(0.001, Number(
+        "learning_rate_init", "Initial step size (sgd and adam).", 1e-6, 1.0,
+        LEARNING_RATE_STEPS, arg="learning_rate_init"))
+    scale_pixels: bool = param(False, YesNo(
+        "Scale pixels to 0-1",
+        "Divide the 0-255 pixel values by 255 before training. The lesson does not."))
+    activation: str = param("relu", Choice(
+        "activation", "The hidden units' function of their weighted input: relu (the "
+        "lesson's), tanh, logistic (sigmoid) or identity (no bend: a linear model).",
+        ACTIVATIONS, arg="activation"))
+    batch_size: int = param(0, Whole(
+        "batch_size", "Images per weight update (sgd and adam). auto is scikit-learn's "
+        "default: min(200, number of images).", 0, 5000, step=10, zero="auto",
+        arg="batch_size", when=_STOCHASTIC))
+    momentum: float = param(0.9, Number(
+        "momentum", "How much of the previous update each sgd step keeps (sgd only).",
+        0.0, 1.0, MOMENTUM_STEPS, arg="momentum", when=_SGD))
+    learning_rate: str = param("constant", Choice(
+        "learning_rate", "How sgd's step size changes: constant, shrinking over time "
+        "(invscaling), or divided by 5 when the loss stalls (adaptive). sgd only.",
+        LEARNING_RATES, arg="learning_rate", when=_SGD))
+    early_stopping: bool = param(False, YesNo(
+        "early_stopping", "Set aside validation_fraction of the training images and stop "
+        "when their accuracy stops improving (sgd and adam).", arg="early_stopping",
+        when=_STOCHASTIC))
+    validation_fraction: float = param(0.1, Number(
+        "validation_fraction", "Share of the training images set aside to decide early "
+        "stopping.", 0.05, 0.5, VALIDATION_STEPS, arg="validation_fraction",
+        when=(("early_stopping", (True,)),)))
+
+    def describe_units(self) -> str:
+        return f"{self.hidden_units} hidden unit{'s' if self.hidden_units != 1 else ''}"
+
+
+FIELDS: dict[str, Kind] = TrainParams.table()

@@ -55,15 +55,12 @@ class TrainResult:
 
 
 def make_model(params: TrainParams) -> MLPClassifier:
-    """The lesson's estimator; every other setting is scikit-learn's default."""
-    return MLPClassifier(
-        hidden_layer_sizes=(params.hidden_units,),
-        max_iter=params.max_iter,
-        alpha=params.alpha,
-        solver=params.solver,
-        random_state=params.random_state,
-        learning_rate_init=params.learning_rate_init,
-    )
+    """The estimator ``params`` describe: every field with an ``arg`` in the parameter table.
+
+    ``TrainParams()`` gives the lesson's estimator; every setting it leaves
+    alone is scikit-learn's default.
+    """
+    return MLPClassifier(**params.estimator_arguments())
 
 
 def training_inputs(params: TrainParams, data: MnistData) -> tuple[np.ndarray, np.ndarray]:

@@ -26,7 +26,7 @@ from core.export import (
     reproduce_code,
     weights_npz,
 )
-from core.params import FIELDS, TrainParams
+from core.params import FIELDS, Choice, DigitList, Number, TrainParams, YesNo
 from core.train import train_mlp
 from core.weights import figure_png, hidden_weight_images, weight_grid_figure
 from tests.openml_cache import write_openml_cache
@@ -224,11 +224,11 @@ def _code_body(params: TrainParams) -> str:
 
 def _another_value(name: str):
     """A valid value for field ``name`` that is not the lesson's, read off its ``FIELDS`` entry."""
-    spec, value = FIELDS[name], getattr(TrainParams(), name)
-    if isinstance(value, bool):
+    kind, value = FIELDS[name], getattr(TrainParams(), name)
+    if isinstance(kind, YesNo):
         return not value
-    if spec.choices or spec.steps:
-        return next(v for v in spec.choices or spec.steps if v != value)
-    if name == "digits":
+    if isinstance(kind, Choice | Number):
+        return next(v for v in getattr(kind, "choices", ()) or kind.steps if v != value)
+    if isinstance(kind, DigitList):
         return (5, 9)
-    return int(spec.high)
+    return int(kind.high)

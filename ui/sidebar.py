@@ -13,7 +13,18 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from core.params import FIELDS, InvalidParams, TrainParams
+from core.params import (
+    ADVANCED,
+    FIELDS,
+    MAIN,
+    Choice,
+    DigitList,
+    InvalidParams,
+    Number,
+    TrainParams,
+    Whole,
+    YesNo,
+)
 
 PAGES = (  # the pages, in the order the sidebar lists them
     ("app.py", "Explore", ":material/grid_view:"),
@@ -38,15 +49,9 @@ def sidebar() -> TrainParams | None:
         for path, label, icon in PAGES:
             st.page_link(path, label=label, icon=icon)
         st.header("Network")
-        _digits_widget()
-        _hidden_units_widget()
-        _log_choice_widget("alpha")
-        _random_state_widget()
+        _section(MAIN)
         with st.expander("Advanced"):
-            st.selectbox(FIELDS["solver"].label, FIELDS["solver"].choices, **_bind("solver"))
-            _max_iter_widget()
-            _log_choice_widget("learning_rate_init")
-            st.checkbox(FIELDS["scale_pixels"].label, **_bind("scale_pixels"))
+            _section(ADVANCED)
         st.button("Reset to the lesson's settings", on_click=set_params, args=(TrainParams(),),
                   key="sb_reset", width="stretch")
     from_link, notices = st.session_state[URL_NOTICES]
@@ -105,9 +110,9 @@ def _start_session() -> None:
 
 
 def _raw(params: TrainParams) -> dict:
-    values = asdict(params)
-    values["digits"] = list(params.digits)
-    return values
+    """The values as the widgets hold them (a multiselect holds a list, not a tuple)."""
+    return {name: list(value) if isinstance(FIELDS[name], DigitList) else value
+            for name, value in asdict(params).items()}
 
 
 def _key(name: str) -> str:
@@ -123,28 +128,51 @@ def _bind(name: str) -> dict:
     }
 
 
-def _digits_widget() -> None:
-    spec = FIELDS["digits"]
-    st.multiselect(spec.label, list(range(int(spec.low), int(spec.high) + 1)), **_bind("digits"))
+def _section(section: str) -> None:
+    """The widget of every parameter in ``section``, in table order, each chosen by its kind."""
+    current = _current()
+    for name, kind in FIELDS.items():
+        if kind.section != section:
+            continue
+        _WIDGETS[type(kind)](name, kind)
+        reason = current.unused(name) if current is not None else None
+        if reason:
+            st.caption(f"{kind.label}: {reason}")
 
 
-def _hidden_units_widget() -> None:
-    spec = FIELDS["hidden_units"]
-    st.slider(spec.label, int(spec.low), int(spec.high), **_bind("hidden_units"))
+def _current() -> TrainParams | None:
+    try:
+        return TrainParams(**st.session_state[STORE])
+    except InvalidParams:
+        return None
 
 
-def _random_state_widget() -> None:
-    spec = FIELDS["random_state"]
-    st.number_input(spec.label, int(spec.low), int(spec.high), step=1, **_bind("random_state"))
+def _whole_widget(name: str, kind: Whole) -> None:
+    if kind.slider:
+        st.slider(kind.label, kind.low, kind.high, **_bind(name))
+    else:
+        st.number_input(kind.label, kind.low, kind.high, step=kind.step, **_bind(name))
+    if kind.zero:
+        st.caption(f"{kind.label} 0 means {kind.zero}.")
 
 
-def _max_iter_widget() -> None:
-    spec = FIELDS["max_iter"]
-    st.number_input(spec.label, int(spec.low), int(spec.high), step=10, **_bind("max_iter"))
+def _number_widget(name: str, kind: Number) -> None:
+    """A slider over the suggested steps; a value from a link that is not a step is kept as one."""
+    options = sorted(set(kind.steps) | {st.session_state[STORE][name]})
+    st.select_slider(kind.label, options, format_func=lambda v: f"{v:g}", **_bind(name))
 
 
-def _log_choice_widget(name: str) -> None:
-    """A slider over log-spaced values; a value from a link that is not a step is kept as one."""
-    spec = FIELDS[name]
-    options = sorted(set(spec.steps) | {st.session_state[STORE][name]})
-    st.select_slider(spec.label, options, format_func=lambda v: f"{v:g}", **_bind(name))
+def _choice_widget(name: str, kind: Choice) -> None:
+    st.selectbox(kind.label, kind.choices, **_bind(name))
+
+
+def _yes_no_widget(name: str, kind: YesNo) -> None:
+    st.checkbox(kind.label, **_bind(name))
+
+
+def _digit_list_widget(name: str, kind: DigitList) -> None:
+    st.multiselect(kind.label, list(range(kind.low, kind.high + 1)), **_bind(name))
+
+
+_WIDGETS = {Whole: _whole_widget, Number: _number_widget, Choice: _choice_widget,
+            YesNo: _yes_no_widget, DigitList: _digit_list_widget}
