@@ -12,6 +12,7 @@ from time import perf_counter
 
 import joblib
 import numpy as np
+from scipy.special import expit
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 from threadpoolctl import threadpool_limits
@@ -44,14 +45,37 @@ class TrainResult:
     converged: bool
     stop_reason: str
     loss_curve: tuple[float, ...]
-    dead_units: tuple[int, ...]  # 0-based; ReLU output is zero on every training image
-    active_fraction: tuple[float, ...]  # per unit, share of training images it is active on
+    # 0-based units that take no part in learning: ReLU output zero on every training image
+    # ("dead"), or tanh/logistic output at its limit on every one ("saturated"); see unit_problem.
+    dead_units: tuple[int, ...]
+    active_fraction: tuple[float, ...]  # per unit, share of training images its input is > 0 on
     fit_seconds: float
     stopped: bool = False  # stopped by the user before the end: a partial network, not cached
+    validation_scores: tuple[float, ...] = ()  # per epoch, with early_stopping only
 
     @property
     def layer_shapes(self) -> tuple[tuple[int, int], ...]:
         return tuple(w.shape for w in self.model.coefs_)
+
+    @property
+    def unit_problem(self) -> str | None:
+        """What ``dead_units`` are: "dead", "saturated", or None (identity has neither)."""
+        return unit_problem(self.params.activation)
+
+
+SATURATION = 0.01  # a unit within this of its output's limit is saturated there
+
+
+def unit_problem(activation: str) -> str | None:
+    """How a hidden unit stops learning under ``activation``.
+
+    A ReLU unit whose input is negative on every image outputs zero and gets
+    no gradient: "dead". tanh and logistic never output a constant zero, but
+    an output within 1 % of its limit (-1 or 1; 0 or 1) has almost no slope,
+    so a unit there on every image barely learns: "saturated". identity has
+    a slope of 1 everywhere: None.
+    """
+    return {"relu": "dead", "tanh": "saturated", "logistic": "saturated"}.get(activation)
 
 
 def make_model(params: TrainParams) -> MLPClassifier:
@@ -194,6 +218,7 @@ def _one_blas_thread() -> None:
 
 def _describe(params, model, X, y, *, converged, stop_reason, seconds, stopped=False):
     active = _active_fraction(model, X)
+    scores = getattr(model, "validation_scores_", None) or ()
     return TrainResult(
         params=params,
         model=model,
@@ -203,10 +228,11 @@ def _describe(params, model, X, y, *, converged, stop_reason, seconds, stopped=F
         converged=converged,
         stop_reason=stop_reason,
         loss_curve=tuple(float(v) for v in getattr(model, "loss_curve_", ())),
-        dead_units=tuple(int(i) for i in np.flatnonzero(active == 0)),
+        dead_units=tuple(int(i) for i in _stuck_units(model, X)),
         active_fraction=tuple(float(f) for f in active),
         fit_seconds=seconds,
         stopped=stopped,
+        validation_scores=tuple(float(v) for v in scores),
     )
 
 
@@ -238,9 +264,25 @@ def _watching(model: MLPClassifier, on_epoch):
 
 
 def _active_fraction(model: MLPClassifier, X: np.ndarray) -> np.ndarray:
-    """Per hidden unit, the fraction of rows of ``X`` on which its ReLU output is positive."""
+    """Per hidden unit, the fraction of rows of ``X`` on which its input is positive
+    (for ReLU: on which it is active)."""
     pre_activation = X @ model.coefs_[0] + model.intercepts_[0]
     return (pre_activation > 0).mean(axis=0)
+
+
+def _stuck_units(model: MLPClassifier, X: np.ndarray) -> np.ndarray:
+    """The hidden units that are dead or saturated (``unit_problem``) on every row of ``X``."""
+    pre = X @ model.coefs_[0] + model.intercepts_[0]
+    if model.activation == "relu":
+        stuck = pre <= 0
+    elif model.activation == "tanh":
+        stuck = np.abs(np.tanh(pre)) >= 1 - SATURATION
+    elif model.activation == "logistic":
+        out = expit(pre)
+        stuck = (out <= SATURATION) | (out >= 1 - SATURATION)
+    else:
+        stuck = np.zeros_like(pre, dtype=bool)
+    return np.flatnonzero(stuck.all(axis=0))
 
 
 def _stop_reason(params: TrainParams, model: MLPClassifier, converged: bool) -> str:
@@ -249,6 +291,13 @@ def _stop_reason(params: TrainParams, model: MLPClassifier, converged: bool) -> 
             f"stopped at max_iter = {params.max_iter} before converging "
             "(scikit-learn's ConvergenceWarning: the optimization hasn't converged yet)"
         )
+    if params.early_stopping and params.solver != "lbfgs":
+        return (
+            f"stopped early: the accuracy on the {params.validation_fraction:.0%} of images set "
+            f"aside improved by less than tol = {model.tol:g} for {model.n_iter_no_change} "
+            f"epochs in a row (best {model.best_validation_score_:.1%}; the network kept is "
+            "the one with that score)"
+        )
     return (
         f"converged: the training loss improved by less than tol = {model.tol:g} "
         f"for {model.n_iter_no_change} epochs in a row"
@@ -256,7 +305,9 @@ def _stop_reason(params: TrainParams, model: MLPClassifier, converged: bool) -> 
 
 
 def dead_units_cause(params: TrainParams) -> str:
-    """Why units die under ``params``, and what usually avoids it, in plain words."""
+    """Why units die (or saturate) under ``params``, and what usually avoids it, in plain words."""
+    if unit_problem(params.activation) == "saturated":
+        return _saturated_cause(params)
     if not params.scale_pixels:
         return (f"The pixels are raw 0–255 values, so {params.solver}'s first steps are huge and "
                 "push these units below zero for every image, where their gradient is zero and "
@@ -265,6 +316,19 @@ def dead_units_cause(params: TrainParams) -> str:
     if params.solver != "lbfgs":
         remedies = "a smaller learning_rate_init, " + remedies
     return ("An update pushed these units below zero for every image, where their gradient is "
+            f"zero; {remedies} usually avoids it.")
+
+
+def _saturated_cause(params: TrainParams) -> str:
+    if not params.scale_pixels:
+        return (f"The pixels are raw 0–255 values, so these units' weighted inputs are huge and "
+                f"{params.activation} sits at its limit for every image, where its slope is "
+                "almost zero: hardly any gradient passes, so they barely learn.")
+    remedies = "a larger alpha (smaller weights) or another random_state"
+    if params.solver != "lbfgs":
+        remedies = "a smaller learning_rate_init, " + remedies
+    return (f"Training pushed these units' weighted inputs so far from zero that "
+            f"{params.activation} sits at its limit for every image, where its slope is almost "
             f"zero; {remedies} usually avoids it.")
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from matplotlib.figure import Figure
+from scipy.special import expit
 from sklearn.neural_network import MLPClassifier
 
 N_EXTREMES = 16
@@ -20,9 +21,20 @@ def pre_activations(model: MLPClassifier, X: np.ndarray) -> np.ndarray:
     return X @ model.coefs_[0] + model.intercepts_[0]
 
 
+def activate(activation: str, pre: np.ndarray) -> np.ndarray:
+    """The hidden units' outputs for inputs ``pre``, as scikit-learn's ``activation`` does."""
+    if activation == "relu":
+        return np.maximum(pre, 0.0)
+    if activation == "tanh":
+        return np.tanh(pre)
+    if activation == "logistic":
+        return expit(pre)
+    return pre  # identity
+
+
 def hidden_activations(model: MLPClassifier, X: np.ndarray) -> np.ndarray:
-    """ReLU outputs of the hidden layer for every row of ``X``: (n, n_hidden)."""
-    return np.maximum(pre_activations(model, X), 0.0)
+    """Outputs of the hidden layer (ReLU, or the model's activation) for every row of ``X``."""
+    return activate(model.activation, pre_activations(model, X))
 
 
 def predict_from_hidden(model: MLPClassifier, hidden: np.ndarray) -> np.ndarray:
@@ -69,15 +81,17 @@ class UnitReport:
     bottom: np.ndarray  # the images that drive it lowest (most inhibit it), lowest first
     accuracy_on: dict[int, float]
     accuracy_off: dict[int, float]
+    activation: str = "relu"
 
     @property
     def activations(self) -> np.ndarray:
-        """Its ReLU output on every training image."""
-        return np.maximum(self.pre_activations, 0.0)
+        """Its output (ReLU, or the model's activation) on every training image."""
+        return activate(self.activation, self.pre_activations)
 
     @property
     def dead(self) -> bool:
-        return not np.any(self.pre_activations > 0)
+        """A ReLU unit whose input is never above zero (other activations do not die)."""
+        return self.activation == "relu" and not np.any(self.pre_activations > 0)
 
     @property
     def contribution(self) -> dict[int, float]:
@@ -94,7 +108,7 @@ def unit_report(model: MLPClassifier, X: np.ndarray, y: np.ndarray, unit: int) -
     the images that come closest to switching it on.
     """
     pre = pre_activations(model, X)
-    hidden = np.maximum(pre, 0.0)
+    hidden = activate(model.activation, pre)
     order = np.argsort(-pre[:, unit], kind="stable")
     return UnitReport(
         unit=unit,
@@ -104,12 +118,14 @@ def unit_report(model: MLPClassifier, X: np.ndarray, y: np.ndarray, unit: int) -
         bottom=order[::-1][:N_EXTREMES],
         accuracy_on=accuracy_per_digit(predict_from_hidden(model, hidden), y),
         accuracy_off=accuracy_per_digit(predict_without(model, hidden, unit), y),
+        activation=model.activation,
     )
 
 
 def units_table(model: MLPClassifier, X: np.ndarray, y: np.ndarray) -> list[dict]:
     """One row per unit: activity, the digit it fires for most, its strongest vote, its worth."""
-    hidden = hidden_activations(model, X)
+    pre = pre_activations(model, X)
+    hidden = activate(model.activation, pre)
     digits = np.unique(y)
     accuracy = float(np.mean(predict_from_hidden(model, hidden) == y))
     rows = []
@@ -119,7 +135,7 @@ def units_table(model: MLPClassifier, X: np.ndarray, y: np.ndarray) -> list[dict
         strongest = max(unit_votes, key=lambda k: abs(unit_votes[k]))
         rows.append({
             "unit": unit + 1,
-            "active on": float(np.mean(hidden[:, unit] > 0)),
+            "active on": float(np.mean(pre[:, unit] > 0)),
             "fires most for": str(digits[int(np.argmax(by_digit))]) if max(by_digit) > 0 else "—",
             "strongest vote": f"{'for' if unit_votes[strongest] > 0 else 'against'} {strongest}",
             "accuracy lost when off": accuracy - float(

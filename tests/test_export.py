@@ -232,3 +232,45 @@ def _another_value(name: str):
     if isinstance(kind, DigitList):
         return (5, 9)
     return int(kind.high)
+
+
+NEW_SETTINGS = TrainParams(digits=(1, 7), hidden_units=5, scale_pixels=True, max_iter=30,
+                           activation="tanh", batch_size=64, momentum=0.5,
+                           learning_rate="adaptive", early_stopping=True,
+                           validation_fraction=0.2)
+
+
+def test_the_new_settings_are_written_into_the_script():
+    code = reproduce_code(NEW_SETTINGS, source="openml")
+    call = next(node for node in ast.walk(ast.parse(code))
+                if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "MLPClassifier")
+    arguments = {kw.arg: ast.literal_eval(kw.value) for kw in call.keywords}
+    assert arguments == {"hidden_layer_sizes": (5,), "max_iter": 30, "alpha": 1e-4,
+                         "solver": "sgd", "random_state": 2, "learning_rate_init": 0.001,
+                         "activation": "tanh", "batch_size": 64, "momentum": 0.5,
+                         "learning_rate": "adaptive", "early_stopping": True,
+                         "validation_fraction": 0.2}
+
+
+def test_the_script_with_the_new_settings_runs_alone_to_the_same_network(openml_home, tmp_path):
+    """Saved and run in a fresh Python, the script with every new setting changed gives the
+    page's coefs_ exactly (and the same validation scores)."""
+    data = load_mnist(openml_home)
+    result = train_mlp(NEW_SETTINGS, data)
+    assert result.validation_scores
+    saved = tmp_path / "network.npz"
+    script = tmp_path / "new_settings.py"
+    script.write_text(reproduce_code(NEW_SETTINGS, source="openml")
+                      + f"np.savez({str(saved)!r}, *mlp.coefs_, *mlp.intercepts_, "
+                      "np.array(mlp.validation_scores_))\n")
+    env = {**os.environ, "SCIKIT_LEARN_DATA": str(openml_home), "MPLBACKEND": "Agg"}
+    env.pop("PYTHONPATH", None)
+    run = subprocess.run([sys.executable, script.name], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    with np.load(saved) as npz:
+        arrays = [npz[f"arr_{i}"] for i in range(len(npz.files))]
+    expected = [*result.model.coefs_, *result.model.intercepts_,
+                np.array(result.validation_scores)]
+    assert len(arrays) == len(expected)
+    assert all(np.array_equal(a, b) for a, b in zip(arrays, expected, strict=True))

@@ -271,3 +271,28 @@ def test_the_draw_page_shows_the_canvas_hint_before_anything_is_drawn():
     assert any(i.value.startswith("Draw a digit from 0 to 9 in the box") for i in at.info)
     assert any("knows 0, 1, 2 and 3" in c.value for c in at.caption)
     assert not at.get("image") and not at.metric  # no processed input, no answer
+
+
+def test_the_new_settings_come_from_a_link_and_early_stopping_shows_its_curve():
+    """A link with early stopping and tanh: the Advanced widgets hold the values, the page shows
+    the validation accuracy next to the loss, and the units are counted as saturated."""
+    at = run(query={"activation": "tanh", "early_stopping": "true", "validation_fraction": "0.2",
+                    "batch_size": "100", "scale_pixels": "true", "max_iter": "40",
+                    "digits": "0,1"})
+    assert at.selectbox(key="sb_activation").value == "tanh"
+    assert at.checkbox(key="sb_early_stopping").value is True
+    assert at.number_input(key="sb_batch_size").value == 100
+    assert any(h.value == "Validation accuracy" for h in at.subheader)
+    assert any("validation_scores_" in c.value for c in at.caption)
+    assert metric(at, "Saturated units").endswith("of 6")
+    code = next(c.value for c in at.code if "MLPClassifier(" in c.value)
+    assert 'activation="tanh"' in code and "early_stopping=True" in code
+
+
+def test_sgd_only_settings_say_so_under_another_solver():
+    at = run(query={"solver": "adam", "scale_pixels": "true", "max_iter": "5"})
+    notes = [c.value for c in at.sidebar.caption]
+    assert "momentum: Used only when Solver is sgd; now it is adam." in notes
+    assert any(n.startswith("learning_rate: Used only when Solver is sgd") for n in notes)
+    at.selectbox(key="sb_solver").set_value("sgd").run()
+    assert not any("Solver is sgd" in c.value for c in at.sidebar.caption)

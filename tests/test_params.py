@@ -1,10 +1,27 @@
 """TrainParams: the lesson's defaults, validation a person can act on, and the URL round trip."""
 
+import ast
 import math
+from dataclasses import dataclass
 
 import pytest
+from sklearn.neural_network import MLPClassifier
 
-from core.params import FIELDS, InvalidParams, TrainParams
+from core.export import estimator_call
+from core.params import (
+    ADVANCED,
+    FIELDS,
+    MAIN,
+    Choice,
+    DigitList,
+    InvalidParams,
+    Number,
+    ParamTable,
+    TrainParams,
+    Whole,
+    YesNo,
+    param,
+)
 
 
 def test_defaults_are_the_lessons_settings():
@@ -78,3 +95,149 @@ def test_nonsense_in_a_url_falls_back_with_a_notice_per_field():
     assert params == TrainParams(hidden_units=36, random_state=0, max_iter=3)
     assert len(notices) == 7
     assert all(notice.startswith("The link's ") for notice in notices)
+
+
+# The kind-driven table: a made-up table with one field of each kind.
+
+@dataclass(frozen=True)
+class Toy(ParamTable):
+    """A TrainParams-like table: every behaviour below comes from the kinds alone."""
+
+    count: int = param(3, Whole("count", "How many.", 0, 10, zero="auto", arg="n"))
+    rate: float = param(0.5, Number("rate", "How fast.", 0.0, 1.0, (0.1, 0.5), arg="rate"))
+    shape: str = param("round", Choice("shape", "Which.", ("round", "square"), arg="shape"))
+    flag: bool = param(False, YesNo("flag", "Whether.", arg="flag"))
+    picks: tuple[int, ...] = param((1, 2), DigitList("picks", "Which digits.", arg="picks"))
+    local: bool = param(True, YesNo("local", "Not an estimator argument."))
+
+
+TOY_OTHER = Toy(count=0, rate=0.123456789, shape="square", flag=True, picks=(9, 0, 4),
+                local=False)
+
+
+@pytest.mark.parametrize("toy", [Toy(), TOY_OTHER, Toy(count=10, rate=0.0, picks=(0, 9))])
+def test_a_made_up_table_round_trips_through_a_link(toy):
+    assert Toy.from_query(toy.to_query()) == (toy, [])
+
+
+def test_a_made_up_table_is_written_to_a_link_by_kind():
+    assert TOY_OTHER.to_query() == {"count": "auto", "rate": "0.123456789", "shape": "square",
+                                    "flag": "true", "picks": "0,4,9", "local": "false"}
+
+
+@pytest.mark.parametrize(
+    ("changes", "says"),
+    [({"count": 11}, "count must be a whole number from 1 to 10, or auto (got 11)"),
+     ({"count": 1.5}, "count must be a whole number"),
+     ({"rate": 2.0}, "rate must be a number from 0 to 1 (got 2.0)"),
+     ({"rate": True}, "rate must be a number"),
+     ({"shape": "oval"}, "shape must be one of round, square (got 'oval')"),
+     ({"flag": 1}, "flag must be true or false (got 1)"),
+     ({"picks": (3,)}, "you picked only 3"),
+     ({"picks": (3, 10)}, "picks must be from 0 to 9 (got 10)")],
+)
+def test_a_made_up_table_is_validated_by_kind(changes, says):
+    with pytest.raises(InvalidParams) as caught:
+        Toy(**changes)
+    assert caught.value.messages == [next(m for m in caught.value.messages if says in m)]
+
+
+def test_a_made_up_table_clamps_numbers_from_a_link_and_defaults_the_rest():
+    params, notices = Toy.from_query({"count": "12.4", "rate": "-3", "shape": "oval",
+                                      "flag": "maybe", "picks": "5", "local": "nan"})
+    assert params == Toy(count=10, rate=0.0)
+    assert len(notices) == 6
+    assert "using 10 instead" in notices[0] and "using 0.0 instead" in notices[1]
+    assert Toy.from_query({"count": "AUTO"}) == (Toy(count=0), [])
+
+
+def test_a_made_up_table_gives_its_estimator_arguments_and_their_code():
+    """Fields with an ``arg`` become keyword arguments (0 as its word), written as exact Python."""
+    arguments = TOY_OTHER.estimator_arguments()
+    assert arguments == {"n": "auto", "rate": 0.123456789, "shape": "square", "flag": True,
+                         "picks": (0, 4, 9)}
+    call = ast.parse(estimator_call(arguments, name="Toy")).body[0].value
+    assert call.func.id == "Toy"
+    assert {kw.arg: ast.literal_eval(kw.value) for kw in call.keywords} == arguments
+
+
+def test_every_kind_has_a_sidebar_widget_and_every_field_a_section():
+    sidebar = pytest.importorskip("ui.sidebar")
+    kinds = {type(kind) for kind in (*Toy.table().values(), *FIELDS.values())}
+    assert kinds <= set(sidebar._WIDGETS)
+    assert {kind.section for kind in FIELDS.values()} == {MAIN, ADVANCED}
+
+
+def test_a_huge_value_is_echoed_cut_short():
+    """A 100 KB value in a link (or given directly) is quoted in at most about 40 characters."""
+    huge = "9" * 100_000
+    _, notices = TrainParams.from_query({name: huge for name in FIELDS})
+    assert len(notices) == len(FIELDS)
+    assert all(len(notice) < 400 for notice in notices), max(map(len, notices))
+    with pytest.raises(InvalidParams) as caught:
+        TrainParams(solver=huge, digits=(huge,), alpha=huge, scale_pixels=huge, hidden_units=huge)
+    assert all(len(message) < 200 for message in caught.value.messages)
+
+
+# The settings a learner reaches for after the lesson's.
+
+NEW_SETTINGS = TrainParams(activation="tanh", batch_size=64, momentum=0.5,
+                           learning_rate="adaptive", early_stopping=True,
+                           validation_fraction=0.2)
+
+
+def test_the_new_settings_default_to_scikit_learns_defaults():
+    """So the lesson's network is unchanged: every row beyond the lesson's is sklearn's default."""
+    defaults = MLPClassifier().get_params()
+    for name in ("activation", "batch_size", "momentum", "learning_rate", "early_stopping",
+                 "validation_fraction"):
+        kind = FIELDS[name]
+        assert kind.section == ADVANCED
+        assert kind.argument(getattr(TrainParams(), name)) == defaults[kind.arg], name
+    assert TrainParams().estimator_arguments()["batch_size"] == "auto"
+
+
+def test_the_new_settings_round_trip_through_a_link():
+    query = NEW_SETTINGS.to_query()
+    assert {key: query[key] for key in ("activation", "batch_size", "momentum", "learning_rate",
+                                        "early_stopping", "validation_fraction")} == {
+        "activation": "tanh", "batch_size": "64", "momentum": "0.5",
+        "learning_rate": "adaptive", "early_stopping": "true", "validation_fraction": "0.2"}
+    assert TrainParams.from_query(query) == (NEW_SETTINGS, [])
+
+
+def test_an_older_link_without_the_new_keys_still_works():
+    old = {"digits": "1,7", "hidden_units": "9", "alpha": "0.001", "random_state": "4",
+           "solver": "adam", "max_iter": "50", "learning_rate_init": "0.01",
+           "scale_pixels": "true"}
+    params, notices = TrainParams.from_query(old)
+    assert notices == []
+    assert params == TrainParams(digits=(1, 7), hidden_units=9, alpha=0.001, random_state=4,
+                                 solver="adam", max_iter=50, learning_rate_init=0.01,
+                                 scale_pixels=True)
+
+
+@pytest.mark.parametrize(
+    ("changes", "says"),
+    [({"activation": "softmax"}, "one of relu, tanh, logistic, identity"),
+     ({"batch_size": -1}, "batch_size must be a whole number from 1 to 5,000, or auto"),
+     ({"momentum": 1.5}, "momentum must be a number from 0 to 1"),
+     ({"learning_rate": "optimal"}, "one of constant, invscaling, adaptive"),
+     ({"early_stopping": "no"}, "true or false"),
+     ({"validation_fraction": 0.0}, "validation_fraction must be a number from 0.05 to 0.5")],
+)
+def test_the_new_settings_are_validated(changes, says):
+    with pytest.raises(InvalidParams) as caught:
+        TrainParams(**changes)
+    assert says in " ".join(caught.value.messages)
+
+
+def test_a_setting_another_solver_ignores_says_so():
+    adam = TrainParams(solver="adam")
+    assert adam.unused("momentum") == "Used only when Solver is sgd; now it is adam."
+    assert adam.unused("learning_rate").startswith("Used only when Solver is sgd")
+    assert adam.unused("batch_size") is None and TrainParams().unused("momentum") is None
+    assert TrainParams(solver="lbfgs").unused("early_stopping").endswith("now it is lbfgs.")
+    assert TrainParams().unused("validation_fraction").startswith(
+        "Used only when early_stopping is true")
+    assert TrainParams(early_stopping=True).unused("validation_fraction") is None

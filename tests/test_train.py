@@ -3,6 +3,7 @@
 import os
 import time
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -13,7 +14,14 @@ from threadpoolctl import threadpool_limits
 from core.cache import cache_dir
 from core.data import MnistData
 from core.params import TrainParams
-from core.train import TrainingFailed, is_trained, make_model, train_mlp, trainings_run
+from core.train import (
+    TrainingFailed,
+    dead_units_cause,
+    is_trained,
+    make_model,
+    train_mlp,
+    trainings_run,
+)
 
 
 def test_default_params_give_exactly_the_lessons_weights(small):
@@ -130,3 +138,91 @@ def test_non_finite_weights_give_a_message_not_a_crash(small):
     extreme = MnistData(small.X.astype(np.float64) * 1e150, small.y, source="sample", note="")
     with pytest.raises(TrainingFailed, match="Training diverged.*Scale pixels"):
         train_mlp(TrainParams(max_iter=5), extreme)
+
+
+# The settings beyond the lesson's: each trains plain scikit-learn's network.
+
+@pytest.mark.parametrize(
+    ("changes", "arguments"),
+    [({"activation": "tanh"}, {"activation": "tanh"}),
+     ({"activation": "logistic"}, {"activation": "logistic"}),
+     ({"activation": "identity"}, {"activation": "identity"}),
+     ({"batch_size": 50}, {"batch_size": 50}),
+     ({"momentum": 0.5}, {"momentum": 0.5}),
+     ({"learning_rate": "invscaling", "learning_rate_init": 0.1},
+      {"learning_rate": "invscaling", "learning_rate_init": 0.1}),
+     ({"learning_rate": "adaptive", "max_iter": 40},
+      {"learning_rate": "adaptive", "max_iter": 40}),
+     ({"early_stopping": True, "validation_fraction": 0.2, "max_iter": 60},
+      {"early_stopping": True, "validation_fraction": 0.2, "max_iter": 60})],
+    ids=["tanh", "logistic", "identity", "batch_size", "momentum", "invscaling", "adaptive",
+         "early_stopping"],
+)
+def test_each_new_setting_trains_plain_scikit_learns_network(small, changes, arguments):
+    """The arguments written out by hand, fitted with one BLAS thread (as MLP Lens trains),
+    give bit for bit the coefs_, iterations and curves of the dashboard's network."""
+    params = TrainParams(**{"max_iter": 8, "scale_pixels": True, "digits": (1, 7), **changes})
+    X, y = small.subset(params.digits)
+    reference = MLPClassifier(**{"hidden_layer_sizes": (6,), "max_iter": 8, "alpha": 1e-4,
+                                 "solver": "sgd", "random_state": 2, **arguments})
+    with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
+        warnings.simplefilter("ignore")
+        reference.fit(X.astype(np.float64) / 255.0, y)
+
+    result = train_mlp(params, small)
+
+    for ours, theirs in zip(result.model.coefs_ + result.model.intercepts_,
+                            reference.coefs_ + reference.intercepts_, strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+    assert result.n_iter == reference.n_iter_
+    assert result.loss_curve == tuple(reference.loss_curve_)
+    assert result.validation_scores == tuple(reference.validation_scores_ or ())
+
+
+def test_early_stopping_keeps_the_validation_curve_and_says_why_it_stopped(small):
+    result = train_mlp(TrainParams(early_stopping=True, validation_fraction=0.25,
+                                   scale_pixels=True, max_iter=300, digits=(0, 1)), small)
+    assert result.converged and result.n_iter < 300
+    assert len(result.validation_scores) == result.n_iter == len(result.loss_curve)
+    assert all(0.0 <= score <= 1.0 for score in result.validation_scores)
+    assert result.stop_reason.startswith("stopped early: the accuracy on the 25% of images")
+    assert f"best {max(result.validation_scores):.1%}" in result.stop_reason
+    assert train_mlp(TrainParams(max_iter=3, scale_pixels=True), small).validation_scores == ()
+
+
+def test_raw_pixels_saturate_tanh_units_and_they_are_reported_as_saturated(sample):
+    """tanh on raw 0-255 pixels: the reported units sit within 1% of -1 or 1 on every training
+    image, the others do not; scaling the pixels avoids it. 'Dead' is a ReLU word."""
+    params = TrainParams(activation="tanh", max_iter=20)
+    result = train_mlp(params, sample)
+    X, _ = sample.subset(params.digits)
+    outputs = np.tanh(X.astype(np.float64) @ result.model.coefs_[0]
+                      + result.model.intercepts_[0])
+    at_limit = (np.abs(outputs) >= 0.99).all(axis=0)
+    assert result.unit_problem == "saturated"
+    assert result.dead_units and result.dead_units == tuple(np.flatnonzero(at_limit))
+    assert "tanh sits at its limit" in dead_units_cause(params)
+    scaled = train_mlp(replace(params, scale_pixels=True), sample)
+    assert len(scaled.dead_units) < len(result.dead_units)
+
+
+def test_logistic_units_at_their_limits_are_reported_as_saturated(small):
+    """logistic: saturated means within 0.01 of 0 or 1 on every image. A large learning rate on
+    raw pixels drives units there; the report matches the outputs computed by hand."""
+    params = TrainParams(activation="logistic", learning_rate_init=0.1, max_iter=5,
+                         hidden_units=12)
+    result = train_mlp(params, small)
+    X, _ = small.subset(params.digits)
+    with np.errstate(over="ignore"):  # exp(-z) is inf for very negative z: an output of 0
+        outputs = 1 / (1 + np.exp(-(X.astype(np.float64) @ result.model.coefs_[0]
+                                    + result.model.intercepts_[0])))
+    at_limit = ((outputs <= 0.01) | (outputs >= 0.99)).all(axis=0)
+    assert result.unit_problem == "saturated"
+    assert result.dead_units == tuple(np.flatnonzero(at_limit))
+    assert result.dead_units, "expected this configuration to saturate some units"
+
+
+def test_identity_units_are_never_dead(sample):
+    result = train_mlp(TrainParams(activation="identity", max_iter=5), sample)
+    assert result.unit_problem is None and result.dead_units == ()
+    assert train_mlp(TrainParams(max_iter=5), sample).unit_problem == "dead"

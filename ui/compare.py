@@ -136,7 +136,8 @@ def _seed_column(seed, result, alignment, is_reference, options, limits) -> None
     st.caption(
         f"training accuracy **{result.train_accuracy:.1%}** · {result.n_iter} iterations · "
         f"{'converged' if result.converged else 'not converged'} · "
-        f"{len(result.dead_units)} dead · similarity **{alignment.similarity:.2f}**")
+        f"{len(result.dead_units)} {result.unit_problem or 'dead'} · "
+        f"similarity **{alignment.similarity:.2f}**")
 
 
 def _shared_limits(results: dict[int, TrainResult]) -> tuple[float, float]:

@@ -82,7 +82,7 @@ def units(result: TrainResult, digit: np.ndarray) -> None:
     picture, words = st.columns([3, 2], gap="large") if one_column else (st.container(),) * 2
     with words:
         st.markdown("A unit adds up your pixels, each times the weight at that spot, plus its "
-                    "bias, and passes the sum through ReLU: a negative sum becomes 0. Ink on "
+                    f"bias, and passes the sum through {_BEND[result.params.activation]}. Ink on "
                     "the white parts of its picture turns it on, ink on the black parts turns "
                     "it off; the output layer weighs the units' outputs to vote for a digit.")
         st.markdown(f"**{int(np.count_nonzero(activations))} of {len(activations)} units** "
@@ -92,6 +92,11 @@ def units(result: TrainResult, digit: np.ndarray) -> None:
         st.image(figure_png(fig), caption="Left: each unit's weights as a 28 × 28 image "
                  "(white = most positive). Right: its output for your digit, on one scale "
                  "for all units.")
+
+
+_BEND = {"relu": "ReLU: a negative sum becomes 0", "tanh": "tanh, which squeezes it between −1 "
+         "and 1", "logistic": "the logistic function, which squeezes it between 0 and 1",
+         "identity": "nothing (identity): the output is the sum itself"}
 
 
 def _probability_chart(probabilities: dict[int, float], best: int) -> alt.Chart:

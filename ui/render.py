@@ -57,22 +57,38 @@ def metrics(result: TrainResult) -> None:
     cols[1].metric("Iterations", f"{result.n_iter} / {result.params.max_iter}")
     cols[2].metric("Converged", "yes" if result.converged else "no")
     cols[3].metric("Training time", f"{result.fit_seconds:.1f} s")
-    cols[4].metric("Dead units", f"{len(result.dead_units)} of {n_hidden}")
+    problem = result.unit_problem
+    if problem is None:
+        cols[4].metric("Dead units", "none", help="identity units have a slope of 1 everywhere: "
+                       "they cannot die or saturate.")
+    else:
+        cols[4].metric(f"{problem.capitalize()} units", f"{len(result.dead_units)} of {n_hidden}")
     st.caption(f"Why it stopped: {result.stop_reason}. "
                f"Trained on {result.n_samples:,} images.")
 
 
+_LIMITS = {"tanh": "−1 or 1", "logistic": "0 or 1"}
+
+
 def dead_units_warning(result: TrainResult) -> None:
-    """Say plainly which units never activate, why, and offer the one-click fix."""
+    """Say plainly which units never activate (or are saturated), why, and offer the fix."""
     dead = result.dead_units
     if not dead:
         return
     names = join_words([str(i + 1) for i in dead])
     unit_word = "Unit" if len(dead) == 1 else "Units"
-    verb = "never activates" if len(dead) == 1 else "never activate"
-    text = (f"**{unit_word} {names} {verb}**: the ReLU output is zero on every one of the "
-            f"{result.n_samples:,} training images, so {'it' if len(dead) == 1 else 'they'} "
-            "learn nothing and pass nothing on. ")
+    one = len(dead) == 1
+    if result.unit_problem == "saturated":
+        activation = result.params.activation
+        text = (f"**{unit_word} {names} {'is' if one else 'are'} saturated**: the {activation} "
+                f"output is within 1% of its limits ({_LIMITS[activation]}) on every one of the "
+                f"{result.n_samples:,} training images, where its slope is almost zero, so "
+                f"{'it' if one else 'they'} barely learn. ")
+    else:
+        verb = "never activates" if one else "never activate"
+        text = (f"**{unit_word} {names} {verb}**: the ReLU output is zero on every one of the "
+                f"{result.n_samples:,} training images, so {'it' if one else 'they'} "
+                "learn nothing and pass nothing on. ")
     text += "Why: " + dead_units_cause(result.params)
     if not result.params.scale_pixels:
         text += " The lesson's exact settings do this on real MNIST digits."
@@ -104,11 +120,26 @@ def output_weights(result: TrainResult, data: MnistData) -> None:
 
 
 def loss_curve(result: TrainResult) -> None:
+    """The training loss per epoch and, with early stopping, the validation accuracy beside it."""
     if len(result.loss_curve) < 2:
         return
-    st.subheader("Training loss")
-    st.line_chart({"loss": list(result.loss_curve)}, x_label="epoch", y_label="loss",
-                  height=220)
+    if not result.validation_scores:
+        st.subheader("Training loss")
+        st.line_chart({"loss": list(result.loss_curve)}, x_label="epoch", y_label="loss",
+                      height=220)
+        return
+    loss, score = st.columns(2, gap="large")
+    with loss:
+        st.subheader("Training loss")
+        st.line_chart({"loss": list(result.loss_curve)}, x_label="epoch", y_label="loss",
+                      height=220)
+    with score:
+        st.subheader("Validation accuracy")
+        st.line_chart({"accuracy": list(result.validation_scores)}, x_label="epoch",
+                      y_label="accuracy", height=220)
+        share = result.params.validation_fraction
+        st.caption(f"On the {share:.0%} of the training images set aside (validation_scores_); "
+                   "training stops when it stops improving and keeps the best network.")
 
 
 def join_words(items) -> str:

@@ -68,6 +68,10 @@ def one_unit(result: TrainResult, data: MnistData, unit: int) -> None:
         st.warning(f"Unit {unit + 1} is dead: its ReLU output is zero on every training image, "
                    "so it takes no part in any decision. " + dead_units_cause(params),
                    icon=":material/heart_broken:")
+    elif unit in result.dead_units and result.unit_problem == "saturated":
+        st.warning(f"Unit {unit + 1} is saturated: its {params.activation} output is within 1% of "
+                   "its limits on every training image, where its slope is almost zero, so it "
+                   "barely learns. " + dead_units_cause(params), icon=":material/heart_broken:")
     left, right = st.columns(2, gap="large")
     with left:
         st.image(pictures["weights"])
