@@ -113,3 +113,19 @@ def test_mean_images_and_pixel_histogram(small):
     histogram = pixel_histogram(small)
     assert histogram.sum() == small.X.size
     assert histogram[255] == np.sum(small.X == 255)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "logistic", "identity"])
+def test_the_inspector_uses_the_networks_own_activation(small, activation):
+    """With tanh, logistic or identity units the outputs are scikit-learn's own (predict agrees),
+    and no unit is called dead: that is a ReLU idea."""
+    params = TrainParams(scale_pixels=True, max_iter=10, activation=activation)
+    X, y = training_inputs(params, small)
+    model = train_mlp(params, small).model
+    hidden = hidden_activations(model, X)
+    assert np.array_equal(predict_from_hidden(model, hidden), model.predict(X))
+    report = unit_report(model, X, y, 0)
+    assert np.allclose(report.activations, hidden[:, 0])
+    assert not report.dead
+    if activation != "logistic":
+        assert hidden.min() < 0  # not clipped at zero as ReLU would be
