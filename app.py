@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import cached, live, render
+from ui import cached, colours, live, render
 from ui.exports import exports
 from ui.sidebar import sidebar
 
@@ -10,20 +10,24 @@ st.set_page_config(page_title="MLP Lens · Explore", page_icon=":material/biotec
 params = sidebar()
 st.title("What does each hidden unit learn?")
 st.caption("A scikit-learn MLPClassifier with one hidden layer, trained on MNIST digits. "
-           "Change the settings in the sidebar and the network retrains.")
+           "Change the settings and the network retrains.")
 with render.guarded():
     data = cached.mnist()
     render.data_summary(data, params)
     result = live.network(params, data) if params is not None else None
     if result is not None:
-        st.divider()
         live.stopped_banner(result)
         render.metrics(result)
+        render.fix_effect(result)
         render.dead_units_warning(result)
         grid, votes = st.columns([3, 2], gap="large")
         with grid:
-            render.weight_grid(result, data)
+            st.subheader("What each hidden unit looks for")
+            style = colours.weight_style()
+            render.weight_grid(result, data, style)
+            colours.style_controls(key="explore")
         with votes:
+            st.subheader("How each unit votes")
             render.output_weights(result, data)
         render.loss_curve(result)
-        exports(result, data)
+        exports(result, data, style)

@@ -97,7 +97,7 @@ class SeedJob:
     """One seed's training in its own worker process."""
 
     params: TrainParams
-    state: str = "queued"  # queued, training, done, failed
+    state: str = "queued"  # queued, training, done, failed, stopped
     error: str = ""
     process: multiprocessing.Process | None = None
     started: float = 0.0
@@ -121,6 +121,9 @@ class SeedTraining:
         self._context = _worker_context()
         self._epochs = self._context.Array("i", len(seeds), lock=False)
         self._peak_kb = self._context.Array("l", len(seeds), lock=False)  # each worker's
+        # Each worker's latest first-layer weights, written after every epoch, for the live view.
+        self._size = 784 * params.hidden_units
+        self._weights = self._context.Array("d", len(seeds) * self._size, lock=False)
         self._lock = threading.Lock()
         self.jobs = {seed: SeedJob(replace(params, random_state=seed)) for seed in seeds}
         for job in self.jobs.values():
@@ -143,6 +146,16 @@ class SeedTraining:
     def epoch(self, seed: int) -> int:
         return self._epochs[list(self.jobs).index(seed)]
 
+    def weights(self, seed: int) -> np.ndarray | None:
+        """The seed's hidden weight images as they were at its latest epoch: (n_hidden, 28, 28);
+        None before its first epoch (or when it came from the cache)."""
+        if self.epoch(seed) == 0:
+            return None
+        index = list(self.jobs).index(seed)
+        flat = np.frombuffer(self._weights, dtype=np.float64)
+        first_layer = flat[index * self._size:(index + 1) * self._size].reshape(784, -1)
+        return first_layer.T.reshape(-1, 28, 28).copy()
+
     @property
     def worker_peak_mb(self) -> float:
         """The largest peak resident memory of the workers so far (MB), as each reported it
@@ -151,7 +164,7 @@ class SeedTraining:
 
     @property
     def finished(self) -> bool:
-        return all(job.state in ("done", "failed") for job in self.poll().values())
+        return all(job.state in ("done", "failed", "stopped") for job in self.poll().values())
 
     def wait(self, timeout: float) -> bool:
         deadline = monotonic() + timeout
@@ -160,17 +173,21 @@ class SeedTraining:
         return self.finished
 
     def stop(self) -> None:
-        """End every worker still running."""
-        for job in self.jobs.values():
-            if job.process is not None and job.process.is_alive():
-                job.process.terminate()
+        """End every worker still running; seeds not finished yet are marked stopped."""
+        with self._lock:
+            for job in self.jobs.values():
+                if job.process is not None and job.process.is_alive():
+                    job.process.terminate()
+                    job.process.join(5)
+                if job.state in ("queued", "training"):
+                    job.state = "stopped"
 
     def _start(self, index: int, job: SeedJob) -> None:
         data = self.data
         job.process = self._context.Process(
             target=_train_in_worker, daemon=True, name=f"seed-{job.params.random_state}",
             args=(job.params, str(data.path), data.source, data.note, str(cache_dir()),
-                  self._epochs, self._peak_kb, index))
+                  self._epochs, self._peak_kb, index, self._weights))
         job.process.start()
         job.state, job.started = "training", monotonic()
 
@@ -202,7 +219,8 @@ def _worker_context():
     return context
 
 
-def _train_in_worker(params, path, source, note, cache, epochs, peak_kb, index) -> None:
+def _train_in_worker(params, path, source, note, cache, epochs, peak_kb, index, weights
+                     ) -> None:
     """Runs in a worker process: one BLAS thread, the shared data mapped from disk.
 
     The cache folder is the parent's now: the fork server keeps the environment it
@@ -214,7 +232,11 @@ def _train_in_worker(params, path, source, note, cache, epochs, peak_kb, index) 
     with threadpool_limits(limits=1):
         data = open_copy(path, source=source, note=note)
 
+        size = 784 * params.hidden_units
+        shown = np.frombuffer(weights, dtype=np.float64)[index * size:(index + 1) * size]
+
         def count(model):
+            shown[:] = model.coefs_[0].ravel()  # before the epoch count, which says it is there
             epochs[index] = int(getattr(model, "n_iter_", epochs[index] + 1))
 
         try:

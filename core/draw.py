@@ -9,7 +9,6 @@ network sees a drawn digit the way it saw its training digits.
 
 from __future__ import annotations
 
-import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 from PIL import Image
@@ -17,7 +16,7 @@ from scipy import ndimage
 from sklearn.neural_network import MLPClassifier
 
 from core.units import hidden_activations as _layer_outputs
-from core.weights import DEAD_COLOUR
+from core.weights import DEAD_COLOUR, DEFAULT_STYLE, WeightStyle, coloured
 
 SIZE, BOX = 28, 20  # the MNIST image, and the box the digit is scaled to fit
 CENTRE = 14.0  # where real MNIST digits have their centre of mass (row, column), on average
@@ -53,6 +52,21 @@ def mnist_style(image: np.ndarray) -> np.ndarray | None:
     return np.round(255 * centred / centred.max()).astype(np.uint8)
 
 
+def ink_from_paper(image: np.ndarray) -> np.ndarray:
+    """A drawing in dark ink on light paper, as every page shows digits, as MNIST stores one.
+
+    The colours are inverted and the opacity kept, so dark strokes on a white
+    (or on a transparent) canvas become the light-on-dark drawing ``mnist_style``
+    reads.
+    """
+    pixels = np.asarray(image, dtype=np.uint8)
+    if pixels.ndim == 2:
+        return 255 - pixels
+    flipped = pixels.copy()
+    flipped[..., :3] = 255 - pixels[..., :3]
+    return flipped
+
+
 def hidden_activations(model: MLPClassifier, x784: np.ndarray, *, scale_pixels: bool
                        ) -> np.ndarray:
     """Each hidden unit's ReLU output for one 0-255 image, scaled as in training: (n_hidden,)."""
@@ -67,7 +81,7 @@ def digit_probabilities(model: MLPClassifier, x784: np.ndarray, *, scale_pixels:
 
 
 def activations_figure(images: np.ndarray, activations: np.ndarray, *,
-                       dead_units=()) -> Figure:
+                       dead_units=(), style: WeightStyle = DEFAULT_STYLE) -> Figure:
     """One row per hidden unit: its weight image, then a bar of its activation on the drawing.
 
     Every bar shares one scale, so the rows compare; dead units (zero on every
@@ -84,7 +98,7 @@ def activations_figure(images: np.ndarray, activations: np.ndarray, *,
     for block in range(blocks):
         units = range(block * rows, min(n, (block + 1) * rows))
         _unit_pictures(axes[2 * block], images[units.start:units.stop], units, rows,
-                       dead_units=dead_units)
+                       dead_units=dead_units, style=style)
         _activation_bars(axes[2 * block + 1], activations[units.start:units.stop], units, rows,
                          top=top, dead_units=dead_units)
     height = fig.get_figheight()
@@ -96,17 +110,13 @@ def activations_figure(images: np.ndarray, activations: np.ndarray, *,
 _ROW_PX = 28 + 5  # one unit's picture and the gap below it, in image pixels
 
 
-def _unit_pictures(ax, images: np.ndarray, units: range, rows: int, *, dead_units) -> None:
-    """The units' weight images one above the other, each on its own gray scale (as matshow)."""
-    stack = np.full((rows * _ROW_PX, 28), np.nan)
-    low = images.min(axis=(1, 2), keepdims=True)
-    span = np.ptp(images, axis=(1, 2), keepdims=True)
-    scaled = (images - low) / np.where(span > 0, span, 1)
-    for i, image in enumerate(scaled):
-        stack[i * _ROW_PX:i * _ROW_PX + 28] = image
-    gray = matplotlib.colormaps["gray"].with_extremes(bad="white")
-    ax.imshow(stack, cmap=gray, vmin=0, vmax=1, aspect="auto", interpolation="nearest",
-              extent=(0, 28, rows * _ROW_PX, 0))
+def _unit_pictures(ax, images: np.ndarray, units: range, rows: int, *, dead_units,
+                   style: WeightStyle) -> None:
+    """The units' weight images one above the other, each coloured as ``style`` says."""
+    stack = np.full((rows * _ROW_PX, 28, 3), 255, dtype=np.uint8)
+    for i, picture in enumerate(coloured(images, style=style)):
+        stack[i * _ROW_PX:i * _ROW_PX + 28] = picture
+    ax.imshow(stack, aspect="auto", interpolation="nearest", extent=(0, 28, rows * _ROW_PX, 0))
     ax.set_xticks(())
     ax.set_yticks([i * _ROW_PX + 14 for i in range(len(units))], [f"{u + 1}" for u in units],
                   fontsize=9)

@@ -23,7 +23,13 @@ from sklearn.neural_network import MLPClassifier
 from core.data import OPENML_NAME, OPENML_VERSION
 from core.params import FIELDS, TrainParams
 from core.train import make_model
-from core.weights import grid_shape
+from core.weights import (
+    DEFAULT_STYLE,
+    WeightStyle,
+    grid_shape,
+    hidden_weight_images,
+    weight_grid_figure,
+)
 
 # The estimator arguments the lesson writes, in its order; any other argument
 # make_model sets (a non-default) follows them, so the script never drifts from it.
@@ -102,15 +108,58 @@ def figure_svg(fig: Figure) -> bytes:
 
 
 def file_name(params: TrainParams, *, what: str, extension: str) -> str:
-    """A download's name, with the settings that tell networks apart at a glance.
+    """A download's name, carrying every setting that differs from the lesson's.
 
-    ``mlp-lens_h6_seed2_digits0123_weights.png`` for the lesson's grid; Python
-    scripts use underscores only (``mlp_lens_...py``), so they are importable.
+    ``mlp-lens_h6_seed2_digits0123_weights.png`` for the lesson's grid; any other
+    setting follows its name (``..._alpha0.01_adam_weights.png``), so two
+    different networks never share a file name. Python scripts use letters,
+    digits and underscores only (``mlp_lens_...py``), so they are importable.
     """
     digits = "".join(map(str, params.digits))
-    stem = f"h{params.hidden_units}_seed{params.random_state}_digits{digits}_{what}"
-    prefix = "mlp_lens" if extension == "py" else "mlp-lens"
-    return f"{prefix}_{stem}.{extension}"
+    parts = [f"h{params.hidden_units}", f"seed{params.random_state}", f"digits{digits}"]
+    lesson = TrainParams().to_query()
+    for name, value in params.to_query().items():
+        if name not in _NAMED_FIRST and value != lesson.get(name):
+            parts.append(_SHORT_NAMES.get(name, name.replace("_", "")) + _token(value))
+    stem = "_".join([*parts, what])
+    if extension == "py":
+        stem = stem.replace("-", "m").replace(".", "p")  # 1e-05 -> 1em05
+        return f"mlp_lens_{stem}.{extension}"
+    return f"mlp-lens_{stem}.{extension}"
+
+
+_NAMED_FIRST = ("hidden_units", "random_state", "digits")
+_SHORT_NAMES = {"alpha": "alpha", "solver": "", "max_iter": "iter",
+                "learning_rate_init": "lr", "scale_pixels": "scaled"}
+
+
+def _token(value: str) -> str:
+    """A URL value as part of a file name: yes/no settings by name alone, no odd characters."""
+    if value in ("true", "false"):
+        return "" if value == "true" else "off"
+    return "".join(c if c.isalnum() or c in ".-" else "-" for c in value)
+
+
+def grid_title(result) -> str:
+    """The title line of an exported weight grid: the settings and how well it learned."""
+    params = result.params
+    digits = ", ".join(map(str, params.digits))
+    lesson = TrainParams().to_query()
+    others = [f"{name}={value}" for name, value in params.to_query().items()
+              if name not in _NAMED_FIRST and value != lesson.get(name)]
+    settings = f"{params.describe_units()}, digits {digits}, random_state={params.random_state}"
+    settings += "; " + ", ".join(others) if others else " (the lesson's settings)"
+    unit = "iterations" if params.solver == "lbfgs" else "epochs"
+    state = " (stopped early)" if result.stopped else ""
+    return (f"MLP Lens · {settings}\ntraining accuracy {result.train_accuracy:.1%} after "
+            f"{result.n_iter} {unit}{state} · {len(result.dead_units)} dead units")
+
+
+def grid_figure(result, style: WeightStyle = DEFAULT_STYLE, *, titled: bool = False) -> Figure:
+    """A network's weight grid in ``style``; ``titled`` puts ``grid_title`` above it."""
+    return weight_grid_figure(hidden_weight_images(result.model), style=style,
+                              dead_units=result.dead_units,
+                              title=grid_title(result) if titled else None)
 
 
 def reproduce_code(params: TrainParams, *, source: str) -> str:

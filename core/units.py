@@ -13,6 +13,8 @@ from matplotlib.figure import Figure
 from scipy.special import expit
 from sklearn.neural_network import MLPClassifier
 
+from core.weights import DEFAULT_STYLE, WeightStyle
+
 N_EXTREMES = 16
 
 
@@ -144,16 +146,17 @@ def units_table(model: MLPClassifier, X: np.ndarray, y: np.ndarray) -> list[dict
     return rows
 
 
-def unit_weight_figure(image: np.ndarray, unit: int) -> Figure:
-    """One unit's 28x28 weights, large, on a diverging map centred on zero, with a colour bar."""
+def unit_weight_figure(image: np.ndarray, unit: int, *, style: WeightStyle = DEFAULT_STYLE
+                       ) -> Figure:
+    """One unit's 28x28 weights, large, in the page's colours, with a colour bar."""
     fig = Figure(figsize=(4.2, 3.6))
     ax = fig.subplots()
-    limit = float(np.abs(image).max()) or 1.0
-    shown = ax.imshow(image, cmap="RdBu_r", vmin=-limit, vmax=limit)
+    low, high = style.limits(image[None])[0]
+    shown = ax.imshow(image, cmap=style.cmap, vmin=low, vmax=high)
     ax.set_title(f"unit {unit + 1}: weights from each pixel")
     ax.set_xticks(())
     ax.set_yticks(())
-    fig.colorbar(shown, ax=ax, label="weight (red excites, blue inhibits)")
+    fig.colorbar(shown, ax=ax, label="weight (positive excites, negative inhibits)")
     return fig
 
 

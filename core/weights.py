@@ -4,12 +4,75 @@ from __future__ import annotations
 
 import io
 import math
+from dataclasses import dataclass
 
+import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 from sklearn.neural_network import MLPClassifier
 
 DEAD_COLOUR = "#b03a2e"
+DIVERGING, LESSON = "diverging", "lesson"
+COLOURS = {DIVERGING: "RdBu_r", LESSON: "gray"}  # how weights are coloured, by name
+SCALES = ("symmetric", "unit", "shared")
+DIGIT_CMAP = "gray_r"  # digits everywhere: ink (255) dark on light paper (0), as the lesson says
+
+
+@dataclass(frozen=True)
+class WeightStyle:
+    """How every page colours weights: one convention, the lesson's grey as the faithful option.
+
+    ``colours``: ``"diverging"`` (blue negative, white zero, red positive) or
+    ``"lesson"`` (the lesson's grey ``matshow``: black lowest, white highest).
+    ``scale``: ``"symmetric"`` (each unit from -m to +m, m its largest
+    |weight|, so zero is always the middle colour), ``"unit"`` (each unit
+    from its own lowest to its own highest weight, as ``matshow`` does) or
+    ``"shared"`` (every unit from -M to +M, M the largest |weight| of all, so
+    strengths compare across units).
+    """
+
+    colours: str = DIVERGING
+    scale: str = "symmetric"
+
+    def __post_init__(self):
+        if self.colours not in COLOURS or self.scale not in SCALES:
+            raise ValueError(f"unknown weight style {self.colours!r}, {self.scale!r}")
+
+    @property
+    def cmap(self) -> str:
+        return COLOURS[self.colours]
+
+    def limits(self, images: np.ndarray, *, shared: float | None = None) -> np.ndarray:
+        """The (low, high) of the colour scale of each image: shape (n, 2).
+
+        ``shared`` is the largest |weight| to use for ``"shared"`` (to share one
+        scale with other grids, such as other seeds'); by default these images'.
+        """
+        flat = images.reshape(len(images), -1)
+        if self.scale == "unit":
+            low, high = flat.min(axis=1), flat.max(axis=1)
+        elif self.scale == "symmetric":
+            high = np.abs(flat).max(axis=1)
+            low = -high
+        else:
+            top = float(np.abs(flat).max()) if shared is None else shared
+            high = np.full(len(images), top)
+            low = -high
+        same = high <= low  # a constant image: any scale shows it as one colour
+        return np.stack([np.where(same, low - 1, low), np.where(same, high + 1, high)], axis=1)
+
+    def legend(self) -> str:
+        """The legend in words, for a caption under a weight picture."""
+        scale = {"symmetric": "each unit on its own scale centred on 0",
+                 "unit": "each unit from its own lowest to its own highest weight",
+                 "shared": "one scale for all units"}[self.scale]
+        if self.colours == DIVERGING:
+            return f"red = positive weight (ink there turns the unit on), blue = negative " \
+                   f"(ink there turns it off), white = 0; {scale}"
+        return f"white = the highest weight, black = the lowest (the lesson's grey); {scale}"
+
+
+DEFAULT_STYLE = WeightStyle()
 
 
 def hidden_weight_images(model: MLPClassifier) -> np.ndarray:
@@ -24,53 +87,80 @@ def grid_shape(n: int) -> tuple[int, int]:
     return math.ceil(n / cols), cols
 
 
-def weight_grid_figure(images: np.ndarray, *, dead_units=(), shared_scale: bool = False,
-                       titles=None, limits: tuple[float, float] | None = None) -> Figure:
-    """The lesson's picture: one gray ``matshow`` per unit, titled 1..n, no ticks.
+def weight_grid_figure(images: np.ndarray, *, style: WeightStyle = DEFAULT_STYLE, dead_units=(),
+                       titles=None, shared: float | None = None, title: str | None = None
+                       ) -> Figure:
+    """The lesson's picture: one ``matshow`` per unit, titled 1..n, no ticks, in ``style``.
 
-    Each image has its own gray scale, as in the lesson, unless ``shared_scale``
-    (one scale for the grid, or ``limits`` to share it with other grids); dead
-    units are marked "dead" in red. ``titles`` replaces the numbers.
+    Dead units are marked "dead" in red; ``titles`` replaces the numbers;
+    ``shared`` is the largest |weight| of a scale shared with other grids;
+    ``title`` is a line above the grid (the settings, on an exported file).
     """
     rows, cols = grid_shape(len(images))
-    fig = Figure(figsize=(5 / 3 * cols, 2 * rows))
-    if shared_scale:
-        low, high = limits or (images.min(), images.max())
-        scale = {"vmin": low, "vmax": high}
-    else:
-        scale = {}
+    fig = Figure(figsize=(5 / 3 * cols, 2 * rows + (0.5 if title else 0)))
+    limits = style.limits(images, shared=shared)
     titles = titles or [str(i + 1) for i in range(len(images))]
     for i, ax in enumerate(fig.subplots(rows, cols, squeeze=False).flat):
         if i >= len(images):
             ax.set_axis_off()
             continue
-        ax.matshow(images[i], cmap="gray", **scale)
+        ax.matshow(images[i], cmap=style.cmap, vmin=limits[i, 0], vmax=limits[i, 1])
         if i in dead_units:
             ax.set_title(f"{titles[i]} (dead)", color=DEAD_COLOUR, fontsize=9)
         else:
             ax.set_title(titles[i], fontsize=9 if len(titles[i]) > 3 else None)
         ax.set_xticks(())
         ax.set_yticks(())
+    if title:
+        fig.suptitle(title, fontsize=8, wrap=True)
     return fig
 
 
-def weight_grid_mosaic(images: np.ndarray, *, zoom: int = 4, gap: int = 2) -> np.ndarray:
-    """The weight grid as one gray uint8 image, each unit scaled to its own range like ``matshow``.
+def coloured(images: np.ndarray, *, style: WeightStyle = DEFAULT_STYLE,
+             shared: float | None = None) -> np.ndarray:
+    """Each image through the style's colour map and scale: (n, h, w, 3) uint8 RGB."""
+    limits = style.limits(images, shared=shared)
+    low, high = limits[:, 0, None, None], limits[:, 1, None, None]
+    unit = np.clip((images - low) / (high - low), 0.0, 1.0)
+    rgba = matplotlib.colormaps[style.cmap](unit, bytes=True)
+    return rgba[..., :3]
 
-    A fast stand-in for ``weight_grid_figure`` (no matplotlib), for views that
-    redraw often, such as a network that is still learning.
+
+def weight_grid_mosaic(images: np.ndarray, *, style: WeightStyle = DEFAULT_STYLE, zoom: int = 4,
+                       gap: int = 2) -> np.ndarray:
+    """The weight grid as one RGB uint8 image, coloured as ``weight_grid_figure`` colours it.
+
+    A fast stand-in for ``weight_grid_figure`` (no matplotlib figure), for views
+    that redraw often, such as a network that is still learning.
     """
     rows, cols = grid_shape(len(images))
-    low = images.min(axis=(1, 2), keepdims=True)
-    span = np.ptp(images, axis=(1, 2), keepdims=True)
-    scaled = (255 * (images - low) / np.where(span > 0, span, 1)).astype(np.uint8)
+    pictures = coloured(images, style=style)
     cell = 28 * zoom + gap
-    mosaic = np.full((rows * cell + gap, cols * cell + gap), 255, dtype=np.uint8)
-    for i, image in enumerate(scaled):
+    mosaic = np.full((rows * cell + gap, cols * cell + gap, 3), 255, dtype=np.uint8)
+    for i, picture in enumerate(pictures):
         top, left = gap + (i // cols) * cell, gap + (i % cols) * cell
-        mosaic[top:top + 28 * zoom, left:left + 28 * zoom] = np.kron(
-            image, np.ones((zoom, zoom), dtype=np.uint8))
+        mosaic[top:top + 28 * zoom, left:left + 28 * zoom] = picture.repeat(zoom, 0).repeat(zoom, 1)
     return mosaic
+
+
+def digit_mosaic(images: np.ndarray, *, zoom: int = 3, gap: int = 2) -> np.ndarray:
+    """Digits (0-255) side by side in a square-ish grid, ink dark on light as on every page."""
+    rows, cols = grid_shape(len(images))
+    cell = 28 * zoom + gap
+    mosaic = np.full((rows * cell + gap, cols * cell + gap), 200, dtype=np.uint8)
+    for i, image in enumerate(np.asarray(images, dtype=np.float64)):
+        top, left = gap + (i // cols) * cell, gap + (i % cols) * cell
+        paper = (255 - np.clip(image, 0, 255)).astype(np.uint8)
+        mosaic[top:top + 28 * zoom, left:left + 28 * zoom] = paper.repeat(zoom, 0).repeat(zoom, 1)
+    return mosaic
+
+
+def legend_strip(style: WeightStyle = DEFAULT_STYLE, *, width: int = 160, height: int = 10
+                 ) -> np.ndarray:
+    """A small colour bar for the legend: lowest (left) to highest (right), RGB uint8."""
+    ramp = np.linspace(0.0, 1.0, width)
+    row = matplotlib.colormaps[style.cmap](ramp, bytes=True)[:, :3]
+    return np.repeat(row[None], height, axis=0)
 
 
 def output_weights_figure(model: MLPClassifier, digits) -> Figure:

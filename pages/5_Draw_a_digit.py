@@ -15,12 +15,18 @@ with render.guarded():
     result = live.network(params, cached.mnist()) if params is not None else None
     if result is not None:
         live.stopped_banner(result)
-        row = st.container(horizontal=True, gap="medium")  # wraps on a narrow screen
+        # Canvas, answer, then the input it made: wrapped on a phone, the answer sits right
+        # under the canvas.
+        row = st.container(horizontal=True, gap="medium")
         with row.container(width=draw.COLUMN_PX):
-            image = draw.canvas(result.params.digits)
+            digit = draw.digit_from(draw.canvas(result.params.digits))
         with row.container(width=draw.COLUMN_PX):
-            digit = draw.processed(image)
-        if digit is not None:
-            with row.container():
+            if digit is None:
+                st.subheader("Its answer")
+                st.info(draw.hint(result.params.digits), icon=":material/draw:")
+            else:
                 draw.answer(result, digit)
+        if digit is not None:
+            with row.container(width=draw.COLUMN_PX):
+                draw.processed(digit)
             draw.units(result, digit)

@@ -12,14 +12,10 @@ import logging
 import streamlit as st
 
 from core.data import MnistData, load_mnist
+from core.export import grid_figure
 from core.params import TrainParams
 from core.train import TrainResult, train_mlp
-from core.weights import (
-    figure_png,
-    hidden_weight_images,
-    output_weights_figure,
-    weight_grid_figure,
-)
+from core.weights import DEFAULT_STYLE, WeightStyle, figure_png, output_weights_figure
 
 # Every real training is logged on the server's stderr ("mlp_lens: training TrainParams(...)"),
 # so an operator (and the concurrency test) can see that each configuration trains once.
@@ -65,11 +61,13 @@ def forget_networks() -> None:
     _trained.clear()
 
 
-def weight_grid_png(result: TrainResult, data: MnistData) -> bytes:
-    """The lesson-style grid; cached for finished networks, drawn afresh for stopped ones."""
+def weight_grid_png(result: TrainResult, data: MnistData, style: WeightStyle = DEFAULT_STYLE,
+                    *, titled: bool = False) -> bytes:
+    """The weight grid in ``style``; ``titled`` adds the settings and accuracy above it (for
+    the downloaded file). Cached for finished networks, drawn afresh for stopped ones."""
     if result.stopped:
-        return _grid_png(result)
-    return _cached_grid_png(result.params, data.fingerprint)
+        return _grid_png(result, style, titled)
+    return _cached_grid_png(result.params, data.fingerprint, style, titled)
 
 
 def output_weights_png(result: TrainResult, data: MnistData) -> bytes:
@@ -79,8 +77,9 @@ def output_weights_png(result: TrainResult, data: MnistData) -> bytes:
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _cached_grid_png(params: TrainParams, fingerprint: str) -> bytes:
-    return _grid_png(_trained(params, fingerprint))
+def _cached_grid_png(params: TrainParams, fingerprint: str, style: WeightStyle,
+                     titled: bool) -> bytes:
+    return _grid_png(_trained(params, fingerprint), style, titled)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -88,9 +87,8 @@ def _cached_votes_png(params: TrainParams, fingerprint: str) -> bytes:
     return _votes_png(_trained(params, fingerprint))
 
 
-def _grid_png(result: TrainResult) -> bytes:
-    images = hidden_weight_images(result.model)
-    return figure_png(weight_grid_figure(images, dead_units=result.dead_units))
+def _grid_png(result: TrainResult, style: WeightStyle, titled: bool) -> bytes:
+    return figure_png(grid_figure(result, style, titled=titled))
 
 
 def _votes_png(result: TrainResult) -> bytes:

@@ -7,14 +7,15 @@ import streamlit as st
 
 from core.compare import DEFAULT_SEEDS, SeedTraining, align_units, clean_seeds, stability
 from core.data import MnistData
+from core.outcome import epoch_word
 from core.params import TrainParams
-from core.train import TrainingFailed, TrainResult
-from core.weights import figure_png, hidden_weight_images, weight_grid_figure
-from ui import cached
-from ui.sidebar import show_link
+from core.train import TrainingFailed, TrainResult, dead_units_cause
+from core.weights import figure_png, hidden_weight_images, weight_grid_figure, weight_grid_mosaic
+from ui import cached, colours, render
+from ui.sidebar import set_param, show_link
 
 SEEDS, TRAINING = "cmp_seeds_text", "cmp_training"
-PER_ROW = 4
+CARD_PX = 300  # one seed's picture: three side by side on a wide screen, one on a phone
 
 
 def seed_controls() -> tuple[tuple[int, ...], int, dict]:
@@ -30,16 +31,18 @@ def seed_controls() -> tuple[tuple[int, ...], int, dict]:
     show_link()  # the link carries the seeds too
     if not seeds:
         return seeds, 0, {}
-    cols = st.columns([1, 1, 1, 1])
-    reference = cols[0].selectbox("Reference seed", seeds, key="cmp_reference")
+    row = st.container(horizontal=True, gap="medium", vertical_alignment="bottom")
+    reference = row.selectbox("Reference seed", seeds, key="cmp_reference", width=160,
+                              help="The seed the others are lined up with.")
     options = {
-        "align": cols[1].toggle("Line up the units", value=True, key="cmp_align",
-                                help="Reorder each seed's units to best match the reference."),
-        "flip": cols[2].toggle("Flip negatively matched units", key="cmp_flip",
-                               help="ReLU units are not sign-symmetric: a flipped unit is not "
-                                    "the same unit, only the same picture in negative."),
-        "shared": cols[3].toggle("One colour scale for all", key="cmp_shared"),
+        "align": row.toggle("Line up the units", value=True, key="cmp_align",
+                            help="Reorder each seed's units to best match the reference's, by "
+                                 "the correlation of their weight images."),
+        "flip": row.toggle("Flip negatively matched units", key="cmp_flip",
+                           help="ReLU units are not sign-symmetric: a flipped unit is not "
+                                "the same unit, only the same picture in negative."),
     }
+    colours.style_controls(key="cmp")
     return seeds, reference, options
 
 
@@ -56,19 +59,27 @@ def training(params: TrainParams, seeds, data: MnistData) -> SeedTraining:
 
 @st.fragment(run_every=0.5)
 def progress(work: SeedTraining) -> None:
-    """Per-seed progress while workers train; the page redraws once all are done."""
+    """Each seed's progress and weights while workers train, and a Stop; the page redraws
+    once all are done."""
     jobs = work.poll()
     if work.finished:
         st.rerun()
-    cols = st.columns(min(len(jobs), PER_ROW))
-    for i, (seed, job) in enumerate(jobs.items()):
-        with cols[i % PER_ROW]:
-            max_iter = job.params.max_iter
+    st.button("Stop", key="cmp_stop", icon=":material/stop_circle:", on_click=work.stop,
+              help="End the trainings still running; finished seeds stay.")
+    style = colours.weight_style()
+    cards = st.container(horizontal=True, gap="medium")
+    for seed, job in jobs.items():
+        with cards.container(width=CARD_PX):
+            max_iter, epoch = job.params.max_iter, work.epoch(seed)
             text = {"done": "ready", "queued": "waiting for a free core",
-                    "failed": f"failed: {job.error}"}.get(
-                job.state, f"epoch {work.epoch(seed)} of {max_iter}")
-            done = 1.0 if job.state in ("done", "failed") else work.epoch(seed) / max_iter
+                    "failed": f"failed: {job.error}"}.get(job.state, f"epoch {epoch} of {max_iter}")
+            done = 1.0 if job.state in ("done", "failed") else epoch / max_iter
             st.progress(min(done, 1.0), text=f"seed {seed}: {text}")
+            images = work.weights(seed) if job.state == "training" else None
+            if images is not None:
+                st.image(weight_grid_mosaic(images, style=style, zoom=3),
+                         caption=f"seed {seed} at epoch {epoch} (updating as it learns)")
+    colours.legend(style)
 
 
 def results(work: SeedTraining, data: MnistData) -> dict[int, TrainResult | str]:
@@ -76,6 +87,9 @@ def results(work: SeedTraining, data: MnistData) -> dict[int, TrainResult | str]
     out = {}
     for seed, job in work.poll().items():
         if job.state in ("queued", "training"):
+            continue
+        if job.state == "stopped":
+            out[seed] = f"Seed {seed} was stopped before it finished."
             continue
         if job.state == "failed":
             out[seed] = f"Training seed {seed} failed: {job.error}."
@@ -89,7 +103,7 @@ def results(work: SeedTraining, data: MnistData) -> dict[int, TrainResult | str]
 
 def comparison(found: dict[int, TrainResult | str], reference: int, options: dict,
                data: MnistData) -> None:
-    """The stability summary and one lesson-style grid per seed."""
+    """The stability summary, the dead-unit warning, and one lesson-style grid per seed."""
     good = {seed: r for seed, r in found.items() if not isinstance(r, str)}
     if reference not in good:
         if isinstance(found.get(reference), str):
@@ -106,17 +120,34 @@ def comparison(found: dict[int, TrainResult | str], reference: int, options: dic
     st.metric("Stability: mean |correlation| of matched units across seeds",
               f"{stability(others):.2f}" if others else "— (waiting for a second seed)",
               help="1.00: every seed learns the same units; near 0: entirely different ones.")
-    limits = _shared_limits(good) if options["shared"] else None
-    seeds = list(found)
-    for start in range(0, len(seeds), PER_ROW):
-        cols = st.columns(PER_ROW)
-        for col, seed in zip(cols, seeds[start:start + PER_ROW], strict=False):
-            with col:
-                _seed_column(seed, found[seed], aligned.get(seed), seed == reference,
-                             options, limits)
+    _dead_units(good)
+    style = colours.weight_style()
+    shared = _shared_limit(good) if style.scale == "shared" else None
+    cards = st.container(horizontal=True, gap="medium")  # wraps: one seed per row on a phone
+    for seed, result in found.items():
+        with cards.container(width=CARD_PX):
+            _seed_card(seed, result, aligned.get(seed), seed == reference, options, style, shared)
+    colours.legend(style)
+    st.caption("Hover over a seed's picture and click its expand icon to see it larger.")
 
 
-def _seed_column(seed, result, alignment, is_reference, options, limits) -> None:
+def _dead_units(results: dict[int, TrainResult]) -> None:
+    """When the settings kill units in some seeds: which, why, and the fix (as on Explore)."""
+    hit = {seed: len(r.dead_units) for seed, r in results.items() if r.dead_units}
+    if not hit:
+        return
+    params = next(iter(results.values())).params
+    seeds = render.join_words([f"seed {seed} ({n})" for seed, n in hit.items()])
+    text = (f"**Dead units** (output zero on every training image) in {seeds}. Why: "
+            + dead_units_cause(params))
+    with st.container(border=True):
+        st.warning(text, icon=":material/heart_broken:")
+        if not params.scale_pixels:
+            st.button("Scale pixels to 0–1 and retrain", on_click=set_param,
+                      args=("scale_pixels", True), key="cmp_fix_scale_pixels", type="primary")
+
+
+def _seed_card(seed, result, alignment, is_reference, options, style, shared) -> None:
     st.markdown(f"**seed {seed}**" + (" · reference" if is_reference else ""))
     if isinstance(result, str):
         st.error(result, icon=":material/error:")
@@ -129,17 +160,14 @@ def _seed_column(seed, result, alignment, is_reference, options, limits) -> None
     titles = [f"{u + 1}{' −' if s < 0 else ''}  r={corr[u]:.2f}" for u, s in zip(order, signs,
                                                                            strict=True)]
     dead = {i for i, u in enumerate(order) if u in result.dead_units}
-    fig = weight_grid_figure(shown, dead_units=dead, titles=titles,
-                             shared_scale=limits is not None, limits=limits)
+    fig = weight_grid_figure(shown, style=style, dead_units=dead, titles=titles, shared=shared)
     st.image(figure_png(fig), caption=f"seed {seed}: units "
              + ("lined up with the reference" if options["align"] else "in their own order"))
     st.caption(
-        f"training accuracy **{result.train_accuracy:.1%}** · {result.n_iter} iterations · "
-        f"{'converged' if result.converged else 'not converged'} · "
-        f"{len(result.dead_units)} {result.unit_problem or 'dead'} · "
+        f"training accuracy **{result.train_accuracy:.1%}** · {result.n_iter} "
+        f"{epoch_word(result)} · {len(result.dead_units)} {result.unit_problem or 'dead'} · "
         f"similarity **{alignment.similarity:.2f}**")
 
 
-def _shared_limits(results: dict[int, TrainResult]) -> tuple[float, float]:
-    first_layers = [r.model.coefs_[0] for r in results.values()]
-    return (float(min(w.min() for w in first_layers)), float(max(w.max() for w in first_layers)))
+def _shared_limit(results: dict[int, TrainResult]) -> float:
+    return float(max(np.abs(r.model.coefs_[0]).max() for r in results.values()))

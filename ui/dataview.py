@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import streamlit as st
 
 from core.cache import cache_dir, clear_cache, folder_size
@@ -13,9 +15,23 @@ from core.gallery import (
     pixel_histogram_figure,
 )
 from core.weights import figure_png
-from ui import cached
+from ui import cached, colours
 
 CONFIRM = "data_confirm_clear"
+OPERATOR_ENV = "MLP_LENS_OPERATOR"  # "1": this page shows the cache folder and can clear it
+
+
+def operator() -> bool:
+    """Whether the server runs with the operator switch on (see the README)."""
+    return os.environ.get(OPERATOR_ENV) == "1"
+
+
+def source_note(data: MnistData) -> str:
+    """Where the digits come from, for a visitor: its first sentence, without the server's
+    folders and settings (the operator sees the whole note)."""
+    if operator():
+        return data.note
+    return data.note.split(". ")[0].split(", scikit-learn cache at")[0] + "."
 
 
 @st.cache_data(show_spinner=False)
@@ -35,7 +51,7 @@ def _histogram_png(fingerprint: str) -> tuple[bytes, float]:
 
 
 def facts(data: MnistData) -> None:
-    st.markdown(f"**Source:** {data.note}")
+    st.markdown(f"**Source:** {source_note(data)}")
     low, high = cached.pixel_range(data.fingerprint)
     cols = st.columns(4)
     cols[0].metric("X.shape", f"{len(data.y):,} × {data.X.shape[1]}")
@@ -56,8 +72,7 @@ def pictures(data: MnistData, digits: tuple[int, ...]) -> None:
     with left:
         st.subheader("Examples")
         st.image(_examples_png(data.fingerprint, digits),
-                 caption="The first ten images of each chosen digit, drawn dark on light for "
-                         "reading (the data itself is ink 255 on blank 0).")
+                 caption="The first ten images of each chosen digit.")
     with right:
         st.subheader("The mean image of each digit")
         st.image(_means_png(data.fingerprint, digits),
@@ -65,12 +80,20 @@ def pictures(data: MnistData, digits: tuple[int, ...]) -> None:
         st.subheader("Pixel values")
         png, blank = _histogram_png(data.fingerprint)
         st.image(png, caption=f"{blank:.0%} of all pixels are 0 (blank). Log scale.")
+    colours.legend(colours.weight_style(), weights=False, digits=True)
 
 
 def caches() -> None:
+    """How much this server keeps; the folder and the Clear button only for its operator,
+    since clearing wipes every visitor's networks."""
     st.subheader("Caches")
     folder = cache_dir()
     size = folder_size(folder) if folder.exists() else 0
+    if not operator():
+        st.markdown(f"This server keeps **{size / 1e6:.1f} MB** of data copies and trained "
+                    "networks, shared by everyone who uses it: a network trained once loads "
+                    "at once for the next person.")
+        return
     st.markdown(f"Cached data copies and trained networks: `{folder}` — **{size / 1e6:.1f} MB**")
     if not st.session_state.get(CONFIRM):
         st.button("Clear the caches…", key="data_clear",

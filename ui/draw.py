@@ -12,17 +12,22 @@ from core.draw import (
     activations_figure,
     digit_probabilities,
     hidden_activations,
+    ink_from_paper,
     mnist_style,
 )
 from core.train import TrainResult
 from core.weights import figure_png, hidden_weight_images
-from ui import render
+from ui import colours, render
 
 CANVAS_KEY = "draw_canvas"
 CANVAS_PX = 280  # ten screen pixels per MNIST pixel
 COLUMN_PX = CANVAS_PX + 16  # a column that holds the canvas whole, never clipped
 STROKE_PX = 24  # a digit drawn across the box gets MNIST's 2-3 px strokes
-HINT = "Draw a digit from 0 to 9 in the box, with the mouse or a finger."
+
+
+def hint(digits: tuple[int, ...]) -> str:
+    """What to draw: the digits this network knows."""
+    return f"Draw a {render.join_words(digits, 'or')} in the box, with the mouse or a finger."
 
 
 def canvas(digits: tuple[int, ...]) -> np.ndarray | None:
@@ -32,30 +37,28 @@ def canvas(digits: tuple[int, ...]) -> np.ndarray | None:
 
     st.subheader("Your drawing")
     st.space("medium")  # the canvas's toolbar floats above it, over whatever is there
-    drawn = st_canvas(stroke_width=STROKE_PX, stroke_color="#fff", background_color="#000",
+    drawn = st_canvas(stroke_width=STROKE_PX, stroke_color="#000", background_color="#fff",
                       height=CANVAS_PX, width=CANVAS_PX, drawing_mode="freedraw",
                       key=CANVAS_KEY, return_image_data=True)
-    st.caption(f"White on black, like MNIST. This network knows {render.join_words(digits)}: "
-               "whatever you draw, it answers with one of them. The bin icon above the box "
-               "clears it.")
+    st.caption(f"This network knows {render.join_words(digits)}: whatever you draw, it answers "
+               "with one of them. The bin icon above the box clears it.")
     return drawn.image_data
 
 
-def processed(drawing: np.ndarray | None) -> np.ndarray | None:
-    """Show the 28 x 28 input made from the drawing (or the hint); return it, None if blank."""
+def digit_from(drawing: np.ndarray | None) -> np.ndarray | None:
+    """The drawing as an MNIST digit (ink 255 on blank 0), None while the box is blank."""
+    return mnist_style(ink_from_paper(drawing)) if drawing is not None else None
+
+
+def processed(digit: np.ndarray) -> None:
+    """The 28 x 28 input made from the drawing, dark on light as every page shows digits."""
     st.subheader("What it sees")
-    st.space("medium")  # level with the canvas
-    digit = mnist_style(drawing) if drawing is not None else None
-    if digit is None:
-        st.info(HINT, icon=":material/draw:")
-        return None
     zoom = CANVAS_PX // digit.shape[0]
     # PNG: JPEG would blur the pixel blocks that show the 28 x 28 grid.
-    st.image(np.kron(digit, np.ones((zoom, zoom), dtype=np.uint8)), width=CANVAS_PX,
+    st.image(np.kron(255 - digit, np.ones((zoom, zoom), dtype=np.uint8)), width=CANVAS_PX,
              output_format="PNG",
              caption="Your digit as MNIST made its digits: scaled to fit 20 × 20 pixels, "
                      "centred by its centre of mass in 28 × 28, values 0–255.")
-    return digit
 
 
 def answer(result: TrainResult, digit: np.ndarray) -> None:
@@ -74,8 +77,9 @@ def units(result: TrainResult, digit: np.ndarray) -> None:
     """Each hidden unit's weight image next to its activation on the drawing."""
     activations = hidden_activations(result.model, digit.ravel(),
                                      scale_pixels=result.params.scale_pixels)
+    style = colours.weight_style()
     fig = activations_figure(hidden_weight_images(result.model), activations,
-                             dead_units=result.dead_units)
+                             dead_units=result.dead_units, style=style)
     st.subheader("What each hidden unit makes of it")
     # One column of units fits beside the words; more go side by side, full width, below them.
     one_column = len(activations) <= ROWS_PER_BLOCK
@@ -83,15 +87,16 @@ def units(result: TrainResult, digit: np.ndarray) -> None:
     with words:
         st.markdown("A unit adds up your pixels, each times the weight at that spot, plus its "
                     f"bias, and passes the sum through {_BEND[result.params.activation]}. Ink on "
-                    "the white parts of its picture turns it on, ink on the black parts turns "
-                    "it off; the output layer weighs the units' outputs to vote for a digit.")
+                    "the positive parts of its picture turns it on, ink on the negative parts "
+                    "turns it off; the output layer weighs the units' outputs to vote for a "
+                    "digit.")
         st.markdown(f"**{int(np.count_nonzero(activations))} of {len(activations)} units** "
                     "are active on your drawing.")
         render.dead_units_warning(result)
     with picture:
-        st.image(figure_png(fig), caption="Left: each unit's weights as a 28 × 28 image "
-                 "(white = most positive). Right: its output for your digit, on one scale "
-                 "for all units.")
+        st.image(figure_png(fig), caption="Left: each unit's weights as a 28 × 28 image. "
+                 "Right: its output for your digit, on one scale for all units.")
+        colours.legend(style, digits=True)
 
 
 _BEND = {"relu": "ReLU: a negative sum becomes 0", "tanh": "tanh, which squeezes it between −1 "

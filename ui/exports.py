@@ -1,10 +1,9 @@
 """The Export section: the network as files, and the scikit-learn code that rebuilds it.
 
-The PNG is the one the page already shows. The other files are made when their
-button is clicked (Streamlit runs the callable in a server thread, without
-rerunning the page) and cached by the parameters and the data's fingerprint,
-never by arrays; a network the user stopped is not cached, so its files are
-made afresh.
+The files are made when their button is clicked (Streamlit runs the callable
+in a server thread, without rerunning the page) and cached by the parameters,
+the data's fingerprint and the colours, never by arrays; a network the user
+stopped is not cached, so its files are made afresh.
 """
 
 from __future__ import annotations
@@ -12,25 +11,36 @@ from __future__ import annotations
 import streamlit as st
 
 from core.data import MnistData
-from core.export import figure_svg, file_name, model_joblib, reproduce_code, weights_npz
+from core.export import (
+    figure_svg,
+    file_name,
+    grid_figure,
+    model_joblib,
+    reproduce_code,
+    weights_npz,
+)
 from core.train import TrainResult
-from core.weights import hidden_weight_images, weight_grid_figure
+from core.weights import DEFAULT_STYLE, WeightStyle, figure_png
 from ui import cached
 
 
-def exports(result: TrainResult, data: MnistData) -> None:
-    """Download buttons for the weight grid, the weights and the model, and the Python code."""
+def exports(result: TrainResult, data: MnistData, style: WeightStyle = DEFAULT_STYLE) -> None:
+    """Download buttons for the weight grid, the weights and the model, and the Python code.
+
+    The grid's files are drawn in the colours the page shows, with a title line
+    naming the settings and the accuracy; every file's name carries the settings.
+    """
     params = result.params
     st.subheader("Export")
     if result.stopped:
         st.caption(f"The files hold the network as you stopped it, after {result.n_iter} "
                    f"epochs; the Python code trains to the end (max_iter = {params.max_iter}).")
     png, svg, npz, model = st.columns(4)
-    png.download_button("Weight grid (PNG)", cached.weight_grid_png(result, data),
+    png.download_button("Weight grid (PNG)", _on_click(result, data, "png", style),
                         file_name=file_name(params, what="weights", extension="png"),
                         mime="image/png", key="export_png", on_click="ignore",
                         icon=":material/image:")
-    svg.download_button("Weight grid (SVG)", _on_click(result, data, "svg"),
+    svg.download_button("Weight grid (SVG)", _on_click(result, data, "svg", style),
                         file_name=file_name(params, what="weights", extension="svg"),
                         mime="image/svg+xml", key="export_svg", on_click="ignore",
                         icon=":material/image:")
@@ -61,27 +71,32 @@ def _reproduce(result: TrainResult, data: MnistData) -> None:
                            icon=":material/download:")
 
 
-def _grid_svg(result: TrainResult) -> bytes:
-    images = hidden_weight_images(result.model)
-    return figure_svg(weight_grid_figure(images, dead_units=result.dead_units))
+def _grid_png(result: TrainResult, style: WeightStyle) -> bytes:
+    return figure_png(grid_figure(result, style, titled=True))
+
+
+def _grid_svg(result: TrainResult, style: WeightStyle) -> bytes:
+    return figure_svg(grid_figure(result, style, titled=True))
 
 
 _MAKERS = {
+    "png": _grid_png,
     "svg": _grid_svg,
-    "npz": lambda result: weights_npz(result.model),
-    "joblib": lambda result: model_joblib(result.model),
+    "npz": lambda result, style: weights_npz(result.model),
+    "joblib": lambda result, style: model_joblib(result.model),
 }
 
 
-def _on_click(result: TrainResult, data: MnistData, kind: str):
+def _on_click(result: TrainResult, data: MnistData, kind: str,
+              style: WeightStyle = DEFAULT_STYLE):
     """A callable that makes the export's bytes when its button is clicked (the SVG of 36
     units takes seconds), cached for a finished network; a stopped one's are made afresh."""
     if result.stopped:
-        return lambda: _MAKERS[kind](result)
+        return lambda: _MAKERS[kind](result, style)
     params, fingerprint = result.params, data.fingerprint
-    return lambda: _cached_file(params, fingerprint, kind)
+    return lambda: _cached_file(params, fingerprint, kind, style)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _cached_file(params, fingerprint: str, kind: str) -> bytes:
-    return _MAKERS[kind](cached._trained(params, fingerprint))
+def _cached_file(params, fingerprint: str, kind: str, style: WeightStyle) -> bytes:
+    return _MAKERS[kind](cached._trained(params, fingerprint), style)

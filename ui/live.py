@@ -18,7 +18,7 @@ from core.live import TrainingRun, start_training
 from core.params import TrainParams
 from core.train import TrainResult, describe_partial, is_trained
 from core.weights import hidden_weight_images, weight_grid_mosaic
-from ui import cached
+from ui import cached, colours
 
 RUN, ABANDONED, STOPPED, SESSION = (
     "mlp_lens_run", "mlp_lens_abandoned", "mlp_lens_stopped", "mlp_lens_session")
@@ -49,7 +49,8 @@ def stopped_banner(result: TrainResult) -> None:
         return
     with st.container(border=True):
         st.warning(f"**Stopped at epoch {result.n_iter} of {result.params.max_iter}.** "
-                   "This is the partial network; it is not cached.", icon=":material/pause:")
+                   "You see the network as it was then, before it finished learning.",
+                   icon=":material/pause:")
         st.button("Train to the end", key="resume_training",
                   on_click=lambda: st.session_state.pop(STOPPED, None))
 
@@ -75,9 +76,11 @@ def _live_view(run: TrainingRun) -> None:
     grid, curve = st.columns([3, 2], gap="large")
     with grid:
         images = hidden_weight_images(snapshot.model)
-        st.image(weight_grid_mosaic(images),
+        style = colours.weight_style()
+        st.image(weight_grid_mosaic(images, style=style),
                  caption=f"{len(images)} hidden units at {unit} {epoch}, left to right and top "
                          "to bottom (updating as it learns)")
+        colours.legend(style)
     with curve:
         if len(snapshot.loss_curve) > 1:
             st.line_chart({"loss": list(snapshot.loss_curve)}, x_label="epoch",

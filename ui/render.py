@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
+from dataclasses import replace
 
 import streamlit as st
 
 from core.data import MnistData
-from core.params import TrainParams
+from core.outcome import epoch_word, outcome
+from core.params import FIELDS, TrainParams
 from core.train import TrainingFailed, TrainResult, dead_units_cause
-from core.weights import grid_shape
-from ui import cached
-from ui.sidebar import set_param
+from core.weights import WeightStyle, grid_shape
+from ui import cached, colours, dataview
+from ui.sidebar import ADVANCED_OPEN, set_param
 
 log = logging.getLogger("mlp_lens")
+FIX = "mlp_lens_fix"  # the network before a one-click fix, to show what the fix did
 
 
 @contextmanager
@@ -31,43 +34,66 @@ def guarded():
 
 
 def data_summary(data: MnistData, params: TrainParams | None) -> None:
-    """What the lesson prints about its data: source, shape, pixel range, first labels, counts."""
-    st.subheader("The data")
-    if data.source == "sample":
-        st.info(data.note, icon=":material/inventory_2:")
-    else:
-        st.caption(data.note)
+    """What the lesson prints about its data, folded away (the data page has it all)."""
     low, high = cached.pixel_range(data.fingerprint)
-    cols = st.columns(4)
-    cols[0].metric("X.shape", f"{len(data.y):,} × {data.X.shape[1]}")
-    cols[1].metric("Pixel range", f"{low} – {high}")
-    cols[2].metric("First five labels", " ".join(str(v) for v in data.y[:5]))
+    label = f"The data: {len(data.y):,} × {data.X.shape[1]} pixels from {low} to {high}"
     if params is not None:
         counts = data.counts(params.digits)
-        cols[3].metric("Training images", f"{sum(counts.values()):,}")
-        st.caption("Images per chosen digit: "
-                   + " · ".join(f"**{d}**: {n:,}" for d, n in counts.items()))
+        label += f", {sum(counts.values()):,} images of {join_words(params.digits, 'or')}"
+    if data.source == "sample":
+        label += " (offline sample)"
+    with st.expander(label, icon=":material/dataset:", key="explore_data"):
+        st.caption(dataview.source_note(data))
+        cols = st.columns(4)
+        cols[0].metric("X.shape", f"{len(data.y):,} × {data.X.shape[1]}",
+                       help="Images × pixels: each 28 × 28 image is one row of 784 numbers.")
+        cols[1].metric("Pixel range", f"{low} – {high}",
+                       help="0 is blank paper, 255 full ink.")
+        cols[2].metric("First five labels", " ".join(str(v) for v in data.y[:5]),
+                       help="The digit each of the first five images shows.")
+        if params is not None:
+            cols[3].metric("Training images", f"{sum(counts.values()):,}",
+                           help="The images of the chosen digits: the network learns from all.")
+            st.caption("Images per chosen digit: "
+                       + " · ".join(f"**{d}**: {n:,}" for d, n in counts.items()))
 
 
 def metrics(result: TrainResult) -> None:
-    """Accuracy, iterations, convergence, time and dead units in one row."""
-    n_hidden = result.params.hidden_units
-    cols = st.columns(5)
-    cols[0].metric("Training accuracy", f"{result.train_accuracy:.1%}")
-    cols[1].metric("Iterations", f"{result.n_iter} / {result.params.max_iter}")
-    cols[2].metric("Converged", "yes" if result.converged else "no")
-    cols[3].metric("Training time", f"{result.fit_seconds:.1f} s")
+    """Accuracy, epochs, dead units and time in one compact row, and how the training ended."""
+    n_hidden, unit = result.params.hidden_units, epoch_word(result)
+    row = st.container(horizontal=True, key="metrics")
+    row.metric("Training accuracy", f"{result.train_accuracy:.1%}", width="content",
+               help="Share of the training images the network labels correctly. Near 1 ÷ "
+                    "(number of digits) is guessing.")
+    row.metric(unit.capitalize(), f"{result.n_iter} of {result.params.max_iter}",
+               width="content",
+               help=f"{unit.capitalize()} trained, of at most max_iter. An epoch is one pass "
+                    "over every training image.")
     problem = result.unit_problem
     if problem is None:
-        cols[4].metric("Dead units", "none", help="identity units have a slope of 1 everywhere: "
-                       "they cannot die or saturate.")
+        row.metric("Dead units", "none", width="content",
+                   help="identity units have a slope of 1 everywhere: they cannot die or "
+                        "saturate.")
     else:
-        cols[4].metric(f"{problem.capitalize()} units", f"{len(result.dead_units)} of {n_hidden}")
-    st.caption(f"Why it stopped: {result.stop_reason}. "
-               f"Trained on {result.n_samples:,} images.")
+        row.metric(f"{problem.capitalize()} units", f"{len(result.dead_units)} of {n_hidden}",
+                   width="content", help=_PROBLEM_HELP[problem])
+    row.metric("Training time", f"{result.fit_seconds:.1f} s", width="content",
+               help="How long this network's own training took on the server.")
+    said = outcome(result, most_iter=int(FIELDS["max_iter"].high))
+    st.caption(said.text)
+    if said.more_epochs:
+        st.button(f"Train for max_iter = {said.more_epochs}", key="fix_max_iter",
+                  icon=":material/fast_forward:", on_click=_apply_fix,
+                  args=(result, "max_iter", said.more_epochs))
 
 
 _LIMITS = {"tanh": "−1 or 1", "logistic": "0 or 1"}
+_PROBLEM_HELP = {
+    "dead": "Hidden units whose output is zero on every training image: they learn nothing "
+            "and pass nothing on.",
+    "saturated": "Hidden units whose output sits at its limit on every training image, where "
+                 "its slope is almost zero: they barely learn.",
+}
 
 
 def dead_units_warning(result: TrainResult) -> None:
@@ -95,28 +121,48 @@ def dead_units_warning(result: TrainResult) -> None:
     with st.container(border=True):
         st.warning(text, icon=":material/heart_broken:")
         if not result.params.scale_pixels:
-            st.button("Scale pixels to 0–1 and retrain", on_click=set_param,
-                      args=("scale_pixels", True), key="fix_scale_pixels", type="primary")
+            st.button("Scale pixels to 0–1 and retrain", on_click=_apply_fix,
+                      args=(result, "scale_pixels", True), key="fix_scale_pixels",
+                      type="primary")
 
 
-def weight_grid(result: TrainResult, data: MnistData) -> None:
-    """The lesson's picture, plus the shapes of ``coefs_``."""
+def fix_effect(result: TrainResult) -> None:
+    """After a one-click fix: what it changed, once the fixed network is shown."""
+    before = st.session_state.get(FIX)
+    if before is None or before["params"] != result.params or result.stopped:
+        return
+    problem = result.unit_problem or "dead"
+    st.success(f"**{before['what']}**: training accuracy {before['accuracy']:.1%} → "
+               f"{result.train_accuracy:.1%}, {problem} units {before['dead']} → "
+               f"{len(result.dead_units)}.", icon=":material/auto_fix_high:")
+
+
+def _apply_fix(result: TrainResult, name: str, value) -> None:
+    """Change one setting for a fix, remember the network before, open the sidebar's section."""
+    what = {"scale_pixels": "Scaling the pixels to 0–1",
+            "max_iter": f"max_iter {result.params.max_iter} → {value}"}[name]
+    st.session_state[FIX] = {"params": replace(result.params, **{name: value}), "what": what,
+                             "accuracy": result.train_accuracy, "dead": len(result.dead_units)}
+    set_param(name, value)
+    st.session_state[ADVANCED_OPEN] = True  # both settings live under Advanced: show the change
+
+
+def weight_grid(result: TrainResult, data: MnistData, style: WeightStyle) -> None:
+    """The lesson's picture in the chosen colours, its legend, and the shapes of ``coefs_``."""
     n = result.params.hidden_units
     rows, cols = grid_shape(n)
-    st.subheader("What each hidden unit looks for")
-    st.image(cached.weight_grid_png(result, data),
+    st.image(cached.weight_grid_png(result, data, style),
              caption=f"{n} hidden units in a {rows} × {cols} grid: column i of coefs_[0] "
-                     "as a 28 × 28 image (white = its most positive weight, black = most "
-                     "negative).")
+                     "as a 28 × 28 image.")
+    colours.legend(style)
     shapes = " and ".join(f"`{shape}`" for shape in result.layer_shapes)
-    st.markdown(f"`coefs_` holds **{len(result.layer_shapes)} layers**: {shapes}.")
+    st.caption(f"`coefs_` holds **{len(result.layer_shapes)} layers**: {shapes}.")
 
 
 def output_weights(result: TrainResult, data: MnistData) -> None:
-    st.subheader("How each unit votes")
     st.image(cached.output_weights_png(result, data),
-             caption="coefs_[1]: weight from each hidden unit to each digit's output "
-                     "(red = votes for, blue = against).")
+             caption="coefs_[1]: the weight from each hidden unit to each digit's output "
+                     "(red = votes for the digit, blue = against).")
 
 
 def loss_curve(result: TrainResult) -> None:
@@ -142,7 +188,7 @@ def loss_curve(result: TrainResult) -> None:
                    "training stops when it stops improving and keeps the best network.")
 
 
-def join_words(items) -> str:
-    """'a', 'a and b', 'a, b and c'."""
+def join_words(items, last: str = "and") -> str:
+    """'a', 'a and b', 'a, b and c' (or 'a, b or c')."""
     items = [str(item) for item in items]
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" {last} " + items[-1]

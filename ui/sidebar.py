@@ -8,6 +8,7 @@ run. The URL is read once per session and rewritten on every run.
 
 from __future__ import annotations
 
+import html
 from dataclasses import asdict
 from urllib.parse import urlencode
 
@@ -25,6 +26,7 @@ from core.params import (
     Whole,
     YesNo,
 )
+from ui import colours, theme
 
 PAGES = (  # the pages, in the order the sidebar lists them
     ("app.py", "Explore", ":material/grid_view:"),
@@ -37,11 +39,34 @@ PAGES = (  # the pages, in the order the sidebar lists them
 STORE = "mlp_lens_params"
 URL_NOTICES = "mlp_lens_url_notices"
 LINK_SLOT = "mlp_lens_link_slot"  # where the sidebar shows the link, this run
+ADVANCED_OPEN = "sb_advanced"  # the Advanced section's open state (a fix may open it)
+_COPY_LABEL = "Copy link to this view"
+# A button that copies the link; where the clipboard is not available (plain http on
+# another host) the browser's prompt shows the link, selected, to copy by hand.
+_COPY_BUTTON = """
+<button type="button" class="mlp-copy-link" data-link="{link}" title="{link}">{label}</button>
+<script>
+for (const button of document.querySelectorAll("button.mlp-copy-link:not([data-ready])")) {{
+  button.dataset.ready = "1";
+  button.addEventListener("click", async () => {{
+    const link = button.dataset.link, label = button.textContent;
+    try {{
+      await navigator.clipboard.writeText(link);
+      button.textContent = "Link copied";
+      setTimeout(() => {{ button.textContent = label; }}, 2000);
+    }} catch (error) {{
+      window.prompt("Copy this link:", link);
+    }}
+  }});
+}}
+</script>
+"""
 
 
 def sidebar() -> TrainParams | None:
     """Draw the shared sidebar; return the chosen parameters, or None (with a message)."""
     _start_session()
+    theme.apply()
     st.session_state.pop(LINK_SLOT, None)  # a link only for valid settings, made this run
     for name, value in st.session_state[STORE].items():
         st.session_state[_key(name)] = value
@@ -50,7 +75,7 @@ def sidebar() -> TrainParams | None:
             st.page_link(path, label=label, icon=icon)
         st.header("Network")
         _section(MAIN)
-        with st.expander("Advanced"):
+        with st.expander("Advanced", key=ADVANCED_OPEN, on_change="rerun"):
             _section(ADVANCED)
         st.button("Reset to the lesson's settings", on_click=set_params, args=(TrainParams(),),
                   key="sb_reset", width="stretch")
@@ -66,6 +91,7 @@ def sidebar() -> TrainParams | None:
         return None
     for name, value in params.to_query().items():  # other keys (a page's own) stay
         st.query_params[name] = value
+    colours.weight_style()  # the picture's colours are part of the link too
     _share_link()
     return params
 
@@ -74,7 +100,6 @@ def _share_link() -> None:
     """The link to exactly this view, with a copy button; pages with settings of their own
     (the seed list) call ``show_link`` again once they have put them in the URL."""
     with st.sidebar:
-        st.caption("Copy link to this view")
         st.session_state[LINK_SLOT] = st.empty()
     show_link()
 
@@ -86,9 +111,14 @@ def show_link() -> None:
     """
     if LINK_SLOT not in st.session_state:
         return
-    query = urlencode(st.query_params.to_dict())
-    st.session_state[LINK_SLOT].code(f"{st.context.url or ''}?{query}", language=None,
-                                     wrap_lines=True)
+    st.session_state[LINK_SLOT].html(
+        _COPY_BUTTON.format(link=html.escape(current_link()), label=_COPY_LABEL),
+        unsafe_allow_javascript=True)
+
+
+def current_link() -> str:
+    """This page's address with every query parameter it has now."""
+    return f"{st.context.url or ''}?{urlencode(st.query_params.to_dict())}"
 
 
 def set_params(params: TrainParams) -> None:

@@ -16,8 +16,8 @@ from core.units import (
     units_table,
     votes,
 )
-from core.weights import figure_png, hidden_weight_images, weight_grid_mosaic
-from ui import cached
+from core.weights import WeightStyle, digit_mosaic, figure_png, hidden_weight_images
+from ui import cached, colours
 
 
 @st.cache_data(show_spinner="Measuring the unit on every training image…", max_entries=64)
@@ -33,7 +33,8 @@ def _table(params: TrainParams, fingerprint: str) -> list[dict]:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _pictures(params: TrainParams, fingerprint: str, unit: int) -> dict[str, bytes | np.ndarray]:
+def _pictures(params: TrainParams, fingerprint: str, unit: int, style: WeightStyle
+              ) -> dict[str, bytes | np.ndarray]:
     """The unit's weight image and activation plot (PNG), and its extreme images (mosaics)."""
     data = cached.mnist()
     report = _report(params, fingerprint, unit)
@@ -41,9 +42,9 @@ def _pictures(params: TrainParams, fingerprint: str, unit: int) -> dict[str, byt
     image = hidden_weight_images(cached.trained(params, data).model)[unit]
 
     def mosaic(rows):
-        return weight_grid_mosaic(np.asarray(X[rows], dtype=float).reshape(-1, 28, 28), zoom=3)
+        return digit_mosaic(np.asarray(X[rows]).reshape(-1, 28, 28), zoom=3)
 
-    return {"weights": figure_png(unit_weight_figure(image, unit)),
+    return {"weights": figure_png(unit_weight_figure(image, unit, style=style)),
             "activation": figure_png(activation_figure(report, y)),
             "top": mosaic(report.top), "bottom": mosaic(report.bottom)}
 
@@ -63,7 +64,8 @@ def all_units(result: TrainResult, data: MnistData) -> None:
 def one_unit(result: TrainResult, data: MnistData, unit: int) -> None:
     params = result.params
     report = _report(params, data.fingerprint, unit)
-    pictures = _pictures(params, data.fingerprint, unit)
+    style = colours.weight_style()
+    pictures = _pictures(params, data.fingerprint, unit, style)
     if report.dead:
         st.warning(f"Unit {unit + 1} is dead: its ReLU output is zero on every training image, "
                    "so it takes no part in any decision. " + dead_units_cause(params),
@@ -83,6 +85,7 @@ def one_unit(result: TrainResult, data: MnistData, unit: int) -> None:
         st.markdown("**When it fires**: its activation on each digit's images")
         st.image(pictures["activation"])
     _extremes(report, pictures)
+    colours.legend(style, digits=True)
     _ablation(report)
 
 

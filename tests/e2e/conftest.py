@@ -288,6 +288,11 @@ def screenshot_dir() -> Path:
 
 def save_screenshot(page: Page, name: str) -> Path:
     """A screenshot of the whole page, the main area grown to its full height first."""
+    return save_full_page(page, screenshot_dir() / f"{name}.png")
+
+
+def save_full_page(page: Page, path: Path) -> Path:
+    """Grow the window to the main area's (or the sidebar's) full height and save the page."""
     needed = page.evaluate(
         """() => {
             const main = document.querySelector('[data-testid="stMain"]');
@@ -297,6 +302,5 @@ def save_screenshot(page: Page, name: str) -> Path:
     size = page.viewport_size or VIEWPORT
     if needed > size["height"]:
         page.set_viewport_size({"width": size["width"], "height": int(needed) + 40})
-    path = screenshot_dir() / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
