@@ -6,10 +6,16 @@ import pytest
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
-from core.draw import activations_figure, digit_probabilities, hidden_activations, mnist_style
+from core.draw import (
+    activations_figure,
+    digit_probabilities,
+    hidden_activations,
+    ink_from_paper,
+    mnist_style,
+)
 from core.params import TrainParams
 from core.train import train_mlp
-from core.weights import DEAD_COLOUR, hidden_weight_images
+from core.weights import DEAD_COLOUR, coloured, hidden_weight_images
 
 CANVAS = 280  # the page's canvas, ten screen pixels per MNIST pixel
 EVERY_DIGIT = TrainParams(digits=tuple(range(10)), hidden_units=16, solver="adam",
@@ -146,5 +152,17 @@ def test_the_activations_figure_shows_every_unit_and_marks_dead_ones(lesson_net)
     widths = [p.get_width() for ax in bars for p in ax.patches]
     np.testing.assert_allclose(widths, np.linspace(0, 2, 13))  # one bar per unit, in order
     stacked = pictures[0].images[0].get_array()
-    first = images[0]
-    np.testing.assert_allclose(stacked[:28], (first - first.min()) / np.ptp(first))
+    np.testing.assert_array_equal(stacked[:28], coloured(images[:1])[0])  # as on every page
+
+
+def test_dark_ink_on_light_paper_is_read_as_mnist_stores_digits():
+    """The canvas shows digits as every page does (dark on light); the network sees ink 255."""
+    points = [(140, 40), (140, 240)]
+    on_black = mnist_style(stroke_canvas(points))
+    paper = 255 - stroke_canvas(points)
+    paper[..., 3] = 255  # an opaque white canvas with a black stroke
+    assert np.array_equal(mnist_style(ink_from_paper(paper)), on_black)
+    drawn = np.zeros((CANVAS, CANVAS, 4), dtype=np.uint8)  # black ink on a transparent canvas
+    drawn[40:240, 128:152, 3] = 255
+    assert mnist_style(ink_from_paper(drawn)).max() == 255
+    assert mnist_style(ink_from_paper(np.full((CANVAS, CANVAS, 4), 255, np.uint8))) is None

@@ -22,6 +22,8 @@ from core.data import load_mnist
 from core.export import (
     figure_svg,
     file_name,
+    grid_figure,
+    grid_title,
     model_joblib,
     reproduce_code,
     weights_npz,
@@ -195,11 +197,30 @@ def test_an_unknown_source_is_refused():
         reproduce_code(TrainParams(), source="kaggle")
 
 
-def test_file_names_carry_the_key_settings():
+def test_file_names_carry_every_setting_that_differs_from_the_lesson():
+    """Two different networks never share a file name; a script's name stays importable."""
     assert (file_name(TrainParams(), what="weights", extension="png")
             == "mlp-lens_h6_seed2_digits0123_weights.png")
-    assert (file_name(NON_DEFAULT, what="reproduce", extension="py")
-            == "mlp_lens_h5_seed2_digits27_reproduce.py")
+    script = file_name(NON_DEFAULT, what="reproduce", extension="py")
+    assert script.startswith("mlp_lens_h5_seed2_digits27_") and script.endswith("_reproduce.py")
+    assert script[:-3].isidentifier()
+    names = set()
+    for name in FIELDS:
+        other = replace(TrainParams(), **{name: _another_value(name)})
+        names.add(file_name(other, what="weights", extension="png"))
+    assert len(names) == len(FIELDS)  # each changed setting gives its own name
+    assert file_name(TrainParams(), what="weights", extension="png") not in names
+    tiny = replace(TrainParams(), learning_rate_init=1e-05)
+    assert "lr1e-05" in file_name(tiny, what="weights", extension="png")
+    assert "lr1em05" in file_name(tiny, what="reproduce", extension="py")
+
+
+def test_the_exported_grid_carries_a_title_line_with_the_settings_and_accuracy(result):
+    title = grid_title(result)
+    assert title.startswith("MLP Lens · 6 hidden units, digits 0, 1, 2, 3, random_state=2")
+    assert "scale_pixels=true" in title
+    assert f"training accuracy {result.train_accuracy:.1%} after {result.n_iter} epochs" in title
+    assert grid_figure(result, titled=True)._suptitle.get_text() == title
 
 
 def test_the_export_section_imports_and_its_buttons_make_these_files(result, small):
@@ -209,7 +230,7 @@ def test_the_export_section_imports_and_its_buttons_make_these_files(result, sma
     exports = importlib.import_module("ui.exports")
     assert callable(exports.exports)
     stopped = replace(result, stopped=True)
-    figure = weight_grid_figure(hidden_weight_images(result.model), dead_units=result.dead_units)
+    figure = grid_figure(stopped, titled=True)
     assert exports._on_click(stopped, small, "svg")() == figure_svg(figure)
     assert exports._on_click(stopped, small, "npz")() == weights_npz(result.model)
     loaded = joblib.load(io.BytesIO(exports._on_click(stopped, small, "joblib")()))

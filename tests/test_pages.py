@@ -1,5 +1,7 @@
 """The pages, run headless with Streamlit's AppTest on the bundled sample of real digits."""
 
+import html
+import re
 import time
 from pathlib import Path
 
@@ -17,6 +19,12 @@ EXPLORE, LESSON = str(ROOT / "app.py"), "pages/1_Lesson.py"
 def offline_sample(monkeypatch):
     """The pages load the bundled sample: no network, and fast."""
     monkeypatch.setenv("MLP_LENS_DATA", "sample")
+
+
+@pytest.fixture
+def operator(monkeypatch):
+    """The server's operator switch is on: the data page shows the cache and can clear it."""
+    monkeypatch.setenv("MLP_LENS_OPERATOR", "1")
 
 
 def run(script=EXPLORE, query=None) -> AppTest:
@@ -45,6 +53,15 @@ def metric(at: AppTest, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
 
 
+def shared_link(at: AppTest) -> str | None:
+    """The link the sidebar's "Copy link" button copies, or None when it shows none."""
+    for element in at.sidebar.get("html"):
+        found = re.search(r'data-link="([^"]*)"', element.proto.body)
+        if found:
+            return html.unescape(found.group(1))
+    return None
+
+
 def test_default_run_shows_data_metrics_and_the_lessons_weight_grid():
     """First load: the lesson's settings, a 2 x 3 grid of 6 units, no exception."""
     at = run()
@@ -53,20 +70,31 @@ def test_default_run_shows_data_metrics_and_the_lessons_weight_grid():
     assert metric(at, "X.shape") == "5,000 × 784"
     assert metric(at, "Pixel range") == "0 – 255"
     assert metric(at, "Training images") == "2,000"
-    assert metric(at, "Iterations").endswith("/ 200")
-    assert any("`(784, 6)` and `(6, 4)`" in m.value for m in at.markdown)
-    assert any("Offline sample" in i.value for i in at.info)
+    assert metric(at, "Epochs").endswith(" of 200")
+    assert any("`(784, 6)` and `(6, 4)`" in c.value for c in at.caption)
+    assert any("Offline sample" in c.value for c in at.caption)
+    assert at.expander[0].label.startswith("The data: 5,000 × 784")  # folded: the picture first
+    assert not any("MLP_LENS_DATA" in c.value for c in at.caption)  # no server settings shown
 
 
 def test_the_lessons_settings_say_which_units_are_dead_and_offer_the_fix():
+    """Honest words: not "converged" but stuck; the fix says what it did and shows where."""
     at = run()
     dead = metric(at, "Dead units")
     assert dead != "0 of 6"
+    assert not any(m.label == "Converged" for m in at.metric)
+    assert any(c.value.startswith("The loss stopped improving after ") and "stuck" in c.value
+               for c in at.caption)
     assert any("never activate" in w.value and "raw 0–255" in w.value for w in at.warning)
+    before = metric(at, "Training accuracy")
     settle(at.button(key="fix_scale_pixels").click().run())
     assert at.checkbox(key="sb_scale_pixels").value is True
     assert float(metric(at, "Training accuracy").rstrip("%")) > 90
     assert not any("never activate" in w.value for w in at.warning)
+    effect = next(s.value for s in at.success if "Scaling the pixels" in s.value)
+    assert f"training accuracy {before} → {metric(at, 'Training accuracy')}" in effect
+    assert f"dead units {dead.split()[0]} → 0" in effect
+    assert at.session_state["sb_advanced"] is True  # the sidebar shows the setting it changed
 
 
 def test_nine_hidden_units_show_nine_images():
@@ -74,7 +102,7 @@ def test_nine_hidden_units_show_nine_images():
     settle(at.slider(key="sb_hidden_units").set_value(9).run())
     assert not at.exception
     assert grid_caption(at).startswith("9 hidden units in a 3 × 3 grid")
-    assert any("`(784, 9)` and `(9, 4)`" in m.value for m in at.markdown)
+    assert any("`(784, 9)` and `(9, 4)`" in c.value for c in at.caption)
 
 
 def test_an_empty_digit_selection_explains_and_trains_nothing():
@@ -85,9 +113,9 @@ def test_an_empty_digit_selection_explains_and_trains_nothing():
     assert not at.get("image")
     at.multiselect(key="sb_digits").set_value([7]).run()
     assert any("you picked only 7" in i.value for i in at.info)
-    assert not at.sidebar.code  # no link to a view that cannot be shown
+    assert shared_link(at) is None  # no link to a view that cannot be shown
     at.switch_page("pages/2_Compare_seeds.py").run()
-    assert not at.exception and not at.sidebar.code
+    assert not at.exception and shared_link(at) is None
     assert any("you picked only 7" in i.value for i in at.info)
 
 
@@ -151,7 +179,7 @@ def test_a_new_network_is_shown_learning_and_then_finished():
         time.sleep(0.1)
         at.run()
     assert len(seen) >= 2  # the counter moved while we watched
-    assert metric(at, "Iterations").endswith("/ 60")
+    assert metric(at, "Epochs").endswith(" of 60")
     assert grid_caption(at).startswith("6 hidden units")
 
 
@@ -168,16 +196,16 @@ def test_stop_keeps_the_partial_network_marked_stopped():
     banner = next(w.value for w in at.warning if "Stopped at epoch" in w.value)
     epoch = int(banner.split("Stopped at epoch ")[1].split()[0])
     assert 1 <= epoch < 1000
-    assert metric(at, "Iterations") == f"{epoch} / 1000"
+    assert metric(at, "Epochs") == f"{epoch} of 1000"
     assert grid_caption(at).startswith("6 hidden units")
     settle(at.button(key="resume_training").click().run(), timeout=180)
-    assert metric(at, "Iterations").endswith("/ 1000")
+    assert metric(at, "Epochs").endswith(" of 1000")
     assert not any("Stopped at epoch" in w.value for w in at.warning)
 
 
 def test_the_sidebar_offers_a_link_that_reproduces_the_view():
     at = run(query={"hidden_units": "5", "digits": "2,5,8"})
-    link = next(c.value for c in at.sidebar.code)
+    link = shared_link(at)
     query = link.split("?", 1)[1]
     assert "hidden_units=5" in query and "digits=2%2C5%2C8" in query
     again = run(query=dict(pair.split("=") for pair in query.replace("%2C", ",").split("&")))
@@ -204,7 +232,7 @@ def test_compare_seeds_cleans_the_list_trains_and_lines_up_units():
     assert at.metric[0].label.startswith("Stability")
     assert 0 <= float(at.metric[0].value) < 1
     assert any("similarity **1.00**" in c.value for c in at.caption)  # the reference itself
-    link = at.sidebar.code[0].value
+    link = shared_link(at)
     assert "seeds=2%2C3" in link and "max_iter=20" in link  # the cleaned seeds, shareable
 
 
@@ -233,7 +261,17 @@ def test_the_inspector_flags_a_dead_unit_with_the_reason():
     assert any("16 images that inhibit it most" in m.value for m in at.markdown)
 
 
-def test_the_data_page_describes_the_data_and_clears_caches_after_confirming():
+def test_visitors_see_the_cache_size_but_not_its_folder_nor_a_clear_button():
+    at = run(query={"max_iter": "5", "random_state": "12"})
+    at.switch_page("pages/4_Data.py").run()
+    assert not at.exception
+    text = " ".join(m.value for m in at.markdown)
+    assert "MB** of data copies and trained networks" in text
+    assert str(cache_dir()) not in text and "MLP_LENS" not in text
+    assert not [b for b in at.button if b.key == "data_clear"]
+
+
+def test_the_data_page_describes_the_data_and_clears_caches_after_confirming(operator):
     at = run()
     at.switch_page("pages/4_Data.py").run()
     assert not at.exception
@@ -245,7 +283,7 @@ def test_the_data_page_describes_the_data_and_clears_caches_after_confirming():
     assert at.button(key="data_clear")
 
 
-def test_clearing_the_caches_deletes_the_networks_and_they_train_again():
+def test_clearing_the_caches_deletes_the_networks_and_they_train_again(operator):
     at = run(query={"max_iter": "5", "random_state": "11"})
     models = cache_dir() / "models"
     assert folder_size(models) > 0  # the Explore page trained and stored this network
@@ -268,7 +306,7 @@ def test_the_draw_page_shows_the_canvas_hint_before_anything_is_drawn():
     settle(at.switch_page("pages/5_Draw_a_digit.py").run())
     assert not at.error
     assert [t.value for t in at.title] == ["Draw a digit"]
-    assert any(i.value.startswith("Draw a digit from 0 to 9 in the box") for i in at.info)
+    assert any(i.value.startswith("Draw a 0, 1, 2 or 3 in the box") for i in at.info)
     assert any("knows 0, 1, 2 and 3" in c.value for c in at.caption)
     assert not at.get("image") and not at.metric  # no processed input, no answer
 

@@ -6,11 +6,15 @@ import pytest
 from core.params import TrainParams
 from core.train import train_mlp
 from core.weights import (
+    LESSON,
+    WeightStyle,
+    digit_mosaic,
     figure_png,
     grid_shape,
     hidden_weight_images,
     output_weights_figure,
     weight_grid_figure,
+    weight_grid_mosaic,
 )
 
 
@@ -33,13 +37,59 @@ def test_grid_shape(n, shape):
 
 
 def test_lesson_figure_has_one_titled_tickless_gray_panel_per_unit(result):
-    """Like the lesson: titles 1..n, no ticks, gray; unused grid cells are hidden."""
-    fig = weight_grid_figure(hidden_weight_images(result.model), dead_units=(1,))
+    """The lesson's style: titles 1..n, no ticks, gray; unused grid cells are hidden."""
+    fig = weight_grid_figure(hidden_weight_images(result.model), dead_units=(1,),
+                             style=WeightStyle(LESSON, "unit"))
     shown = [ax for ax in fig.axes if ax.axison]
     assert len(fig.axes) == 9 and len(shown) == 7
     assert [ax.get_title() for ax in shown] == ["1", "2 (dead)", "3", "4", "5", "6", "7"]
     assert all(not ax.get_xticks().size and not ax.get_yticks().size for ax in shown)
     assert all(ax.images[0].get_cmap().name == "gray" for ax in shown)
+    images = hidden_weight_images(result.model)
+    assert [ax.images[0].get_clim() for ax in shown] == [(im.min(), im.max()) for im in images]
+
+
+def test_the_default_colours_are_red_blue_centred_on_zero(result):
+    """One convention: blue negative, white zero, red positive, each unit centred on 0."""
+    images = hidden_weight_images(result.model)
+    shown = [ax for ax in weight_grid_figure(images).axes if ax.axison]
+    assert all(ax.images[0].get_cmap().name == "RdBu_r" for ax in shown)
+    for ax, image in zip(shown, images, strict=True):
+        low, high = ax.images[0].get_clim()
+        assert low == -high == -np.abs(image).max()
+
+
+def test_one_scale_for_all_units_shares_the_largest_weight(result):
+    images = hidden_weight_images(result.model)
+    limits = WeightStyle(scale="shared").limits(images)
+    assert np.all(limits == [-np.abs(images).max(), np.abs(images).max()])
+    assert np.all(WeightStyle(scale="shared").limits(images, shared=5.0) == [-5.0, 5.0])
+
+
+def test_the_fast_mosaic_colours_a_unit_as_the_figure_does():
+    """The live view's mosaic: white at zero, red for the most positive, blue the most negative."""
+    image = np.zeros((1, 28, 28))
+    image[0, 0, 0], image[0, 0, 1] = 2.0, -2.0
+    mosaic = weight_grid_mosaic(image, zoom=1, gap=0)
+    assert mosaic.shape == (28, 28, 3)
+    red, blue, zero = mosaic[0, 0], mosaic[0, 1], mosaic[5, 5]
+    assert red[0] > 2 * red[2] and blue[2] > 2 * blue[0]
+    assert np.all(zero > 240)  # the middle of RdBu_r is (nearly) white
+    grey = weight_grid_mosaic(image, style=WeightStyle(LESSON, "unit"), zoom=1, gap=0)
+    assert tuple(grey[0, 0]) == (255, 255, 255) and tuple(grey[0, 1]) == (0, 0, 0)
+
+
+def test_digits_are_drawn_dark_on_light():
+    """Ink (255) is black and blank paper (0) white, on every page."""
+    digit = np.zeros((1, 28, 28))
+    digit[0, 3, 3] = 255
+    mosaic = digit_mosaic(digit, zoom=1, gap=0)
+    assert mosaic[3, 3] == 0 and mosaic[0, 0] == 255
+
+
+def test_a_title_line_names_the_settings_and_the_accuracy(result):
+    fig = weight_grid_figure(hidden_weight_images(result.model), title="MLP Lens · test line")
+    assert fig._suptitle.get_text() == "MLP Lens · test line"
 
 
 def test_lesson_figure_size_for_six_units(small):

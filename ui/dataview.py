@@ -31,7 +31,11 @@ def source_note(data: MnistData) -> str:
     folders and settings (the operator sees the whole note)."""
     if operator():
         return data.note
-    return data.note.split(". ")[0].split(", scikit-learn cache at")[0] + "."
+    first, _, reason = data.note.partition(". ")
+    first = first.split(", scikit-learn cache at")[0] + "."
+    if data.source == "sample" and ("OpenML" in reason or "fetch_openml" in reason):
+        return first + " OpenML could not be reached from this server."
+    return first
 
 
 @st.cache_data(show_spinner=False)
@@ -53,12 +57,15 @@ def _histogram_png(fingerprint: str) -> tuple[bytes, float]:
 def facts(data: MnistData) -> None:
     st.markdown(f"**Source:** {source_note(data)}")
     low, high = cached.pixel_range(data.fingerprint)
-    cols = st.columns(4)
-    cols[0].metric("X.shape", f"{len(data.y):,} × {data.X.shape[1]}")
-    cols[1].metric("Pixel range", f"{low} – {high}")
-    cols[2].metric("dtype", str(data.X.dtype), help="As MLP Lens stores it; fetch_openml "
-                   "gives int64, and training uses float64.")
-    cols[3].metric("First five labels", " ".join(str(v) for v in data.y[:5]))
+    row = st.container(horizontal=True, key="metrics_datapage")
+    row.metric("X.shape", f"{len(data.y):,} × {data.X.shape[1]}", width="content",
+               help="Images × pixels: each 28 × 28 image is one row of 784 numbers.")
+    row.metric("Pixel range", f"{low} – {high}", width="content",
+               help="0 is blank paper, 255 full ink.")
+    row.metric("dtype", str(data.X.dtype), width="content", help="As MLP Lens stores it; "
+               "fetch_openml gives int64, and training uses float64.")
+    row.metric("First five labels", " ".join(str(v) for v in data.y[:5]), width="content",
+               help="The digit each of the first five images shows.")
 
 
 def counts(data: MnistData) -> None:

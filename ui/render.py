@@ -44,16 +44,16 @@ def data_summary(data: MnistData, params: TrainParams | None) -> None:
         label += " (offline sample)"
     with st.expander(label, icon=":material/dataset:", key="explore_data"):
         st.caption(dataview.source_note(data))
-        cols = st.columns(4)
-        cols[0].metric("X.shape", f"{len(data.y):,} × {data.X.shape[1]}",
-                       help="Images × pixels: each 28 × 28 image is one row of 784 numbers.")
-        cols[1].metric("Pixel range", f"{low} – {high}",
-                       help="0 is blank paper, 255 full ink.")
-        cols[2].metric("First five labels", " ".join(str(v) for v in data.y[:5]),
-                       help="The digit each of the first five images shows.")
+        row = st.container(horizontal=True, key="metrics_data")
+        row.metric("X.shape", f"{len(data.y):,} × {data.X.shape[1]}", width="content",
+                   help="Images × pixels: each 28 × 28 image is one row of 784 numbers.")
+        row.metric("Pixel range", f"{low} – {high}", width="content",
+                   help="0 is blank paper, 255 full ink.")
+        row.metric("First five labels", " ".join(str(v) for v in data.y[:5]), width="content",
+                   help="The digit each of the first five images shows.")
         if params is not None:
-            cols[3].metric("Training images", f"{sum(counts.values()):,}",
-                           help="The images of the chosen digits: the network learns from all.")
+            row.metric("Training images", f"{sum(counts.values()):,}", width="content",
+                       help="The images of the chosen digits: the network learns from all.")
             st.caption("Images per chosen digit: "
                        + " · ".join(f"**{d}**: {n:,}" for d, n in counts.items()))
 

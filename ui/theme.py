@@ -2,8 +2,8 @@
 
 - Captions and image captions in a colour that meets WCAG AA on the page's
   background (4.5:1; Streamlit's faded grey is about 3.9:1 on it).
-- The compact metrics row on Explore: values small enough that five fit on a
-  tablet without being cut off ("70,00…").
+- Compact metric rows (containers keyed ``metrics...``): values small enough
+  that a row fits a tablet, wrapping rather than cutting text off ("70,00…").
 - The main-area copy of the main settings shows only where the sidebar is
   hidden (phones); the legend's colour bars.
 """
@@ -22,10 +22,10 @@ _CSS = f"""
 [data-testid="stCaptionContainer"] p, [data-testid="stImageCaption"] p {{
     color: {CAPTION_COLOUR} !important; opacity: 1 !important;
 }}
-.st-key-metrics [data-testid="stMetricValue"] {{ font-size: 1.6rem; }}
-.st-key-metrics {{ gap: 0.25rem 2rem !important; }}
-.st-key-metrics [data-testid="stMetricValue"] > div,
-.st-key-metrics [data-testid="stMetricLabel"] p {{
+[class*="st-key-metrics"] [data-testid="stMetricValue"] {{ font-size: 1.6rem; }}
+[class*="st-key-metrics"] {{ gap: 0.25rem 2rem !important; }}
+[class*="st-key-metrics"] [data-testid="stMetricValue"] > div,
+[class*="st-key-metrics"] [data-testid="stMetricLabel"] p {{
     overflow: visible; text-overflow: clip; white-space: nowrap;
 }}
 @media (min-width: {NARROW_PX + 1}px) {{ .st-key-quick_settings {{ display: none; }} }}

@@ -28,7 +28,7 @@ from tests.e2e.conftest import (
 pytestmark = pytest.mark.e2e
 
 DRAW_LINK = "/Draw_a_digit?max_iter=15&scale_pixels=true"
-HINT = "Draw a digit from 0 to 9 in the box"
+HINT = "Draw a 0, 1, 2 or 3 in the box"
 SEEN_CAPTION = "Your digit as MNIST made its digits"
 UNITS_CAPTION = "each unit's weights as a 28 × 28 image"
 # A "7" in the canvas's own pixels (280 x 280): the bar, then the stem.
@@ -62,10 +62,11 @@ def seen(page: Page) -> Locator:
 
 
 def seen_image(page: Page) -> np.ndarray:
-    """The processed input as the browser fetched it, back at 28 x 28."""
+    """The processed input as the browser fetched it, back at 28 x 28, as ink (255) on blank (0):
+    the page shows it dark on light, as every page shows digits."""
     reply = page.request.get(seen(page).get_attribute("src"))
     assert reply.ok, f"the processed input did not load: {reply.status}"
-    pixels = np.asarray(Image.open(io.BytesIO(reply.body())).convert("L"))
+    pixels = 255 - np.asarray(Image.open(io.BytesIO(reply.body())).convert("L"))
     return pixels[::pixels.shape[0] // 28, ::pixels.shape[1] // 28]
 
 

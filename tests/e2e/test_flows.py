@@ -106,6 +106,11 @@ def metric(page: Page, label: str) -> Locator:
     return page.get_by_test_id("stMetric").filter(has_text=label)
 
 
+def data_facts(page: Page) -> Locator:
+    """The folded block with what the lesson prints about its data."""
+    return page.get_by_test_id("stExpander").filter(has_text="The data:")
+
+
 def expect_no_exception(page: Page) -> None:
     expect(page.locator(EXCEPTION)).to_have_count(0)
 
@@ -115,8 +120,7 @@ def test_first_load_shows_the_data_the_metrics_and_the_lessons_weight_grid(page,
     open_app(page, server.url)
     wait_for_weight_grid(page, 6, 2, 3)
     main = page.get_by_test_id("stMain")
-    expect(main.get_by_role("heading", name="The data")).to_be_visible()
-    expect(metric(page, "X.shape")).to_contain_text("5,000 × 784")
+    expect(data_facts(page)).to_contain_text("5,000 × 784")  # folded: the picture first
     expect(metric(page, "Training accuracy")).to_contain_text("%")
     expect(metric(page, "Dead units")).to_contain_text("of 6")
     expect(main.get_by_text("(784, 6)", exact=True)).to_be_visible()
@@ -211,9 +215,12 @@ def test_offline_the_page_runs_on_the_bundled_sample_and_says_why(page, server, 
                     "mnist_784; this flow needs a machine without network")
     with running_server(tmp_path, sample=False, cache=server.cache) as offline:
         open_app(page, offline.url + SHORT_TRAINING)
-        note = page.get_by_test_id("stAlertContentInfo").filter(has_text=SAMPLE_NOTE)
+        facts = data_facts(page)
+        expect(facts).to_contain_text("(offline sample)")
+        facts.get_by_text("The data:").click()
+        note = facts.get_by_test_id("stCaptionContainer").filter(has_text=SAMPLE_NOTE)
         expect(note).to_be_visible()
-        expect(note).to_contain_text("OpenML cannot be reached")
+        expect(note).to_contain_text("OpenML could not be reached")
         expect(metric(page, "X.shape")).to_contain_text("5,000 × 784")
         wait_for_weight_grid(page, 6, 2, 3)
         expect_no_exception(page)

@@ -81,10 +81,15 @@ def test_the_page_shows_the_network_learning_and_stop_keeps_it(page, server):
 
 
 def test_a_shared_link_opens_the_same_view_in_a_fresh_browser(page, server, browser):
-    """The sidebar's link, opened by someone else, shows the same settings and the same weights."""
+    """The sidebar's one-line Copy link button puts the link on the clipboard; opened by someone
+    else, it shows the same settings and the same weights."""
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
     open_app(page, server.url + SHARED_VIEW)
     wait_for_weight_grid(page, 4, 2, 2)
-    link = sidebar(page).get_by_test_id("stCode").inner_text().strip()
+    button = sidebar(page).get_by_role("button", name="Copy link to this view")
+    button.click()
+    expect(sidebar(page).get_by_role("button", name="Link copied")).to_be_visible()
+    link = page.evaluate("() => navigator.clipboard.readText()")
     assert link.startswith(server.url) and "random_state=17" in link
     mine, my_grid = sidebar_values(page), grid_image_bytes(page)
     assert mine["digits"] == ["1", "4", "7"] and mine["alpha"] == "0.01"
