@@ -47,18 +47,25 @@ def outcome(result: TrainResult, *, most_iter: int = 1000) -> Outcome:
             text += " Raise max_iter (under Advanced) to let it finish."
         return Outcome(text + _stuck(result), more_epochs=more if more > params.max_iter else None)
     model = result.model
-    text = (f"The loss stopped improving after {n} {unit} (by less than tol = {model.tol:g} "
-            f"for {model.n_iter_no_change} {unit} in a row).")
+    if getattr(params, "early_stopping", False):
+        share = params.validation_fraction
+        text = (f"The accuracy on the {share:.0%} of images set aside stopped improving after "
+                f"{n} {unit} (by less than tol = {model.tol:g} for {model.n_iter_no_change} "
+                f"{unit} in a row); the network kept is the one with the best score.")
+    else:
+        text = (f"The loss stopped improving after {n} {unit} (by less than tol = "
+                f"{model.tol:g} for {model.n_iter_no_change} {unit} in a row).")
     return Outcome(text + _stuck(result))
 
 
 def _stuck(result: TrainResult) -> str:
-    """Said when dead units, not learning, are why the loss stopped moving."""
+    """Said when dead (or saturated) units, not learning, are why the loss stopped moving."""
     dead, total = len(result.dead_units), result.params.hidden_units
+    problem = result.unit_problem or "dead"
     if not dead:
         return ""
     if dead == total:
-        return " Every hidden unit is dead, so it is stuck, not finished."
+        return f" Every hidden unit is {problem}, so it is stuck, not finished."
     if 2 * dead >= total:
-        return f" With {dead} of {total} hidden units dead it is stuck, not finished."
-    return f" {dead} of {total} hidden units are dead: they learned nothing."
+        return f" With {dead} of {total} hidden units {problem} it is stuck, not finished."
+    return f" {dead} of {total} hidden units are {problem}: they learn (next to) nothing."
