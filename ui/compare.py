@@ -117,9 +117,10 @@ def comparison(found: dict[int, TrainResult | str], reference: int, options: dic
     aligned = {seed: align_units(ref_images, hidden_weight_images(r.model), pixels=pixels)
                for seed, r in good.items()}
     others = [aligned[s] for s in good if s != reference]
-    st.metric("Stability: mean |correlation| of matched units across seeds",
+    st.metric("Stability",
               f"{stability(others):.2f}" if others else "— (waiting for a second seed)",
-              help="1.00: every seed learns the same units; near 0: entirely different ones.")
+              help="The mean |correlation| of matched units across seeds. 1.00: every seed "
+                   "learns the same units; near 0: entirely different ones.")
     _dead_units(good)
     style = colours.weight_style()
     shared = _shared_limit(good) if style.scale == "shared" else None

@@ -35,7 +35,10 @@ TRUNCATED = """(root) => [...root.querySelectorAll('*')].filter((el) => {
 CONTRASTS = """() => {
     const rgb = (text) => text.match(/[\\d.]+/g).map(Number);
     const luminance = ([r, g, b]) => {
-        const lin = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+        const lin = (c) => {
+            c /= 255;
+            return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+        };
         return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
     };
     const background = (el) => {
@@ -46,10 +49,13 @@ CONTRASTS = """() => {
         return [255, 255, 255];
     };
     const selector = '[data-testid="stCaptionContainer"], [data-testid="stImageCaption"]';
-    return [...document.querySelectorAll(selector)].filter((el) => el.innerText.trim()).map((el) => {
+    const captions = [...document.querySelectorAll(selector)].filter((el) => el.innerText.trim());
+    return captions.map((el) => {
         let [r, g, b, a] = rgb(getComputedStyle(el).color);
         a = a === undefined ? 1 : a;
-        for (let node = el; node; node = node.parentElement) a *= Number(getComputedStyle(node).opacity);
+        for (let node = el; node; node = node.parentElement) {
+            a *= Number(getComputedStyle(node).opacity);
+        }
         const back = background(el);
         const text = [r, g, b].map((c, i) => a * c + (1 - a) * back[i]);
         const [hi, lo] = [luminance(text), luminance(back)].sort((x, y) => y - x);
@@ -60,7 +66,7 @@ CONTRASTS = """() => {
 
 @pytest.fixture
 def screen(browser, request):
-    """A page in a window of the size the test names: ``@pytest.mark.parametrize('screen', ...)``."""
+    """A page in a window of the size the test names (``parametrize("screen", ..., indirect)``)."""
     width, height = request.param
     context = browser.new_context(viewport={"width": width, "height": height})
     context.add_init_script(RUN_COUNTER)
