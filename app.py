@@ -4,13 +4,14 @@ import streamlit as st
 
 from ui import cached, colours, live, render
 from ui.exports import exports
-from ui.sidebar import sidebar
+from ui.sidebar import quick_settings, sidebar
 
 st.set_page_config(page_title="MLP Lens · Explore", page_icon=":material/biotech:", layout="wide")
 params = sidebar()
 st.title("What does each hidden unit learn?")
 st.caption("A scikit-learn MLPClassifier with one hidden layer, trained on MNIST digits. "
            "Change the settings and the network retrains.")
+quick_settings()  # shown on phones only, where the sidebar is folded away
 with render.guarded():
     data = cached.mnist()
     render.data_summary(data, params)

@@ -311,36 +311,53 @@ class TrainParams(ParamTable):
     and scikit-learn's for every setting the lesson leaves alone."""
 
     digits: tuple[int, ...] = param((0, 1, 2, 3), DigitList(
-        "Digits", "Which digits the network learns to tell apart.", section=MAIN))
+        "Digits", "Which digits the network learns to tell apart. More digits → a harder task: "
+        "each unit has to serve more of them, and accuracy usually drops.", section=MAIN))
     hidden_units: int = param(6, Whole(
-        "Hidden units", "Size of the single hidden layer.", 1, 36, slider=True, section=MAIN,
+        "Hidden units", "How many units the hidden layer has: one weight picture each. More units "
+        "→ more patterns it can pick up; fewer → each unit has to cover several digits.",
+        1, 36, slider=True, section=MAIN,
         arg="hidden_layer_sizes", to_arg=_hidden_layer))
     alpha: float = param(1e-4, Number(
-        "alpha (L2 penalty)", "Strength of the weight penalty.", 0.0, 10.0, ALPHA_STEPS,
+        "alpha (L2 penalty)", "How strongly large weights are punished. Higher alpha → smoother "
+        "weight images, fewer extreme weights; too high and every weight shrinks towards 0 "
+        "and accuracy drops. 0: no penalty.", 0.0, 10.0, ALPHA_STEPS,
         section=MAIN, arg="alpha"))
     random_state: int = param(2, Whole(
-        "random_state", "Seed for the initial weights and the shuffling.", 0, 2**32 - 1,
+        "random_state", "The seed for the starting weights and the order of the images. Another "
+        "seed gives a different but often equally good network: other units, in another "
+        "order (see Compare seeds).", 0, 2**32 - 1,
         section=MAIN, arg="random_state"))
     solver: str = param("sgd", Choice(
-        "Solver", "The optimiser scikit-learn uses.", SOLVERS, arg="solver"))
+        "Solver", "How the weights are updated. sgd (the lesson's) steps down the loss a batch "
+        "at a time; adam adapts each weight's step and is usually faster and safer; lbfgs "
+        "uses every image for each step.", SOLVERS, arg="solver"))
     max_iter: int = param(200, Whole(
-        "max_iter", "Maximum number of epochs.", 1, 1000, step=10, arg="max_iter"))
+        "max_iter", "The most epochs it may train (an epoch is one pass over every training "
+        "image; for lbfgs, iterations). Higher → more time to finish; it stops earlier when "
+        "the loss stops improving.", 1, 1000, step=10, arg="max_iter"))
     learning_rate_init: float = param(0.001, Number(
-        "learning_rate_init", "Initial step size (sgd and adam).", 1e-6, 1.0,
+        "learning_rate_init", "How big the steps are at the start (sgd and adam). Higher → "
+        "learns faster but may overshoot, diverge or kill units; lower → steadier but "
+        "slower.", 1e-6, 1.0,
         LEARNING_RATE_STEPS, arg="learning_rate_init"))
     scale_pixels: bool = param(False, YesNo(
         "Scale pixels to 0-1",
-        "Divide the 0-255 pixel values by 255 before training. The lesson does not."))
+        "Divide the 0-255 pixel values by 255 before training. The lesson does not, and with "
+        "sgd its huge first steps then kill most units; scaled pixels let them learn."))
     activation: str = param("relu", Choice(
         "activation", "The hidden units' function of their weighted input: relu (the "
-        "lesson's), tanh, logistic (sigmoid) or identity (no bend: a linear model).",
+        "lesson's; a unit can die, output 0 on every image), tanh or logistic (sigmoid; a "
+        "unit can saturate), or identity (no bend: a linear model).",
         ACTIVATIONS, arg="activation"))
     batch_size: int = param(0, Whole(
-        "batch_size", "Images per weight update (sgd and adam). auto is scikit-learn's "
+        "batch_size", "Images per weight update (sgd and adam). Smaller → more, noisier "
+        "updates per epoch; larger → fewer, smoother ones. auto is scikit-learn's "
         "default: min(200, number of images).", 0, 5000, step=10, zero="auto",
         arg="batch_size", when=_STOCHASTIC))
     momentum: float = param(0.9, Number(
-        "momentum", "How much of the previous update each sgd step keeps (sgd only).",
+        "momentum", "How much of the previous update each sgd step keeps. Higher → faster, "
+        "smoother progress in a steady direction, but it can overshoot. sgd only.",
         0.0, 1.0, MOMENTUM_STEPS, arg="momentum", when=_SGD))
     learning_rate: str = param("constant", Choice(
         "learning_rate", "How sgd's step size changes: constant, shrinking over time "
@@ -348,11 +365,13 @@ class TrainParams(ParamTable):
         LEARNING_RATES, arg="learning_rate", when=_SGD))
     early_stopping: bool = param(False, YesNo(
         "early_stopping", "Set aside validation_fraction of the training images and stop "
-        "when their accuracy stops improving (sgd and adam).", arg="early_stopping",
+        "when their accuracy stops improving (sgd and adam): shorter training, and a "
+        "network chosen on images it did not learn from.", arg="early_stopping",
         when=_STOCHASTIC))
     validation_fraction: float = param(0.1, Number(
         "validation_fraction", "Share of the training images set aside to decide early "
-        "stopping.", 0.05, 0.5, VALIDATION_STEPS, arg="validation_fraction",
+        "stopping. More → a surer signal, but fewer images to learn from.", 0.05, 0.5,
+        VALIDATION_STEPS, arg="validation_fraction",
         when=(("early_stopping", (True,)),)))
 
     def describe_units(self) -> str:

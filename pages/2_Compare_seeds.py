@@ -3,7 +3,7 @@
 import streamlit as st
 
 from ui import cached, compare, render
-from ui.sidebar import sidebar
+from ui.sidebar import quick_settings, sidebar
 
 st.set_page_config(page_title="MLP Lens · Compare seeds", page_icon=":material/biotech:",
                    layout="wide")
@@ -14,6 +14,7 @@ st.caption("“If you change the random state you will likely get different resu
            "side by side, with each unit matched to its closest counterpart in the reference "
            "seed. There is no held-out set: like the lesson, every image of the chosen digits "
            "is used for training.")
+quick_settings()  # shown on phones only, where the sidebar is folded away
 with render.guarded():
     seeds, reference, options = compare.seed_controls()
     if params is not None and seeds:

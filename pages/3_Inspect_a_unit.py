@@ -3,7 +3,7 @@
 import streamlit as st
 
 from ui import cached, live, render, units
-from ui.sidebar import sidebar
+from ui.sidebar import quick_settings, sidebar
 
 st.set_page_config(page_title="MLP Lens · Inspect a unit", page_icon=":material/biotech:",
                    layout="wide")
@@ -11,6 +11,7 @@ params = sidebar()
 st.title("Inspect a unit")
 st.caption("The lesson reads the weight images by eye: “nodes 4 and 6 are determining if the "
            "digit is a 3”. Pick a unit and check such a claim with numbers.")
+quick_settings()  # shown on phones only, where the sidebar is folded away
 with render.guarded():
     result = live.network(params, cached.mnist()) if params is not None else None
     if result is not None and result.stopped:

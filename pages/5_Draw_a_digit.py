@@ -3,7 +3,7 @@
 import streamlit as st
 
 from ui import cached, draw, live, render
-from ui.sidebar import sidebar
+from ui.sidebar import quick_settings, sidebar
 
 st.set_page_config(page_title="MLP Lens · Draw a digit", page_icon=":material/biotech:",
                    layout="wide")
@@ -11,6 +11,7 @@ params = sidebar()
 st.title("Draw a digit")
 st.caption("Draw in the box; each time you lift the pen the network answers, and you see what "
            "each hidden unit makes of your digit.")
+quick_settings()  # shown on phones only, where the sidebar is folded away
 with render.guarded():
     result = live.network(params, cached.mnist()) if params is not None else None
     if result is not None:

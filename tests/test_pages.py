@@ -334,3 +334,29 @@ def test_sgd_only_settings_say_so_under_another_solver():
     assert any(n.startswith("learning_rate: Used only when Solver is sgd") for n in notes)
     at.selectbox(key="sb_solver").set_value("sgd").run()
     assert not any("Solver is sgd" in c.value for c in at.sidebar.caption)
+
+
+def test_every_sidebar_control_and_every_metric_explains_itself_on_hover():
+    """A learner can hover any setting or number and read what it is and what moving it does."""
+    at = run(query={"max_iter": "5", "random_state": "13"})
+    widgets = [*at.sidebar.slider, *at.sidebar.select_slider, *at.sidebar.number_input,
+               *at.sidebar.selectbox, *at.sidebar.checkbox, *at.sidebar.multiselect]
+    assert len(widgets) >= 14
+    for widget in widgets:
+        assert widget.help and len(widget.help) > 40, f"{widget.label}: {widget.help!r}"
+    alpha = next(w for w in at.sidebar.select_slider if w.key == "sb_alpha")
+    assert "Higher alpha → smoother weight images" in alpha.help
+    assert len(at.metric) >= 8
+    for shown in at.metric:
+        assert shown.help, f"the metric {shown.label!r} has no explanation"
+
+
+def test_the_main_settings_have_a_copy_in_the_page_that_edits_the_same_values():
+    """For phones (the theme hides it elsewhere): the page's copy and the sidebar stay in step."""
+    at = run(query={"max_iter": "5", "random_state": "14"})
+    assert at.slider(key="qs_hidden_units").value == 6
+    settle(at.slider(key="qs_hidden_units").set_value(4).run())
+    assert at.slider(key="sb_hidden_units").value == 4
+    assert grid_caption(at).startswith("4 hidden units")
+    at.number_input(key="sb_random_state").set_value(15).run()
+    assert at.number_input(key="qs_random_state").value == 15

@@ -39,6 +39,7 @@ PAGES = (  # the pages, in the order the sidebar lists them
 STORE = "mlp_lens_params"
 URL_NOTICES = "mlp_lens_url_notices"
 LINK_SLOT = "mlp_lens_link_slot"  # where the sidebar shows the link, this run
+QUICK = "qs"  # the key prefix of the main settings' copy in the page (for phones)
 ADVANCED_OPEN = "sb_advanced"  # the Advanced section's open state (a fix may open it)
 _COPY_LABEL = "Copy link to this view"
 # A button that copies the link; where the clipboard is not available (plain http on
@@ -70,6 +71,8 @@ def sidebar() -> TrainParams | None:
     st.session_state.pop(LINK_SLOT, None)  # a link only for valid settings, made this run
     for name, value in st.session_state[STORE].items():
         st.session_state[_key(name)] = value
+        if FIELDS[name].section == MAIN:
+            st.session_state[_key(name, QUICK)] = value
     with st.sidebar:
         for path, label, icon in PAGES:
             st.page_link(path, label=label, icon=icon)
@@ -145,26 +148,35 @@ def _raw(params: TrainParams) -> dict:
             for name, value in asdict(params).items()}
 
 
-def _key(name: str) -> str:
-    return f"sb_{name}"
+def quick_settings() -> None:
+    """The main settings again, in the page itself, for screens where the sidebar is folded away
+    (phones): the theme shows this block only there. Both copies edit the same stored values."""
+    with st.container(key="quick_settings", border=True):
+        st.caption("The main settings; the sidebar (» at the top left) has them all.")
+        _section(MAIN, prefix=QUICK)
 
 
-def _bind(name: str) -> dict:
+def _key(name: str, prefix: str = "sb") -> str:
+    return f"{prefix}_{name}"
+
+
+def _bind(name: str, prefix: str = "sb") -> dict:
     """Widget arguments that tie a widget to the stored value ``name``."""
+    key = _key(name, prefix)
     return {
-        "key": _key(name),
+        "key": key,
         "help": FIELDS[name].help,
-        "on_change": lambda: set_param(name, st.session_state[_key(name)]),
+        "on_change": lambda: set_param(name, st.session_state[key]),
     }
 
 
-def _section(section: str) -> None:
+def _section(section: str, *, prefix: str = "sb") -> None:
     """The widget of every parameter in ``section``, in table order, each chosen by its kind."""
     current = _current()
     for name, kind in FIELDS.items():
         if kind.section != section:
             continue
-        _WIDGETS[type(kind)](name, kind)
+        _WIDGETS[type(kind)](name, kind, prefix)
         reason = current.unused(name) if current is not None else None
         if reason:
             st.caption(f"{kind.label}: {reason}")
@@ -177,31 +189,31 @@ def _current() -> TrainParams | None:
         return None
 
 
-def _whole_widget(name: str, kind: Whole) -> None:
+def _whole_widget(name: str, kind: Whole, prefix: str) -> None:
     if kind.slider:
-        st.slider(kind.label, kind.low, kind.high, **_bind(name))
+        st.slider(kind.label, kind.low, kind.high, **_bind(name, prefix))
     else:
-        st.number_input(kind.label, kind.low, kind.high, step=kind.step, **_bind(name))
+        st.number_input(kind.label, kind.low, kind.high, step=kind.step, **_bind(name, prefix))
     if kind.zero:
         st.caption(f"{kind.label} 0 means {kind.zero}.")
 
 
-def _number_widget(name: str, kind: Number) -> None:
+def _number_widget(name: str, kind: Number, prefix: str) -> None:
     """A slider over the suggested steps; a value from a link that is not a step is kept as one."""
     options = sorted(set(kind.steps) | {st.session_state[STORE][name]})
-    st.select_slider(kind.label, options, format_func=lambda v: f"{v:g}", **_bind(name))
+    st.select_slider(kind.label, options, format_func=lambda v: f"{v:g}", **_bind(name, prefix))
 
 
-def _choice_widget(name: str, kind: Choice) -> None:
-    st.selectbox(kind.label, kind.choices, **_bind(name))
+def _choice_widget(name: str, kind: Choice, prefix: str) -> None:
+    st.selectbox(kind.label, kind.choices, **_bind(name, prefix))
 
 
-def _yes_no_widget(name: str, kind: YesNo) -> None:
-    st.checkbox(kind.label, **_bind(name))
+def _yes_no_widget(name: str, kind: YesNo, prefix: str) -> None:
+    st.checkbox(kind.label, **_bind(name, prefix))
 
 
-def _digit_list_widget(name: str, kind: DigitList) -> None:
-    st.multiselect(kind.label, list(range(kind.low, kind.high + 1)), **_bind(name))
+def _digit_list_widget(name: str, kind: DigitList, prefix: str) -> None:
+    st.multiselect(kind.label, list(range(kind.low, kind.high + 1)), **_bind(name, prefix))
 
 
 _WIDGETS = {Whole: _whole_widget, Number: _number_widget, Choice: _choice_widget,

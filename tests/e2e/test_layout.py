@@ -7,6 +7,8 @@ means what it says.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -114,3 +116,34 @@ def test_captions_meet_wcag_aa_contrast(screen: Page, server):
     assert len(contrasts) >= 3
     low = [(text, round(ratio, 2)) for text, ratio in contrasts if ratio < 4.5]
     assert not low, f"captions below 4.5:1: {low}"
+
+
+@pytest.mark.parametrize("screen", [(390, 844)], indirect=True)
+def test_the_main_settings_are_usable_on_a_phone_without_the_sidebar(screen: Page, server):
+    """At 390 x 844 the sidebar is folded away; digits, hidden units, alpha and random_state
+    are in the page, and changing one there retrains the network."""
+    open_app(screen, server.url + SHORT)
+    wait_for_weight_grid(screen, 6, 2, 3)
+    expect(screen.get_by_test_id("stSidebar")).not_to_be_in_viewport()
+    quick = screen.locator(".st-key-quick_settings")
+    expect(quick).to_be_in_viewport()
+    for label in ("Digits", "Hidden units", "alpha (L2 penalty)", "random_state"):
+        expect(quick.get_by_test_id("stWidgetLabel").filter(has_text=label).first).to_be_visible()
+    thumb = quick.get_by_test_id("stSlider").filter(has_text="Hidden units").get_by_role("slider")
+    thumb.press("ArrowRight")
+    expect(screen).to_have_url(re.compile(r"[?&]hidden_units=7(&|$)"))
+    wait_for_weight_grid(screen, 7, 3, 3)
+    seed = quick.get_by_role("spinbutton", name="random_state")
+    seed.fill("5")
+    seed.press("Enter")
+    expect(screen).to_have_url(re.compile(r"[?&]random_state=5(&|$)"))
+    wait_for_weight_grid(screen, 7, 3, 3)
+    expect(screen.locator(EXCEPTION)).to_have_count(0)
+    save_screenshot(screen, "layout-390x844")
+
+
+@pytest.mark.parametrize("screen", [(1024, 768)], indirect=True)
+def test_the_page_copy_of_the_settings_is_hidden_where_the_sidebar_shows(screen: Page, server):
+    open_app(screen, server.url + SHORT)
+    expect(screen.get_by_test_id("stSidebar")).to_be_in_viewport()
+    expect(screen.locator(".st-key-quick_settings")).to_be_hidden()
