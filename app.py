@@ -2,10 +2,12 @@
 
 import streamlit as st
 
+from core.process import configure_process
 from ui import cached, colours, live, render
 from ui.exports import exports
 from ui.sidebar import quick_settings, sidebar
 
+configure_process()
 st.set_page_config(page_title="MLP Lens · Explore", page_icon=":material/biotech:", layout="wide")
 params = sidebar()
 st.title("What does each hidden unit learn?")

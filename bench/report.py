@@ -16,6 +16,7 @@ from pathlib import Path
 from bench.measure import Measurement
 
 NOT_RUN = "not run"
+_CONVERGED = {True: "yes", False: "no", None: "unknown"}
 
 
 def _lesson_detail(v: dict) -> str:
@@ -267,7 +268,7 @@ def _networks_table(trained: list[dict]) -> list[str]:
     for t in trained:
         same = {True: "yes", False: "**no**", None: "— (not run)"}[t["same_weights_as_lesson"]]
         lines.append(f"| {t['config']} | {t['training_rows']:,} | {t['train_accuracy']:.2%} "
-                     f"| {t['dead_units']} | {t['epochs']} | {'yes' if t['converged'] else 'no'} "
+                     f"| {t['dead_units']} | {t['epochs']} | {_CONVERGED[t['converged']]} "
                      f"| {same} |")
     return lines
 

@@ -41,8 +41,10 @@ def lens_train(*, data_home: str, max_iter: int, scale: bool) -> dict:
     """MLP Lens's path to the same network: the uint8 copy, then the persistent model cache."""
     from core.data import load_mnist
     from core.params import TrainParams
+    from core.process import configure_process
     from core.train import train_mlp, trainings_run
 
+    configure_process()  # as the server does: one BLAS thread, no ConvergenceWarning printed
     imported = perf_counter()
     data = load_mnist(data_home=data_home)
     loaded = perf_counter()
@@ -67,8 +69,10 @@ def seeds(*, data_home: str, max_iter: int, seeds: list[int], parallel: bool) ->
     from core.compare import SeedTraining
     from core.data import load_mnist
     from core.params import TrainParams
+    from core.process import configure_process
     from core.train import is_trained, train_mlp
 
+    configure_process()  # as the server does; each worker process configures itself too
     imported = perf_counter()
     data = load_mnist(data_home=data_home)
     params = [TrainParams(max_iter=max_iter, random_state=seed) for seed in seeds]

@@ -21,7 +21,8 @@ from scipy.optimize import linear_sum_assignment
 from core.cache import CACHE_ENV, cache_dir
 from core.data import MnistData, open_copy
 from core.params import FIELDS, TrainParams
-from core.train import TrainingFailed, is_trained, train_mlp
+from core.process import configure_process
+from core.train import TrainingFailed, train_mlp, training_state
 
 MAX_SEEDS = 8
 DEFAULT_SEEDS = (2, 3, 4, 5)
@@ -127,8 +128,8 @@ class SeedTraining:
         self._lock = threading.Lock()
         self.jobs = {seed: SeedJob(replace(params, random_state=seed)) for seed in seeds}
         for job in self.jobs.values():
-            if is_trained(job.params, data):
-                job.state = "done"
+            if training_state(job.params, data) != "untrained":
+                job.state = "done"  # a network, or a failure the page shows for this seed
 
     def poll(self) -> dict[int, SeedJob]:
         """Reap finished workers, start queued ones; return every seed's job."""
@@ -199,7 +200,7 @@ class SeedTraining:
                 job.state, job.error = "failed", f"took longer than {self.timeout:.0f} s"
             return
         process.join()
-        if process.exitcode == 0 and is_trained(job.params, self.data):
+        if process.exitcode == 0 and training_state(job.params, self.data) != "untrained":
             job.state = "done"
         else:
             job.state = "failed"
@@ -228,6 +229,7 @@ def _train_in_worker(params, path, source, note, cache, epochs, peak_kb, index, 
     """
     from threadpoolctl import threadpool_limits
 
+    configure_process()
     os.environ[CACHE_ENV] = cache
     with threadpool_limits(limits=1):
         data = open_copy(path, source=source, note=note)
@@ -242,5 +244,5 @@ def _train_in_worker(params, path, source, note, cache, epochs, peak_kb, index, 
         try:
             train_mlp(params, data, on_epoch=count)
         except TrainingFailed:
-            pass  # the cache holds the message; the page shows it for this seed
+            pass  # the cache holds the TrainingFailure; the page shows it for this seed
     peak_kb[index] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -2,35 +2,44 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
-import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass
 from time import perf_counter
+from typing import Literal
 
 import joblib
 import numpy as np
 from scipy.special import expit
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
-from threadpoolctl import threadpool_limits
 
 from core.cache import cache_dir
 from core.data import MnistData
 from core.params import TrainParams
+from core.process import one_blas_thread
+from core.sklearn_hooks import recording_lbfgs_outcome, watching
 
 log = logging.getLogger("mlp_lens")
-# The result says whether a fit converged (``TrainResult.converged``), so scikit-learn's
-# ConvergenceWarning is not printed on the server's stderr as well.
-warnings.filterwarnings("ignore", category=ConvergenceWarning)
 _trainings = 0
 _trainings_lock = threading.Lock()
 
 
 class TrainingFailed(RuntimeError):
     """Training ran but gave no usable network; the message says why and what to change."""
+
+
+@dataclass(frozen=True)
+class TrainingFailure:
+    """The cached outcome of a training that gave no usable network (it diverged).
+
+    Cached like a ``TrainResult``, so the same settings do not train again to
+    fail again; ``train_mlp`` raises it as ``TrainingFailed``.
+    """
+
+    message: str
+
+
+TrainingState = Literal["untrained", "trained", "failed"]
 
 
 @dataclass(frozen=True)
@@ -42,7 +51,7 @@ class TrainResult:
     n_samples: int
     train_accuracy: float
     n_iter: int
-    converged: bool
+    converged: bool | None  # None: unknown (lbfgs whose scipy result was not seen)
     stop_reason: str
     loss_curve: tuple[float, ...]
     # 0-based units that take no part in learning: ReLU output zero on every training image
@@ -110,8 +119,8 @@ def train_mlp(params: TrainParams, data: MnistData, *, on_epoch=None) -> TrainRe
     ``StopTraining``, which propagates and leaves nothing in the cache.
     """
     outcome = _cached_fit()(params, data.fingerprint, data, on_epoch)
-    if isinstance(outcome, str):
-        raise TrainingFailed(outcome)
+    if isinstance(outcome, TrainingFailure):
+        raise TrainingFailed(outcome.message)
     return outcome
 
 
@@ -124,9 +133,39 @@ def describe_partial(params: TrainParams, data: MnistData, model: MLPClassifier,
                      seconds=seconds, stopped=True)
 
 
+def training_state(params: TrainParams, data: MnistData) -> TrainingState:
+    """Whether the cache holds a network for ``params`` on ``data``, a failure, or nothing.
+
+    "untrained": ``train_mlp`` would train; "trained": it would load the network;
+    "failed": it would raise ``TrainingFailed`` at once (``cached_failure`` says why).
+    """
+    outcome = _cached_outcome(params, data)
+    if outcome is None:
+        return "untrained"
+    return "failed" if isinstance(outcome, TrainingFailure) else "trained"
+
+
 def is_trained(params: TrainParams, data: MnistData) -> bool:
-    """Whether ``train_mlp(params, data)`` would load from the cache rather than train."""
-    return _cached_fit().check_call_in_cache(params, data.fingerprint, data)
+    """Whether ``train_mlp(params, data)`` would load a network from the cache."""
+    return training_state(params, data) == "trained"
+
+
+def cached_failure(params: TrainParams, data: MnistData) -> TrainingFailure | None:
+    """The cached failure of ``params`` on ``data``, if its training gave no network."""
+    outcome = _cached_outcome(params, data)
+    return outcome if isinstance(outcome, TrainingFailure) else None
+
+
+def _cached_outcome(params: TrainParams, data: MnistData) -> TrainResult | TrainingFailure | None:
+    """What the persistent cache holds for ``params`` on ``data``; None when it holds nothing.
+
+    It loads, never trains, unless the entry vanishes between the check and the load
+    (someone clearing the cache just then).
+    """
+    fit = _cached_fit()
+    if not fit.check_call_in_cache(params, data.fingerprint, data):
+        return None
+    return fit(params, data.fingerprint, data)
 
 
 def trainings_run() -> int:
@@ -140,80 +179,46 @@ def _cached_fit():
 
 
 def _fit(params: TrainParams, fingerprint: str, data: MnistData, on_epoch=None
-         ) -> TrainResult | str:
+         ) -> TrainResult | TrainingFailure:
     global _trainings
     with _trainings_lock:
         _trainings += 1
     X, y = training_inputs(params, data)
     model = make_model(params)
-    _one_blas_thread()
-    _record_lbfgs_outcome()
-    _lbfgs_outcome.result = None
     log.info("training %s on %d images (data %s)", params, len(y), fingerprint)
-    start = perf_counter()
-    try:
-        with _watching(model, on_epoch):
-            model.fit(X, y)
-    except ValueError as exc:
-        if "non-finite" not in str(exc):
-            raise
-        return _diverged_message(params)
-    seconds = perf_counter() - start
-    if not np.isfinite(model.loss_):
-        return _diverged_message(params)
-    # Read from the model and this thread's lbfgs outcome, not from caught warnings:
-    # warnings.catch_warnings swaps process-wide state, so with two trainings in two
-    # threads one records the other's ConvergenceWarning, or loses its own.
-    outcome = _lbfgs_outcome.result
-    if params.solver == "lbfgs" and outcome is not None:
-        converged = outcome.status == 0
-        stop_reason = (f"lbfgs converged after {model.n_iter_} iterations" if converged else
-                       f"lbfgs stopped after {model.n_iter_} iterations without converging "
-                       f"(scipy: {str(outcome.message).strip()})")
-    else:
+    with one_blas_thread():
+        start = perf_counter()
+        try:
+            # The lbfgs outcome is read from scipy's result, not from caught warnings:
+            # warnings.catch_warnings swaps process-wide state, so with two trainings in two
+            # threads one would record the other's ConvergenceWarning, or lose its own.
+            with watching(model, on_epoch), recording_lbfgs_outcome() as lbfgs:
+                model.fit(X, y)
+        except ValueError as exc:
+            if "non-finite" not in str(exc):
+                raise
+            return TrainingFailure(_diverged_message(params))
+        seconds = perf_counter() - start
+        if not np.isfinite(model.loss_):
+            return TrainingFailure(_diverged_message(params))
+        converged, stop_reason = _how_it_stopped(params, model, lbfgs)
+        return _describe(params, model, X, y, converged=converged, stop_reason=stop_reason,
+                         seconds=seconds)
+
+
+def _how_it_stopped(params: TrainParams, model: MLPClassifier, lbfgs) -> tuple[bool | None, str]:
+    """Whether the fit converged (None: unknown) and why it stopped, in words."""
+    if params.solver != "lbfgs":
         # sgd and adam warn exactly when they run all max_iter epochs.
         converged = model.n_iter_ < params.max_iter
-        stop_reason = _stop_reason(params, model, converged)
-    return _describe(params, model, X, y, converged=converged, stop_reason=stop_reason,
-                     seconds=seconds)
-
-
-_lbfgs_outcome = threading.local()
-
-
-@functools.cache
-def _record_lbfgs_outcome() -> None:
-    """Keep, per thread, the scipy result that scikit-learn's lbfgs fit checks.
-
-    lbfgs can stop short of max_iter without converging (a failed line search,
-    the max_fun limit); scikit-learn then only warns. The check it calls with
-    scipy's result is wrapped once to keep that result in a thread-local slot,
-    which ``_fit`` reads: exact, and safe with several trainings at once.
-    """
-    from sklearn.neural_network import _multilayer_perceptron as mlp_module
-
-    check = mlp_module._check_optimize_result
-
-    def recording(solver, result, *args, **kwargs):
-        _lbfgs_outcome.result = result
-        return check(solver, result, *args, **kwargs)
-
-    mlp_module._check_optimize_result = recording
-
-
-@functools.cache
-def _one_blas_thread() -> None:
-    """Give BLAS one thread in this process, for good.
-
-    These networks multiply batches of 200 images by a few dozen weights: two
-    BLAS threads spend more time handing the small products over than computing
-    them. One thread fits the lesson's network 2.5-3x faster on 2 cores, to the
-    same weights (measured with the benchmark), and leaves the other core to a
-    second visitor's training. Set once and never restored, because
-    ``threadpool_limits`` as a context manager changes process-wide state and
-    would race between two trainings in two threads.
-    """
-    threadpool_limits(limits=1, user_api="blas")
+        return converged, _stop_reason(params, model, converged)
+    if not lbfgs.seen:
+        return None, (f"lbfgs stopped after {model.n_iter_} iterations; whether it converged "
+                      "is unknown (scipy's result was not seen)")
+    if lbfgs.converged:
+        return True, f"lbfgs converged after {model.n_iter_} iterations"
+    return False, (f"lbfgs stopped after {model.n_iter_} iterations without converging "
+                   f"(scipy: {lbfgs.message})")
 
 
 def _describe(params, model, X, y, *, converged, stop_reason, seconds, stopped=False):
@@ -234,33 +239,6 @@ def _describe(params, model, X, y, *, converged, stop_reason, seconds, stopped=F
         stopped=stopped,
         validation_scores=tuple(float(v) for v in scores),
     )
-
-
-@contextmanager
-def _watching(model: MLPClassifier, on_epoch):
-    """Call ``on_epoch(model)`` after each epoch of ``model.fit`` without changing the fit.
-
-    scikit-learn has no per-epoch callback for MLPClassifier, so the method it
-    calls once per epoch (per loss evaluation for lbfgs) is wrapped on this one
-    instance, and removed again so the fitted model pickles as a plain
-    MLPClassifier.
-    """
-    if on_epoch is None:
-        yield
-        return
-    name = "_loss_grad_lbfgs" if model.solver == "lbfgs" else "_update_no_improvement_count"
-    original = getattr(model, name)
-
-    def observed(*args, **kwargs):
-        value = original(*args, **kwargs)
-        on_epoch(model)
-        return value
-
-    setattr(model, name, observed)
-    try:
-        yield
-    finally:
-        delattr(model, name)
 
 
 def _active_fraction(model: MLPClassifier, X: np.ndarray) -> np.ndarray:

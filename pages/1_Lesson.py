@@ -3,8 +3,10 @@
 import streamlit as st
 
 from core.params import TrainParams
+from core.process import configure_process
 from ui.sidebar import set_params, sidebar
 
+configure_process()
 st.set_page_config(page_title="MLP Lens · The lesson", page_icon=":material/biotech:",
                    layout="wide")
 params = sidebar()

@@ -2,9 +2,11 @@
 
 import streamlit as st
 
+from core.process import configure_process
 from ui import cached, live, render, units
 from ui.sidebar import quick_settings, sidebar
 
+configure_process()
 st.set_page_config(page_title="MLP Lens · Inspect a unit", page_icon=":material/biotech:",
                    layout="wide")
 params = sidebar()

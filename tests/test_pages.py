@@ -360,3 +360,33 @@ def test_the_main_settings_have_a_copy_in_the_page_that_edits_the_same_values():
     assert grid_caption(at).startswith("4 hidden units")
     at.number_input(key="sb_random_state").set_value(15).run()
     assert at.number_input(key="qs_random_state").value == 15
+
+
+def test_a_diverged_network_shows_its_message_and_does_not_train_again(sample):
+    """A cached failure is neither a network nor "not trained yet": the page says why it failed,
+    starts no training, and shows no metrics or grid.
+
+    The failure is real: scikit-learn fits pixels of extreme size (inside TrainParams' bounds
+    uint8 digits never diverge) and the outcome is stored under the sample's cache key."""
+    from core.data import MnistData
+    from core.params import TrainParams
+    from core.train import TrainingFailed, _cached_fit, training_state
+
+    params = TrainParams(max_iter=5, random_state=977)
+    extreme = MnistData(sample.X.astype(float) * 1e150, sample.y, source="sample", note="")
+    _cached_fit()(params, sample.fingerprint, extreme)
+    assert training_state(params, sample) == "failed"
+    before = trainings_run()
+    at = AppTest.from_file(EXPLORE, default_timeout=120)
+    at.query_params.update({"max_iter": "5", "random_state": "977"})
+    at.run()
+    assert not at.exception and not at.get("progress")
+    assert [e.value for e in at.error] == [str(TrainingFailed(_diverged(params)))]
+    assert not at.get("image") and not any(m.label == "Training accuracy" for m in at.metric)
+    assert trainings_run() == before
+
+
+def _diverged(params) -> str:
+    from core.train import _diverged_message
+
+    return _diverged_message(params)

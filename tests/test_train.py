@@ -16,10 +16,13 @@ from core.data import MnistData
 from core.params import TrainParams
 from core.train import (
     TrainingFailed,
+    TrainingFailure,
+    cached_failure,
     dead_units_cause,
     is_trained,
     make_model,
     train_mlp,
+    training_state,
     trainings_run,
 )
 
@@ -226,3 +229,25 @@ def test_identity_units_are_never_dead(sample):
     result = train_mlp(TrainParams(activation="identity", max_iter=5), sample)
     assert result.unit_problem is None and result.dead_units == ()
     assert train_mlp(TrainParams(max_iter=5), sample).unit_problem == "dead"
+
+
+def test_a_diverged_network_is_cached_as_a_failure_not_as_trained(small):
+    """The failure is a cached value of its own type: the state says "failed" (not "trained",
+    not "untrained"), and asking again raises at once without training again."""
+    extreme = MnistData(small.X.astype(np.float64) * 1e150, small.y, source="sample", note="")
+    params = TrainParams(max_iter=5, random_state=31)
+    assert training_state(params, extreme) == "untrained"
+    with pytest.raises(TrainingFailed):
+        train_mlp(params, extreme)
+    assert training_state(params, extreme) == "failed"
+    assert not is_trained(params, extreme)
+    failure = cached_failure(params, extreme)
+    assert isinstance(failure, TrainingFailure)
+    assert failure.message.startswith("Training diverged")
+    before = trainings_run()
+    with pytest.raises(TrainingFailed, match="Training diverged"):
+        train_mlp(params, extreme)
+    assert trainings_run() == before
+    good = TrainParams(max_iter=2, scale_pixels=True, random_state=31)
+    train_mlp(good, small)
+    assert training_state(good, small) == "trained" and cached_failure(good, small) is None

@@ -7,8 +7,6 @@ fingerprint, and fetch the arrays from ``mnist()``.
 
 from __future__ import annotations
 
-import logging
-
 import streamlit as st
 
 from core.data import MnistData, load_mnist
@@ -16,15 +14,6 @@ from core.export import grid_figure
 from core.params import TrainParams
 from core.train import TrainResult, train_mlp
 from core.weights import DEFAULT_STYLE, WeightStyle, figure_png, output_weights_figure
-
-# Every real training is logged on the server's stderr ("mlp_lens: training TrainParams(...)"),
-# so an operator (and the concurrency test) can see that each configuration trains once.
-_log = logging.getLogger("mlp_lens")
-if not _log.handlers:
-    _handler = logging.StreamHandler()
-    _handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
-    _log.addHandler(_handler)
-    _log.setLevel(logging.INFO)
 
 
 # An hour: a server that fell back to the offline sample tries OpenML again later.

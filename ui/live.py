@@ -16,7 +16,7 @@ import streamlit as st
 from core.data import MnistData
 from core.live import TrainingRun, start_training
 from core.params import TrainParams
-from core.train import TrainResult, describe_partial, is_trained
+from core.train import TrainResult, cached_failure, describe_partial, training_state
 from core.weights import hidden_weight_images, weight_grid_mosaic
 from ui import cached, colours
 
@@ -31,9 +31,15 @@ def network(params: TrainParams, data: MnistData) -> TrainResult | None:
     if stopped is not None and stopped.params == params:
         return stopped
     st.session_state.pop(STOPPED, None)
-    if is_trained(params, data):
+    state = training_state(params, data)
+    if state == "trained":
         _switch_to(None)
         return cached.trained(params, data)
+    failure = cached_failure(params, data) if state == "failed" else None
+    if failure is not None:  # it trained and diverged: the same settings would again
+        _switch_to(None)
+        st.error(failure.message, icon=":material/error:")
+        return None
     current = st.session_state.get(RUN)
     if current is not None and current.params == params and current.done and current.error:
         st.error(current.error, icon=":material/error:")

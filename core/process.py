@@ -1,0 +1,83 @@
+"""Process set-up, in one place: what the server, the seed workers and the benchmark change.
+
+Importing any ``core`` module changes nothing in the process. ``configure_process()``
+is called once by each entry point that owns its process (every page, the seed
+worker, the benchmark's workloads); a library user who imports ``core.train``
+and never calls it keeps their own warning filters, logging and BLAS threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import warnings
+from contextlib import contextmanager
+
+LOGGER = "mlp_lens"
+_configured = False
+_configure_lock = threading.Lock()
+
+
+def configure_process() -> None:
+    """Set up this process to run MLP Lens; calling it again does nothing.
+
+    - scikit-learn's ``ConvergenceWarning`` is not printed: each result says whether its fit
+      converged, and why it stopped (``TrainResult.converged``, ``stop_reason``).
+    - BLAS gets one thread, for good (see ``one_blas_thread`` for why one).
+    - The ``mlp_lens`` logger writes to stderr, so an operator (and the concurrency test)
+      sees each real training ("mlp_lens: training TrainParams(...)") once.
+    """
+    global _configured
+    with _configure_lock:
+        if _configured:
+            return
+        from sklearn.exceptions import ConvergenceWarning
+        from threadpoolctl import threadpool_limits
+
+        warnings.filterwarnings("ignore", category=ConvergenceWarning)
+        threadpool_limits(limits=1, user_api="blas")
+        log = logging.getLogger(LOGGER)
+        if not log.handlers:
+            handler = logging.StreamHandler()
+            handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
+            log.addHandler(handler)
+            log.setLevel(logging.INFO)
+        _configured = True
+
+
+_one_thread_users = 0
+_one_thread_limiter = None
+_one_thread_lock = threading.Lock()
+
+
+@contextmanager
+def one_blas_thread():
+    """BLAS has one thread while any block of this kind runs in the process.
+
+    These networks multiply batches of 200 images by a few dozen weights: two
+    BLAS threads spend more time handing the small products over than computing
+    them. One thread fits the lesson's network 2.5-3x faster on 2 cores, and
+    leaves the other core to a second visitor's training. It also fixes the
+    weights: for some shapes OpenBLAS sums in another order with two threads.
+
+    Thread limits are process-wide, so ``threadpool_limits`` as a plain context
+    manager would race between two trainings in two threads (the first to end
+    would restore two threads under the other). The limit is set by the first
+    block to enter and restored by the last to leave. After ``configure_process``
+    the original limit is one thread already, so nothing changes back and forth.
+    """
+    global _one_thread_users, _one_thread_limiter
+    with _one_thread_lock:
+        if _one_thread_users == 0:
+            from threadpoolctl import threadpool_limits
+
+            _one_thread_limiter = threadpool_limits(limits=1, user_api="blas")
+        _one_thread_users += 1
+    try:
+        yield
+    finally:
+        with _one_thread_lock:
+            _one_thread_users -= 1
+            if _one_thread_users == 0:
+                _one_thread_limiter.restore_original_limits()
+                _one_thread_limiter = None
