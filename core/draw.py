@@ -15,7 +15,8 @@ from PIL import Image
 from scipy import ndimage
 from sklearn.neural_network import MLPClassifier
 
-from core.units import hidden_activations as _layer_outputs
+from core.train import model_inputs
+from core.units import hidden_activations
 from core.weights import DEAD_COLOUR, DEFAULT_STYLE, WeightStyle, coloured
 
 SIZE, BOX = 28, 20  # the MNIST image, and the box the digit is scaled to fit
@@ -67,10 +68,10 @@ def ink_from_paper(image: np.ndarray) -> np.ndarray:
     return flipped
 
 
-def hidden_activations(model: MLPClassifier, x784: np.ndarray, *, scale_pixels: bool
-                       ) -> np.ndarray:
+def drawing_activations(model: MLPClassifier, x784: np.ndarray, *, scale_pixels: bool
+                        ) -> np.ndarray:
     """Each hidden unit's ReLU output for one 0-255 image, scaled as in training: (n_hidden,)."""
-    return _layer_outputs(model, _as_input(x784, scale_pixels=scale_pixels))[0]
+    return hidden_activations(model, _as_input(x784, scale_pixels=scale_pixels))[0]
 
 
 def digit_probabilities(model: MLPClassifier, x784: np.ndarray, *, scale_pixels: bool
@@ -188,6 +189,5 @@ def _centre_by_mass(small: np.ndarray) -> np.ndarray:
 
 
 def _as_input(x784: np.ndarray, *, scale_pixels: bool) -> np.ndarray:
-    """One image as the network's input row: float64, divided by 255 when training did."""
-    x = np.asarray(x784, dtype=np.float64).reshape(1, -1)
-    return x / 255.0 if scale_pixels else x
+    """One image as the network's input row, made as training made its rows."""
+    return model_inputs(np.asarray(x784).reshape(1, -1), scale_pixels=scale_pixels)

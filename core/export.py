@@ -2,7 +2,7 @@
 
 ``reproduce_code`` writes a short scikit-learn script from a ``TrainParams``:
 the estimator's arguments come from ``core.train.make_model`` and the data
-steps mirror ``core.data`` and ``core.train.training_inputs``, so the script
+steps mirror ``core.data`` and ``core.train.model_inputs``, so the script
 trains the very network the dashboard shows (same weights, to the last bit,
 with the same scikit-learn).
 """
@@ -22,7 +22,7 @@ from sklearn.neural_network import MLPClassifier
 
 from core.data import OPENML_NAME, OPENML_VERSION
 from core.params import FIELDS, TrainParams
-from core.train import make_model
+from core.train import PIXEL_SCALE, make_model
 from core.weights import (
     DEFAULT_STYLE,
     WeightStyle,
@@ -222,8 +222,8 @@ def _data_block(params: TrainParams, source: str) -> str:
         f"keep = np.isin(y, {_literal(labels)})",
         "X, y = X[keep].astype(np.float64), y[keep]",
     ]
-    if params.scale_pixels:
-        lines.append(f"X = X / 255.0  # {FIELDS['scale_pixels'].label.lower()}")
+    if params.scale_pixels:  # core.train.model_inputs, written out
+        lines.append(f"X = X / {PIXEL_SCALE!r}  # {FIELDS['scale_pixels'].label.lower()}")
     else:
         lines.append("# The pixels stay 0-255, as in the lesson.")
     return "\n".join(lines)

@@ -18,6 +18,7 @@ from core.data import MnistData
 from core.params import TrainParams
 from core.process import one_blas_thread
 from core.sklearn_hooks import recording_lbfgs_outcome, watching
+from core.units import pre_activations
 
 log = logging.getLogger("mlp_lens")
 _trainings = 0
@@ -96,13 +97,25 @@ def make_model(params: TrainParams) -> MLPClassifier:
     return MLPClassifier(**params.estimator_arguments())
 
 
+PIXEL_SCALE = 255.0  # "Scale pixels to 0-1" divides by this
+
+
+def model_inputs(X: np.ndarray, *, scale_pixels: bool) -> np.ndarray:
+    """The network's input rows for 0-255 pixels ``X`` (n x 784): float64, 0-1 when scaled.
+
+    The one way pixels become inputs: training, the unit inspector and a drawn
+    digit all go through it, and the exported script writes the same two steps.
+    """
+    inputs = np.asarray(X).astype(np.float64)  # a copy: the caller's pixels never change
+    if scale_pixels:
+        inputs /= PIXEL_SCALE  # in place: the full data set's float copy is made once
+    return inputs
+
+
 def training_inputs(params: TrainParams, data: MnistData) -> tuple[np.ndarray, np.ndarray]:
-    """The rows of the chosen digits, as float pixels (0-255, or 0-1 when scaled)."""
+    """The rows of the chosen digits as the network's inputs, and their labels."""
     X, y = data.subset(params.digits)
-    X = X.astype(np.float64)
-    if params.scale_pixels:
-        X /= 255.0
-    return X, y
+    return model_inputs(X, scale_pixels=params.scale_pixels), y
 
 
 class StopTraining(Exception):
@@ -244,13 +257,12 @@ def _describe(params, model, X, y, *, converged, stop_reason, seconds, stopped=F
 def _active_fraction(model: MLPClassifier, X: np.ndarray) -> np.ndarray:
     """Per hidden unit, the fraction of rows of ``X`` on which its input is positive
     (for ReLU: on which it is active)."""
-    pre_activation = X @ model.coefs_[0] + model.intercepts_[0]
-    return (pre_activation > 0).mean(axis=0)
+    return (pre_activations(model, X) > 0).mean(axis=0)
 
 
 def _stuck_units(model: MLPClassifier, X: np.ndarray) -> np.ndarray:
     """The hidden units that are dead or saturated (``unit_problem``) on every row of ``X``."""
-    pre = X @ model.coefs_[0] + model.intercepts_[0]
+    pre = pre_activations(model, X)
     if model.activation == "relu":
         stuck = pre <= 0
     elif model.activation == "tanh":

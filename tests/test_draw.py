@@ -9,7 +9,7 @@ from scipy import ndimage
 from core.draw import (
     activations_figure,
     digit_probabilities,
-    hidden_activations,
+    drawing_activations,
     ink_from_paper,
     mnist_style,
 )
@@ -135,7 +135,7 @@ def test_activations_are_the_relu_of_the_weighted_pixels(sample, lesson_net, sca
     digit = mnist_style(as_canvas(sample.X[np.flatnonzero(sample.y == 0)[0]]))
     x = digit.ravel().astype(float) / (255.0 if scale_pixels else 1.0)
     expected = np.maximum(x @ model.coefs_[0] + model.intercepts_[0], 0)
-    found = hidden_activations(model, digit.ravel(), scale_pixels=scale_pixels)
+    found = drawing_activations(model, digit.ravel(), scale_pixels=scale_pixels)
     assert found.shape == (6,)
     np.testing.assert_allclose(found, expected)
 

@@ -251,3 +251,23 @@ def test_a_diverged_network_is_cached_as_a_failure_not_as_trained(small):
     good = TrainParams(max_iter=2, scale_pixels=True, random_state=31)
     train_mlp(good, small)
     assert training_state(good, small) == "trained" and cached_failure(good, small) is None
+
+
+@pytest.mark.parametrize("scale_pixels", [True, False])
+def test_pixels_become_inputs_one_way_for_training_drawing_and_the_script(small, scale_pixels):
+    """Training rows, a drawn digit's row and the exported script's step all come from
+    model_inputs: the same numbers for the same image."""
+    from core.draw import digit_probabilities
+    from core.export import reproduce_code
+    from core.train import PIXEL_SCALE, model_inputs, training_inputs
+
+    params = TrainParams(scale_pixels=scale_pixels, max_iter=3, random_state=32)
+    X, _ = training_inputs(params, small)
+    first = small.subset(params.digits)[0][0]
+    np.testing.assert_array_equal(X[0], model_inputs(first[None], scale_pixels=scale_pixels)[0])
+    assert X[0].max() == (1.0 if scale_pixels else 255.0)
+    model = train_mlp(params, small).model
+    shown = digit_probabilities(model, first, scale_pixels=scale_pixels)
+    np.testing.assert_array_equal(list(shown.values()), model.predict_proba(X[:1])[0])
+    code = reproduce_code(params, source="sample")
+    assert (f"X = X / {PIXEL_SCALE!r}" in code) is scale_pixels

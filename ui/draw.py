@@ -11,7 +11,7 @@ from core.draw import (
     ROWS_PER_BLOCK,
     activations_figure,
     digit_probabilities,
-    hidden_activations,
+    drawing_activations,
     ink_from_paper,
     mnist_style,
 )
@@ -75,7 +75,7 @@ def answer(result: TrainResult, digit: np.ndarray) -> None:
 
 def units(result: TrainResult, digit: np.ndarray) -> None:
     """Each hidden unit's weight image next to its activation on the drawing."""
-    activations = hidden_activations(result.model, digit.ravel(),
+    activations = drawing_activations(result.model, digit.ravel(),
                                      scale_pixels=result.params.scale_pixels)
     style = colours.weight_style()
     fig = activations_figure(hidden_weight_images(result.model), activations,
