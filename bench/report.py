@@ -1,4 +1,6 @@
-"""The benchmark's report: the rows, the targets and the trained networks, as Markdown and JSON.
+"""The benchmark's report: the rows and the trained networks, as Markdown and JSON.
+
+It reports measurements only; what they should be is for the issues that set targets.
 
 ``ROWS`` is the one table of what is reported: each row's name, the
 measurement it comes from, and the row of the lesson's plain code it is
@@ -125,52 +127,6 @@ def ratio(rows: dict[str, Row], key: str) -> float | None:
     return row.seconds / base.seconds
 
 
-@dataclass(frozen=True)
-class TargetResult:
-    """One target, what was measured, and PASS or by how much it was missed."""
-
-    name: str
-    measured: str
-    verdict: str
-    passed: bool | None  # None: it could not be checked
-
-
-def check_targets(rows: dict[str, Row]) -> list[TargetResult]:
-    """The targets of the performance and compare-seeds issues."""
-    return [
-        _seconds_target(rows["page_rerun"], 0.25, "warm page rerun ≤ 0.25 s"),
-        _ratio_target(rows, "cold", 0.5, "MLP Lens cold (lesson config) ≤ 0.5× lesson script"),
-        _ratio_target(rows, "load", 0.05, "data load ≤ 0.05× fetch_openml"),
-        _ratio_target(rows, "seeds_parallel", 0.6,
-                      "4 seeds in parallel ≤ 0.6× one after another (2 cores)"),
-    ]
-
-
-def _seconds_target(row: Row, limit: float, name: str) -> TargetResult:
-    if row.seconds is None:
-        return TargetResult(name, "—", f"n/a: {row.name} {row.status}", None)
-    measured = f"{row.seconds:.3f} s"
-    if row.seconds <= limit:
-        return TargetResult(name, measured, "PASS", True)
-    return TargetResult(name, measured, f"MISS by {row.seconds - limit:.3f} s "
-                                        f"({row.seconds / limit:.1f}× the limit)", False)
-
-
-def _ratio_target(rows: dict[str, Row], key: str, limit: float, name: str) -> TargetResult:
-    row, base = rows[key], rows[rows[key].baseline]
-    value = ratio(rows, key)
-    if value is None:
-        missing = row if row.seconds is None else base
-        return TargetResult(name, "—", f"n/a: {missing.name} {missing.status}", None)
-    measured = f"{value:.3f}× ({row.seconds:.2f} s vs {base.seconds:.2f} s)"
-    if value <= limit:
-        return TargetResult(name, measured, "PASS", True)
-    allowed = limit * base.seconds
-    return TargetResult(name, measured, (
-        f"MISS by {value - limit:.3f}×: {row.seconds - allowed:.2f} s over the allowed "
-        f"{allowed:.2f} s ({value / limit:.1f}× the limit)"), False)
-
-
 def networks(measurements: dict[str, Measurement | str]) -> list[dict]:
     """The lesson config's and the scaled config's trained networks, from MLP Lens's results."""
     found = []
@@ -198,8 +154,8 @@ def _values(measurements: dict, key: str) -> dict | None:
 
 
 def markdown(*, machine: dict, data_note: str, settings: str, rows: dict[str, Row],
-             targets: list[TargetResult], trained: list[dict], digits_note: str,
-             load_after: tuple, wall_seconds: float) -> str:
+             trained: list[dict], digits_note: str, load_after: tuple,
+             wall_seconds: float) -> str:
     """The whole report, ready to paste into an issue."""
     lines = ["## MLP Lens benchmark", "",
              f"Run {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}. Every row is one fresh "
@@ -209,8 +165,6 @@ def markdown(*, machine: dict, data_note: str, settings: str, rows: dict[str, Ro
     lines += ["", "| Row | Time (s) | vs. the lesson's code | Peak RSS (MB) | Breakdown |",
               "|---|--:|--:|--:|---|"]
     lines += [_table_line(rows, key) for key in rows]
-    lines += ["", "### Targets", "", "| Target | Measured | Result |", "|---|---|---|"]
-    lines += [f"| {t.name} | {t.measured} | {t.verdict} |" for t in targets]
     lines += ["", "### The trained networks (for the record)", ""] + _networks_table(trained)
     lines += ["", digits_note, "", f"Whole benchmark: {wall_seconds:.0f} s of wall clock "
               "(data preparation included)."]
@@ -273,8 +227,8 @@ def _networks_table(trained: list[dict]) -> list[str]:
     return lines
 
 
-def digits_note(measurements: dict[str, Measurement | str], source_rows: int | None) -> str:
-    """How many training rows digits 0–3 give, and how many of them are distinct real digits."""
+def digits_note(measurements: dict[str, Measurement | str]) -> str:
+    """How many training rows digits 0–3 give, of how many, per digit."""
     load = _values(measurements, "load")
     if load is None:
         return "Training rows for digits 0–3: unknown (the load_mnist row did not run)."
@@ -282,12 +236,7 @@ def digits_note(measurements: dict[str, Measurement | str], source_rows: int | N
     chosen = sum(counts[d] for d in range(4))
     each = ", ".join(f"{d}: {counts[d]:,}" for d in range(4))
     note = f"Training rows for digits 0–3: **{chosen:,}** of {load['rows']:,} ({each})."
-    if source_rows and source_rows > 10_000:
-        distinct = sum(load["first_10000"][:4])
-        note += (f" The tool's rows are the 10,000 real MNIST test digits followed by copies "
-                 f"shifted by 1–2 pixels: {distinct:,} distinct real images of 0–3, each about "
-                 f"{source_rows / 10_000:.0f} times.")
-    elif load["source"] == "sample":
+    if load["source"] == "sample":
         note += " The bundled sample: 500 real MNIST digits per class."
     return note
 

@@ -24,14 +24,7 @@ from time import perf_counter
 from bench.datahome import DataSource, prepare_data
 from bench.machine import describe_machine
 from bench.measure import ROOT, Measurement, measure
-from bench.report import (
-    check_targets,
-    collect_rows,
-    digits_note,
-    markdown,
-    networks,
-    write_json,
-)
+from bench.report import collect_rows, digits_note, markdown, networks, write_json
 
 LESSON_MAX_ITER, QUICK_ROWS, QUICK_MAX_ITER = 200, 2_000, 5
 SEEDS = (2, 3, 4, 5)  # the Compare seeds page's default
@@ -183,18 +176,17 @@ def _report(machine: dict, source: DataSource, args, measurements, wall: float
             ) -> tuple[str, dict]:
     """The Markdown text and the JSON payload of this run."""
     rows = collect_rows(measurements)
-    targets, trained = check_targets(rows), networks(measurements)
+    trained = networks(measurements)
     epochs = "the lesson's" if args.max_iter == LESSON_MAX_ITER else "not the lesson's 200"
     settings = (f"max_iter={args.max_iter} ({epochs}); {args.reruns} page reruns"
                 + ("; --quick" if args.quick else ""))
-    note = digits_note(measurements, source.rows)
+    note = digits_note(measurements)
     load_after = getloadavg()
     text = markdown(machine=machine, data_note=source.note, settings=settings, rows=rows,
-                    targets=targets, trained=trained, digits_note=note, load_after=load_after,
-                    wall_seconds=wall)
+                    trained=trained, digits_note=note, load_after=load_after, wall_seconds=wall)
     payload = {"when": datetime.now().astimezone().isoformat(), "machine": machine,
                "load_average_after": load_after, "options": vars(args), "data": source,
-               "rows": rows, "targets": targets, "networks": trained, "digits": note,
+               "rows": rows, "networks": trained, "digits": note,
                "measurements": measurements, "wall_seconds": wall, "markdown": text}
     return text, payload
 
