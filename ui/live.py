@@ -26,7 +26,8 @@ REFRESH_SECONDS = 0.5
 
 
 def network(params: TrainParams, data: MnistData) -> TrainResult | None:
-    """The network for ``params``: finished, or stopped by the user; None while it trains."""
+    """The network for ``params``: finished, or stopped by the user; None while it trains or
+    when its training failed (the page then says why)."""
     stopped = st.session_state.get(STOPPED)
     if stopped is not None and stopped.params == params:
         return stopped
