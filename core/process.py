@@ -14,8 +14,10 @@ import warnings
 from contextlib import contextmanager
 
 LOGGER = "mlp_lens"
+_lock = threading.Lock()  # guards the state below
 _configured = False
-_configure_lock = threading.Lock()
+_one_thread_users = 0
+_one_thread_limiter = None
 
 
 def configure_process() -> None:
@@ -28,7 +30,7 @@ def configure_process() -> None:
       sees each real training ("mlp_lens: training TrainParams(...)") once.
     """
     global _configured
-    with _configure_lock:
+    with _lock:
         if _configured:
             return
         from sklearn.exceptions import ConvergenceWarning
@@ -45,11 +47,6 @@ def configure_process() -> None:
         _configured = True
 
 
-_one_thread_users = 0
-_one_thread_limiter = None
-_one_thread_lock = threading.Lock()
-
-
 @contextmanager
 def one_blas_thread():
     """BLAS has one thread while any block of this kind runs in the process.
@@ -63,12 +60,12 @@ def one_blas_thread():
     Thread limits are process-wide, so ``threadpool_limits`` as a plain context
     manager would race between two trainings in two threads (the first to end
     would restore two threads under the other). The limit is set by the first
-    block to enter and restored by the last to leave. After ``configure_process``
-    the original limit is one thread already, so nothing changes back and forth.
+    block to enter and restored by the last to leave, unless ``configure_process``
+    has run meanwhile: then one thread is the process's setting, and it stays.
     """
     global _one_thread_users, _one_thread_limiter
-    with _one_thread_lock:
-        if _one_thread_users == 0:
+    with _lock:
+        if _one_thread_users == 0 and not _configured:
             from threadpoolctl import threadpool_limits
 
             _one_thread_limiter = threadpool_limits(limits=1, user_api="blas")
@@ -76,8 +73,9 @@ def one_blas_thread():
     try:
         yield
     finally:
-        with _one_thread_lock:
+        with _lock:
             _one_thread_users -= 1
-            if _one_thread_users == 0:
-                _one_thread_limiter.restore_original_limits()
+            if _one_thread_users == 0 and _one_thread_limiter is not None:
+                if not _configured:
+                    _one_thread_limiter.restore_original_limits()
                 _one_thread_limiter = None
