@@ -1,8 +1,10 @@
 """The in-process caches of the UI layer, keyed by small values only.
 
 Data and trained networks are shared by every session of this server. Large
-arrays are never hashed: functions take ``TrainParams`` and the data's
-fingerprint, and fetch the arrays from ``mnist()``.
+arrays are never hashed: each cached function is keyed by ``TrainParams`` and
+the data's fingerprint, and gets the data itself as ``_data``, an argument
+Streamlit does not hash (its leading underscore says so). The public helpers
+take the ``MnistData`` and pass both.
 """
 
 from __future__ import annotations
@@ -23,26 +25,33 @@ def mnist() -> MnistData:
     return load_mnist()
 
 
-@st.cache_data(show_spinner=False)
-def pixel_range(fingerprint: str) -> tuple[int, int]:
-    X = mnist().X
-    return int(X.min()), int(X.max())
+def pixel_range(data: MnistData) -> tuple[int, int]:
+    return _pixel_range(data.fingerprint, data)
 
 
-@st.cache_data(show_spinner=False)
-def inked_pixels(fingerprint: str):
+def inked_pixels(data: MnistData):
     """The pixels that are not blank in every image (weights elsewhere never change the output)."""
-    return mnist().X.max(axis=0) > 0
-
-
-@st.cache_resource(show_spinner=False, max_entries=256)
-def _trained(params: TrainParams, fingerprint: str) -> TrainResult:
-    return train_mlp(params, mnist())
+    return _inked_pixels(data.fingerprint, data)
 
 
 def trained(params: TrainParams, data: MnistData) -> TrainResult:
     """The network for ``params``, trained now if need be (``ui.live`` shows it learn)."""
-    return _trained(params, data.fingerprint)
+    return _trained(params, data.fingerprint, data)
+
+
+@st.cache_data(show_spinner=False)
+def _pixel_range(fingerprint: str, _data: MnistData) -> tuple[int, int]:
+    return int(_data.X.min()), int(_data.X.max())
+
+
+@st.cache_data(show_spinner=False)
+def _inked_pixels(fingerprint: str, _data: MnistData):
+    return _data.X.max(axis=0) > 0
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _trained(params: TrainParams, fingerprint: str, _data: MnistData) -> TrainResult:
+    return train_mlp(params, _data)
 
 
 def forget_networks() -> None:
@@ -56,24 +65,24 @@ def weight_grid_png(result: TrainResult, data: MnistData, style: WeightStyle = D
     the downloaded file). Cached for finished networks, drawn afresh for stopped ones."""
     if result.stopped:
         return _grid_png(result, style, titled)
-    return _cached_grid_png(result.params, data.fingerprint, style, titled)
+    return _cached_grid_png(result.params, data.fingerprint, style, titled, data)
 
 
 def output_weights_png(result: TrainResult, data: MnistData) -> bytes:
     if result.stopped:
         return _votes_png(result)
-    return _cached_votes_png(result.params, data.fingerprint)
+    return _cached_votes_png(result.params, data.fingerprint, data)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def _cached_grid_png(params: TrainParams, fingerprint: str, style: WeightStyle,
-                     titled: bool) -> bytes:
-    return _grid_png(_trained(params, fingerprint), style, titled)
+                     titled: bool, _data: MnistData) -> bytes:
+    return _grid_png(trained(params, _data), style, titled)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _cached_votes_png(params: TrainParams, fingerprint: str) -> bytes:
-    return _votes_png(_trained(params, fingerprint))
+def _cached_votes_png(params: TrainParams, fingerprint: str, _data: MnistData) -> bytes:
+    return _votes_png(trained(params, _data))
 
 
 def _grid_png(result: TrainResult, style: WeightStyle, titled: bool) -> bytes:

@@ -12,8 +12,9 @@ import numpy as np
 import streamlit as st
 
 from core.weights import COLOURS, DIGIT_CMAP, DIVERGING, LESSON, SCALES, WeightStyle
+from ui import keys
 
-STYLE = "mlp_lens_weight_style"
+STYLE = keys.WEIGHT_STYLE
 _COLOUR_NAMES = {DIVERGING: "Red / blue", LESSON: "Grey (the lesson's)"}
 _SCALE_NAMES = {"symmetric": "Per unit, 0 in the middle", "unit": "Per unit, lowest to highest",
                 "shared": "One scale for all"}

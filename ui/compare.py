@@ -11,19 +11,18 @@ from core.outcome import epoch_word
 from core.params import TrainParams
 from core.train import TrainingFailed, TrainResult, dead_units_cause
 from core.weights import figure_png, hidden_weight_images, weight_grid_figure, weight_grid_mosaic
-from ui import cached, colours, render
+from ui import cached, colours, keys, render
 from ui.sidebar import set_param, show_link
 
-SEEDS, TRAINING = "cmp_seeds_text", "cmp_training"
 CARD_PX = 300  # one seed's picture: three side by side on a wide screen, one on a phone
 
 
 def seed_controls() -> tuple[tuple[int, ...], int, dict]:
     """The seed list (kept across pages and in the URL), the reference seed, and view options."""
-    if SEEDS not in st.session_state:
-        st.session_state[SEEDS] = st.query_params.get(
+    if keys.SEEDS not in st.session_state:
+        st.session_state[keys.SEEDS] = st.query_params.get(
             "seeds", ", ".join(map(str, DEFAULT_SEEDS)))
-    text = st.text_input("Seeds to compare (up to 8, separated by commas)", key=SEEDS)
+    text = st.text_input("Seeds to compare (up to 8, separated by commas)", key=keys.SEEDS)
     seeds, notices = clean_seeds(text.replace(";", ",").split(","))
     for notice in notices:
         st.warning(notice, icon=":material/filter_alt:")
@@ -49,12 +48,12 @@ def seed_controls() -> tuple[tuple[int, ...], int, dict]:
 def training(params: TrainParams, seeds, data: MnistData) -> SeedTraining:
     """The session's training of these seeds, started (or reused) for these settings."""
     key = (params, tuple(seeds), data.fingerprint)
-    current = st.session_state.get(TRAINING)
+    current = st.session_state.get(keys.SEED_TRAINING)
     if current is None or current[0] != key:
         if current is not None:
             current[1].stop()
-        st.session_state[TRAINING] = (key, SeedTraining(params, seeds, data))
-    return st.session_state[TRAINING][1]
+        st.session_state[keys.SEED_TRAINING] = (key, SeedTraining(params, seeds, data))
+    return st.session_state[keys.SEED_TRAINING][1]
 
 
 @st.fragment(run_every=0.5)
@@ -112,7 +111,7 @@ def comparison(found: dict[int, TrainResult | str], reference: int, options: dic
         else:
             st.info(f"Waiting for the reference seed {reference}…", icon=":material/hourglass:")
         return
-    pixels = cached.inked_pixels(data.fingerprint)
+    pixels = cached.inked_pixels(data)
     ref_images = hidden_weight_images(good[reference].model)
     aligned = {seed: align_units(ref_images, hidden_weight_images(r.model), pixels=pixels)
                for seed, r in good.items()}

@@ -15,9 +15,8 @@ from core.gallery import (
     pixel_histogram_figure,
 )
 from core.weights import figure_png
-from ui import cached, colours
+from ui import cached, colours, keys
 
-CONFIRM = "data_confirm_clear"
 OPERATOR_ENV = "MLP_LENS_OPERATOR"  # "1": this page shows the cache folder and can clear it
 
 
@@ -38,25 +37,26 @@ def source_note(data: MnistData) -> str:
     return first
 
 
+# Keyed by the data's fingerprint (and the digits); ``_data`` itself is not hashed.
 @st.cache_data(show_spinner=False)
-def _examples_png(fingerprint: str, digits: tuple[int, ...]) -> bytes:
-    return figure_png(examples_figure(cached.mnist(), digits))
-
-
-@st.cache_data(show_spinner=False)
-def _means_png(fingerprint: str, digits: tuple[int, ...]) -> bytes:
-    return figure_png(mean_images_figure(cached.mnist(), digits))
+def _examples_png(fingerprint: str, digits: tuple[int, ...], _data: MnistData) -> bytes:
+    return figure_png(examples_figure(_data, digits))
 
 
 @st.cache_data(show_spinner=False)
-def _histogram_png(fingerprint: str) -> tuple[bytes, float]:
-    counts = pixel_histogram(cached.mnist())
+def _means_png(fingerprint: str, digits: tuple[int, ...], _data: MnistData) -> bytes:
+    return figure_png(mean_images_figure(_data, digits))
+
+
+@st.cache_data(show_spinner=False)
+def _histogram_png(fingerprint: str, _data: MnistData) -> tuple[bytes, float]:
+    counts = pixel_histogram(_data)
     return figure_png(pixel_histogram_figure(counts)), float(counts[0] / counts.sum())
 
 
 def facts(data: MnistData) -> None:
     st.markdown(f"**Source:** {source_note(data)}")
-    low, high = cached.pixel_range(data.fingerprint)
+    low, high = cached.pixel_range(data)
     row = st.container(horizontal=True, key="metrics_datapage")
     row.metric("X.shape", f"{len(data.y):,} × {data.X.shape[1]}", width="content",
                help="Images × pixels: each 28 × 28 image is one row of 784 numbers.")
@@ -78,14 +78,14 @@ def pictures(data: MnistData, digits: tuple[int, ...]) -> None:
     left, right = st.columns([3, 2], gap="large")
     with left:
         st.subheader("Examples")
-        st.image(_examples_png(data.fingerprint, digits),
+        st.image(_examples_png(data.fingerprint, digits, data),
                  caption="The first ten images of each chosen digit.")
     with right:
         st.subheader("The mean image of each digit")
-        st.image(_means_png(data.fingerprint, digits),
+        st.image(_means_png(data.fingerprint, digits, data),
                  caption="Every image of the digit averaged, pixel by pixel.")
         st.subheader("Pixel values")
-        png, blank = _histogram_png(data.fingerprint)
+        png, blank = _histogram_png(data.fingerprint, data)
         st.image(png, caption=f"{blank:.0%} of all pixels are 0 (blank). Log scale.")
     colours.legend(colours.weight_style(), weights=False, digits=True)
 
@@ -102,9 +102,9 @@ def caches() -> None:
                     "at once for the next person.")
         return
     st.markdown(f"Cached data copies and trained networks: `{folder}` — **{size / 1e6:.1f} MB**")
-    if not st.session_state.get(CONFIRM):
+    if not st.session_state.get(keys.CONFIRM_CLEAR):
         st.button("Clear the caches…", key="data_clear",
-                  on_click=lambda: st.session_state.update({CONFIRM: True}))
+                  on_click=lambda: st.session_state.update({keys.CONFIRM_CLEAR: True}))
         return
     st.warning(f"Delete {size / 1e6:.1f} MB of cached data and networks? Every network will have "
                "to train again, also for everyone else using this server: the cache is shared.",
@@ -112,12 +112,12 @@ def caches() -> None:
     yes, no = st.columns([1, 5])
     yes.button("Yes, delete", key="data_clear_yes", type="primary", on_click=_clear)
     no.button("Cancel", key="data_clear_no",
-              on_click=lambda: st.session_state.update({CONFIRM: False}))
+              on_click=lambda: st.session_state.update({keys.CONFIRM_CLEAR: False}))
 
 
 def _clear() -> None:
     freed = clear_cache()
     cached.forget_networks()
     st.cache_data.clear()
-    st.session_state[CONFIRM] = False
+    st.session_state[keys.CONFIRM_CLEAR] = False
     st.toast(f"Cleared {freed / 1e6:.1f} MB.", icon=":material/delete:")

@@ -93,10 +93,11 @@ def _on_click(result: TrainResult, data: MnistData, kind: str,
     units takes seconds), cached for a finished network; a stopped one's are made afresh."""
     if result.stopped:
         return lambda: _MAKERS[kind](result, style)
-    params, fingerprint = result.params, data.fingerprint
-    return lambda: _cached_file(params, fingerprint, kind, style)
+    params = result.params
+    return lambda: _cached_file(params, data.fingerprint, kind, style, data)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _cached_file(params, fingerprint: str, kind: str, style: WeightStyle) -> bytes:
-    return _MAKERS[kind](cached._trained(params, fingerprint), style)
+def _cached_file(params, fingerprint: str, kind: str, style: WeightStyle, _data: MnistData
+                 ) -> bytes:
+    return _MAKERS[kind](cached.trained(params, _data), style)

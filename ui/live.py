@@ -18,20 +18,18 @@ from core.live import TrainingRun, start_training
 from core.params import TrainParams
 from core.train import TrainResult, cached_failure, describe_partial, training_state
 from core.weights import hidden_weight_images, weight_grid_mosaic
-from ui import cached, colours
+from ui import cached, colours, keys
 
-RUN, ABANDONED, STOPPED, SESSION = (
-    "mlp_lens_run", "mlp_lens_abandoned", "mlp_lens_stopped", "mlp_lens_session")
 REFRESH_SECONDS = 0.5
 
 
 def network(params: TrainParams, data: MnistData) -> TrainResult | None:
     """The network for ``params``: finished, or stopped by the user; None while it trains or
     when its training failed (the page then says why)."""
-    stopped = st.session_state.get(STOPPED)
+    stopped = st.session_state.get(keys.STOPPED)
     if stopped is not None and stopped.params == params:
         return stopped
-    st.session_state.pop(STOPPED, None)
+    st.session_state.pop(keys.STOPPED, None)
     state = training_state(params, data)
     if state == "trained":
         _switch_to(None)
@@ -41,7 +39,7 @@ def network(params: TrainParams, data: MnistData) -> TrainResult | None:
         _switch_to(None)
         st.error(failure.message, icon=":material/error:")
         return None
-    current = st.session_state.get(RUN)
+    current = st.session_state.get(keys.RUN)
     if current is not None and current.params == params and current.done and current.error:
         st.error(current.error, icon=":material/error:")
         return None
@@ -59,7 +57,7 @@ def stopped_banner(result: TrainResult) -> None:
                    "You see the network as it was then, before it finished learning.",
                    icon=":material/pause:")
         st.button("Train to the end", key="resume_training",
-                  on_click=lambda: st.session_state.pop(STOPPED, None))
+                  on_click=lambda: st.session_state.pop(keys.STOPPED, None))
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
@@ -102,26 +100,26 @@ def _stop(run: TrainingRun) -> None:
     run.release(_session(), stop=True)
     snapshot = run.snapshot()
     if snapshot is not None:
-        st.session_state[STOPPED] = describe_partial(
+        st.session_state[keys.STOPPED] = describe_partial(
             run.params, run.data, snapshot.model, epoch=snapshot.epoch, seconds=snapshot.seconds)
-    st.session_state.pop(RUN, None)
+    st.session_state.pop(keys.RUN, None)
 
 
 def _switch_to(run: TrainingRun | None) -> None:
     """Watch ``run``; the run left behind goes on to fill the cache, the one before it stops."""
-    current = st.session_state.get(RUN)
+    current = st.session_state.get(keys.RUN)
     if current is run:
         return
     if current is not None and not current.done:
-        previous = st.session_state.get(ABANDONED)
+        previous = st.session_state.get(keys.ABANDONED)
         if previous is not None and previous is not run:
             previous.release(_session(), stop=True)
         current.release(_session(), stop=False)
-        st.session_state[ABANDONED] = current
-    st.session_state[RUN] = run
+        st.session_state[keys.ABANDONED] = current
+    st.session_state[keys.RUN] = run
 
 
 def _session() -> str:
-    if SESSION not in st.session_state:
-        st.session_state[SESSION] = uuid.uuid4().hex
-    return st.session_state[SESSION]
+    if keys.SESSION not in st.session_state:
+        st.session_state[keys.SESSION] = uuid.uuid4().hex
+    return st.session_state[keys.SESSION]

@@ -13,11 +13,11 @@ from core.outcome import epoch_word, outcome
 from core.params import FIELDS, TrainParams
 from core.train import TrainingFailed, TrainResult, dead_units_cause
 from core.weights import WeightStyle, grid_shape
-from ui import cached, colours, dataview
+from ui import cached, colours, dataview, keys
 from ui.sidebar import ADVANCED_OPEN, set_param
 
 log = logging.getLogger("mlp_lens")
-FIX = "mlp_lens_fix"  # the network before a one-click fix, to show what the fix did
+FIX = keys.FIX
 
 
 @contextmanager
@@ -35,7 +35,7 @@ def guarded():
 
 def data_summary(data: MnistData, params: TrainParams | None) -> None:
     """What the lesson prints about its data, folded away (the data page has it all)."""
-    low, high = cached.pixel_range(data.fingerprint)
+    low, high = cached.pixel_range(data)
     label = f"The data: {len(data.y):,} × {data.X.shape[1]} pixels from {low} to {high}"
     if params is not None:
         counts = data.counts(params.digits)

@@ -26,7 +26,7 @@ from core.params import (
     Whole,
     YesNo,
 )
-from ui import colours, theme
+from ui import colours, keys, theme
 
 PAGES = (  # the pages, in the order the sidebar lists them
     ("app.py", "Explore", ":material/grid_view:"),
@@ -36,11 +36,9 @@ PAGES = (  # the pages, in the order the sidebar lists them
     ("pages/5_Draw_a_digit.py", "Draw a digit", ":material/draw:"),
     ("pages/1_Lesson.py", "The lesson", ":material/school:"),
 )
-STORE = "mlp_lens_params"
-URL_NOTICES = "mlp_lens_url_notices"
-LINK_SLOT = "mlp_lens_link_slot"  # where the sidebar shows the link, this run
+STORE, URL_NOTICES, LINK_SLOT = keys.PARAMS, keys.URL_NOTICES, keys.LINK_SLOT
 QUICK = "qs"  # the key prefix of the main settings' copy in the page (for phones)
-ADVANCED_OPEN = "sb_advanced"  # the Advanced section's open state (a fix may open it)
+ADVANCED_OPEN = keys.ADVANCED_OPEN
 _COPY_LABEL = "Copy link to this view"
 # A button that copies the link; where the clipboard is not available (plain http on
 # another host) the browser's prompt shows the link, selected, to copy by hand.

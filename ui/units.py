@@ -20,26 +20,26 @@ from core.weights import WeightStyle, digit_mosaic, figure_png, hidden_weight_im
 from ui import cached, colours
 
 
+# Keyed by the parameters, the data's fingerprint and the unit; ``_data`` is not hashed.
 @st.cache_data(show_spinner="Measuring the unit on every training image…", max_entries=64)
-def _report(params: TrainParams, fingerprint: str, unit: int) -> UnitReport:
-    X, y = training_inputs(params, cached.mnist())
-    return unit_report(cached.trained(params, cached.mnist()).model, X, y, unit)
+def _report(params: TrainParams, fingerprint: str, unit: int, _data: MnistData) -> UnitReport:
+    X, y = training_inputs(params, _data)
+    return unit_report(cached.trained(params, _data).model, X, y, unit)
 
 
 @st.cache_data(show_spinner="Measuring every unit…", max_entries=64)
-def _table(params: TrainParams, fingerprint: str) -> list[dict]:
-    X, y = training_inputs(params, cached.mnist())
-    return units_table(cached.trained(params, cached.mnist()).model, X, y)
+def _table(params: TrainParams, fingerprint: str, _data: MnistData) -> list[dict]:
+    X, y = training_inputs(params, _data)
+    return units_table(cached.trained(params, _data).model, X, y)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _pictures(params: TrainParams, fingerprint: str, unit: int, style: WeightStyle
-              ) -> dict[str, bytes | np.ndarray]:
+def _pictures(params: TrainParams, fingerprint: str, unit: int, style: WeightStyle,
+              _data: MnistData) -> dict[str, bytes | np.ndarray]:
     """The unit's weight image and activation plot (PNG), and its extreme images (mosaics)."""
-    data = cached.mnist()
-    report = _report(params, fingerprint, unit)
-    X, y = data.subset(params.digits)
-    image = hidden_weight_images(cached.trained(params, data).model)[unit]
+    report = _report(params, fingerprint, unit, _data)
+    X, y = _data.subset(params.digits)
+    image = hidden_weight_images(cached.trained(params, _data).model)[unit]
 
     def mosaic(rows):
         return digit_mosaic(np.asarray(X[rows]).reshape(-1, 28, 28), zoom=3)
@@ -52,7 +52,7 @@ def _pictures(params: TrainParams, fingerprint: str, unit: int, style: WeightSty
 def all_units(result: TrainResult, data: MnistData) -> None:
     st.subheader("All units at a glance")
     st.dataframe(
-        _table(result.params, data.fingerprint), hide_index=True, width="stretch",
+        _table(result.params, data.fingerprint, data), hide_index=True, width="stretch",
         column_config={
             "active on": st.column_config.ProgressColumn(
                 "active on", help="Share of training images on which the unit's output is > 0",
@@ -63,9 +63,9 @@ def all_units(result: TrainResult, data: MnistData) -> None:
 
 def one_unit(result: TrainResult, data: MnistData, unit: int) -> None:
     params = result.params
-    report = _report(params, data.fingerprint, unit)
+    report = _report(params, data.fingerprint, unit, data)
     style = colours.weight_style()
-    pictures = _pictures(params, data.fingerprint, unit, style)
+    pictures = _pictures(params, data.fingerprint, unit, style, data)
     if report.dead:
         st.warning(f"Unit {unit + 1} is dead: its ReLU output is zero on every training image, "
                    "so it takes no part in any decision. " + dead_units_cause(params),

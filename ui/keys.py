@@ -1,0 +1,29 @@
+"""Every session-state key MLP Lens reads or writes, in one place.
+
+Widget keys that no code reads back stay next to their widget (``key="export_png"``);
+the keys here are those the code reads or writes through ``st.session_state``.
+"""
+
+# The sidebar (ui/sidebar.py): the settings survive page switches here, not in the widgets.
+PARAMS = "mlp_lens_params"  # the sidebar's values, by TrainParams field name
+URL_NOTICES = "mlp_lens_url_notices"  # (values from the link, what was wrong with it)
+LINK_SLOT = "mlp_lens_link_slot"  # where the sidebar shows the link, this run
+ADVANCED_OPEN = "sb_advanced"  # the Advanced section's open state (a fix may open it)
+# Each setting's widget is "sb_<name>" in the sidebar and "qs_<name>" in the page's quick settings.
+
+# Watching a network learn (ui/live.py).
+RUN = "mlp_lens_run"  # the TrainingRun this session watches
+ABANDONED = "mlp_lens_abandoned"  # the run it left, still filling the cache
+STOPPED = "mlp_lens_stopped"  # the partial TrainResult the person stopped
+SESSION = "mlp_lens_session"  # this session's id, for the runs it watches
+
+# Compare seeds (ui/compare.py).
+SEEDS = "cmp_seeds_text"  # the seed list's text box (kept across pages and in the URL)
+SEED_TRAINING = "cmp_training"  # (settings, SeedTraining) of the seeds being trained
+
+# The data page (ui/dataview.py).
+CONFIRM_CLEAR = "data_confirm_clear"  # the person asked to clear the caches; confirm
+
+# Pictures and fixes (ui/colours.py, ui/render.py).
+WEIGHT_STYLE = "mlp_lens_weight_style"  # the chosen WeightStyle (colours and scale)
+FIX = "mlp_lens_fix"  # the network before a one-click fix, to show what the fix did
