@@ -3,7 +3,7 @@
 import streamlit as st
 
 from core.process import configure_process
-from ui import cached, colours, live, render
+from ui import cached, colours, evaluation, live, render
 from ui.exports import exports
 from ui.sidebar import quick_settings, sidebar
 
@@ -22,6 +22,7 @@ with render.guarded():
         live.stopped_banner(result)
         render.metrics(result)
         render.fix_effect(result)
+        evaluation.holdout_note(result)
         render.dead_units_warning(result)
         grid, votes = st.columns([3, 2], gap="large")
         with grid:
@@ -32,5 +33,6 @@ with render.guarded():
         with votes:
             st.subheader("How each unit votes")
             render.output_weights(result, data)
+        evaluation.held_out(result, data)
         render.loss_curve(result)
         exports(result, data, style)

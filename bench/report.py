@@ -75,6 +75,10 @@ ROWS = (
     RowSpec("cold_scaled", "MLP Lens cold (scaled pixels)", "lesson_scaled", _lens_detail),
     RowSpec("warm", "MLP Lens warm (lesson config)", "lesson", _lens_detail),
     RowSpec("warm_scaled", "MLP Lens warm (scaled pixels)", "lesson_scaled", _lens_detail),
+    RowSpec("holdout", "MLP Lens cold, test digits held out (lesson config)", "lesson",
+            _lens_detail),
+    RowSpec("holdout_scaled", "MLP Lens cold, test digits held out (scaled pixels)",
+            "lesson_scaled", _lens_detail),
     RowSpec("fetch", "data load: fetch_openml (scikit-learn's cache)", "fetch", _call_detail),
     RowSpec("load", "data load: load_mnist (MLP Lens's uint8 copy)", "fetch", _call_detail),
     RowSpec("page_first", "page first run (cached model)", "lesson", _page_first_detail,
@@ -148,6 +152,37 @@ def networks(measurements: dict[str, Measurement | str]) -> list[dict]:
     return found
 
 
+def held_out(measurements: dict[str, Measurement | str]) -> list[dict]:
+    """Training and test accuracy of the lesson config and the scaled config, each trained on
+    the training digits only and measured on the held-out test digits."""
+    found = []
+    for suffix, config in (("", "lesson config (raw pixels)"), ("_scaled", "scaled pixels")):
+        result = _values(measurements, "holdout" + suffix)
+        if result is None or result["test_accuracy"] is None:
+            continue
+        found.append({"config": config, "training_rows": result["n_samples"],
+                      "test_rows": result["n_test"], "train_accuracy": result["train_accuracy"],
+                      "test_accuracy": result["test_accuracy"], "epochs": result["n_iter"],
+                      "dead_units": f"{result['dead_units']} of {result['hidden_units']}",
+                      "split": result["split"]})
+    return found
+
+
+def _held_out_table(found: list[dict]) -> list[str]:
+    if not found:
+        return ["Not measured (see the failed rows above)."]
+    lines = [f"Split: {found[0]['split']}.", "",
+             "| Configuration | Training rows (0–3) | Test rows (0–3) | Training accuracy "
+             "| Test accuracy | Gap (points) | Dead units | Epochs |",
+             "|---|--:|--:|--:|--:|--:|--:|--:|"]
+    for f in found:
+        gap = (f["train_accuracy"] - f["test_accuracy"]) * 100
+        lines.append(f"| {f['config']} | {f['training_rows']:,} | {f['test_rows']:,} "
+                     f"| {f['train_accuracy']:.2%} | {f['test_accuracy']:.2%} | {gap:+.2f} "
+                     f"| {f['dead_units']} | {f['epochs']} |")
+    return lines
+
+
 def _values(measurements: dict, key: str) -> dict | None:
     found = measurements.get(key)
     return found.values if isinstance(found, Measurement) and found.ok else None
@@ -155,7 +190,7 @@ def _values(measurements: dict, key: str) -> dict | None:
 
 def markdown(*, machine: dict, data_note: str, settings: str, rows: dict[str, Row],
              trained: list[dict], digits_note: str, load_after: tuple,
-             wall_seconds: float) -> str:
+             wall_seconds: float, tested: list[dict] = ()) -> str:
     """The whole report, ready to paste into an issue."""
     lines = ["## MLP Lens benchmark", "",
              f"Run {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}. Every row is one fresh "
@@ -166,6 +201,8 @@ def markdown(*, machine: dict, data_note: str, settings: str, rows: dict[str, Ro
               "|---|--:|--:|--:|---|"]
     lines += [_table_line(rows, key) for key in rows]
     lines += ["", "### The trained networks (for the record)", ""] + _networks_table(trained)
+    lines += ["", "### On MNIST's test digits (trained with them held out)", ""]
+    lines += _held_out_table(list(tested))
     lines += ["", digits_note, "", f"Whole benchmark: {wall_seconds:.0f} s of wall clock "
               "(data preparation included)."]
     return "\n".join(lines) + "\n"

@@ -24,7 +24,7 @@ from time import perf_counter
 from bench.datahome import DataSource, prepare_data
 from bench.machine import describe_machine
 from bench.measure import ROOT, Measurement, measure
-from bench.report import collect_rows, digits_note, markdown, networks, write_json
+from bench.report import collect_rows, digits_note, held_out, markdown, networks, write_json
 
 LESSON_MAX_ITER, QUICK_ROWS, QUICK_MAX_ITER = 200, 2_000, 5
 SEEDS = (2, 3, 4, 5)  # the Compare seeds page's default
@@ -107,6 +107,12 @@ class Bench:
                 data_home=self.home, max_iter=self.args.max_iter, scale=scale)
         for scale, suffix in ((False, ""), (True, "_scaled")):
             found.update(self._cold_and_warm(scale, suffix))
+        for scale, suffix in ((False, ""), (True, "_scaled")):
+            found["holdout" + suffix] = _expect(self._measure(
+                f"MLP Lens cold, test digits held out{suffix}", "lens_train",
+                cache=_fresh_cache(self.prime, self.work / ("holdout" + suffix)),
+                data_home=self.home, max_iter=self.args.max_iter, scale=scale, holdout=True),
+                trained=1)
         found["page"] = self._page(self.work / "models")
         for parallel, key in ((False, "seeds_sequential"), (True, "seeds_parallel")):
             how = "in parallel workers" if parallel else "one after another"
@@ -153,7 +159,8 @@ class Bench:
 
 
 _ALL_KEYS = ("fetch", "load", "lesson", "lesson_scaled", "cold", "warm", "cold_scaled",
-             "warm_scaled", "page", "seeds_sequential", "seeds_parallel")
+             "warm_scaled", "holdout", "holdout_scaled", "page", "seeds_sequential",
+             "seeds_parallel")
 
 
 def _fresh_cache(prime: Path, cache: Path) -> Path:
@@ -176,17 +183,18 @@ def _report(machine: dict, source: DataSource, args, measurements, wall: float
             ) -> tuple[str, dict]:
     """The Markdown text and the JSON payload of this run."""
     rows = collect_rows(measurements)
-    trained = networks(measurements)
+    trained, tested = networks(measurements), held_out(measurements)
     epochs = "the lesson's" if args.max_iter == LESSON_MAX_ITER else "not the lesson's 200"
     settings = (f"max_iter={args.max_iter} ({epochs}); {args.reruns} page reruns"
                 + ("; --quick" if args.quick else ""))
     note = digits_note(measurements)
     load_after = getloadavg()
     text = markdown(machine=machine, data_note=source.note, settings=settings, rows=rows,
-                    trained=trained, digits_note=note, load_after=load_after, wall_seconds=wall)
+                    trained=trained, digits_note=note, load_after=load_after, wall_seconds=wall,
+                    tested=tested)
     payload = {"when": datetime.now().astimezone().isoformat(), "machine": machine,
                "load_average_after": load_after, "options": vars(args), "data": source,
-               "rows": rows, "networks": trained, "digits": note,
+               "rows": rows, "networks": trained, "held_out": tested, "digits": note,
                "measurements": measurements, "wall_seconds": wall, "markdown": text}
     return text, payload
 

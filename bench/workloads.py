@@ -37,8 +37,12 @@ def lesson_script(*, data_home: str, max_iter: int, scale: bool) -> dict:
             "weights": _digest(mlp.coefs_)}
 
 
-def lens_train(*, data_home: str, max_iter: int, scale: bool) -> dict:
-    """MLP Lens's path to the same network: the uint8 copy, then the persistent model cache."""
+def lens_train(*, data_home: str, max_iter: int, scale: bool, holdout: bool = False) -> dict:
+    """MLP Lens's path to the same network: the uint8 copy, then the persistent model cache.
+
+    With ``holdout`` it trains on the training side of the data's split only and measures
+    the test side (MNIST's own split for OpenML's mnist_784).
+    """
     from core.data import load_mnist
     from core.params import TrainParams
     from core.process import configure_process
@@ -48,14 +52,16 @@ def lens_train(*, data_home: str, max_iter: int, scale: bool) -> dict:
     imported = perf_counter()
     data = load_mnist(data_home=data_home)
     loaded = perf_counter()
-    result = train_mlp(TrainParams(max_iter=max_iter, scale_pixels=scale), data)
+    result = train_mlp(TrainParams(max_iter=max_iter, scale_pixels=scale, holdout=holdout),
+                       data)
     done = perf_counter()
     return {"seconds": done - START, "imports": imported - START, "load": loaded - imported,
             "train": done - loaded, "trained_here": trainings_run(), "source": data.source,
             "n_samples": result.n_samples, "train_accuracy": result.train_accuracy,
             "dead_units": len(result.dead_units), "hidden_units": result.params.hidden_units,
             "n_iter": result.n_iter, "converged": result.converged,
-            "weights": _digest(result.model.coefs_)}
+            "test_accuracy": result.test_accuracy, "n_test": result.n_test,
+            "split": data.split if holdout else "", "weights": _digest(result.model.coefs_)}
 
 
 def seeds(*, data_home: str, max_iter: int, seeds: list[int], parallel: bool) -> dict:

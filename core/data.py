@@ -19,13 +19,27 @@ from core.cache import atomic_write, cache_dir
 
 OPENML_NAME, OPENML_VERSION = "mnist_784", 1
 OPENML_ADDRESS = ("www.openml.org", 443)
+OPENML_TEST_ROWS = 10_000  # mnist_784 ends with MNIST's 10,000 test digits (rows 60,000-69,999)
+SAMPLE_TEST_SIZE, SAMPLE_SPLIT_SEED = 1 / 7, 0  # the sample's split: MNIST's 6:1 proportion
 DATA_ENV = "MLP_LENS_DATA"  # "sample" forces the offline sample (tests, classrooms)
 N_PIXELS = 784
 
 
+PARTS = ("all", "train", "test")
+
+
 @dataclass(frozen=True)
 class MnistData:
-    """Digits as uint8 pixels ``X`` (n x 784, 0-255) and uint8 labels ``y``."""
+    """Digits as uint8 pixels ``X`` (n x 784, 0-255) and uint8 labels ``y``, and their split.
+
+    The split into training and test rows is made here, once: OpenML's
+    mnist_784 keeps MNIST's own (the first 60,000 rows are the training
+    digits, the last 10,000 the test digits); the offline sample gets a fixed
+    stratified split (``train_test_split(test_size=1/7, stratify=y,
+    random_state=0)``). ``train_rows`` and ``test_rows`` are row numbers in the
+    order that split gives them, which is the order a script doing the same
+    split trains on.
+    """
 
     X: np.ndarray
     y: np.ndarray
@@ -33,21 +47,76 @@ class MnistData:
     note: str
     path: Path | None = field(default=None, compare=False)  # the uint8 copy X is mapped from
     fingerprint: str = field(init=False)
+    train_rows: np.ndarray = field(init=False, repr=False, compare=False)
+    test_rows: np.ndarray = field(init=False, repr=False, compare=False)
+    split: str = field(init=False, compare=False)  # the split in words, for the pages
 
     def __post_init__(self):
         digest = hashlib.blake2b(digest_size=16)
         digest.update(np.ascontiguousarray(self.X).data)
         digest.update(np.ascontiguousarray(self.y).data)
         object.__setattr__(self, "fingerprint", digest.hexdigest())
+        train, test, words = _split(self.y, self.source)
+        object.__setattr__(self, "train_rows", train)
+        object.__setattr__(self, "test_rows", test)
+        object.__setattr__(self, "split", words)
 
-    def subset(self, digits) -> tuple[np.ndarray, np.ndarray]:
-        """Rows whose label is in ``digits``, in their original order (as ``X[y <= '3']``)."""
-        mask = np.isin(self.y, digits)
-        return self.X[mask], self.y[mask]
+    @property
+    def n_train(self) -> int:
+        """Rows on the training side of the split (the OpenML script's ``X[:n_train]``)."""
+        return len(self.train_rows)
 
-    def counts(self, digits) -> dict[int, int]:
-        found = np.bincount(self.y, minlength=10)
+    @property
+    def n_test(self) -> int:
+        return len(self.test_rows)
+
+    def subset(self, digits, part: str = "all") -> tuple[np.ndarray, np.ndarray]:
+        """Rows whose label is in ``digits``, of every image (``part="all"``, in their original
+        order, as ``X[y <= '3']``) or of one side of the split (in the split's order)."""
+        rows = self._rows(part)
+        if rows is None:
+            mask = np.isin(self.y, digits)
+            return self.X[mask], self.y[mask]
+        rows = rows[np.isin(self.y[rows], digits)]
+        return self.X[rows], self.y[rows]
+
+    def counts(self, digits, part: str = "all") -> dict[int, int]:
+        rows = self._rows(part)
+        found = np.bincount(self.y if rows is None else self.y[rows], minlength=10)
         return {int(d): int(found[d]) for d in digits}
+
+    def _rows(self, part: str) -> np.ndarray | None:
+        if part not in PARTS:
+            raise ValueError(f"part must be one of {', '.join(PARTS)} (got {part!r}).")
+        return {"all": None, "train": self.train_rows, "test": self.test_rows}[part]
+
+
+def _split(y: np.ndarray, source: str) -> tuple[np.ndarray, np.ndarray, str]:
+    """Training rows, test rows and the split in words, for data from ``source``."""
+    n = len(y)
+    if source == "openml":
+        # MNIST's layout: the test digits are the last rows. A shorter copy in the same
+        # layout (as ../shared's tool writes with --rows) keeps its last seventh.
+        n_test = min(n // 7, OPENML_TEST_ROWS)
+        words = (f"MNIST's own split: the first {n - n_test:,} rows are training digits, "
+                 f"the last {n_test:,} the test digits (written by other people)")
+        return np.arange(n - n_test), np.arange(n - n_test, n), words
+    from sklearn.model_selection import train_test_split
+
+    rows = np.arange(n)
+    try:
+        train, test = train_test_split(rows, test_size=SAMPLE_TEST_SIZE, stratify=y,
+                                       random_state=SAMPLE_SPLIT_SEED)
+        how = "a fixed stratified split of the sample"
+    except ValueError:  # a tiny sample: a digit with one image cannot be on both sides
+        if n < 2:
+            return rows, rows[:0], "no split: too few images to hold any out"
+        train, test = train_test_split(rows, test_size=SAMPLE_TEST_SIZE,
+                                       random_state=SAMPLE_SPLIT_SEED)
+        how = "a fixed random split of the sample (too few images of a digit to stratify)"
+    words = (f"{how}: {len(train):,} training images, {len(test):,} test images "
+             f"(train_test_split(test_size=1/7, stratify=y, random_state={SAMPLE_SPLIT_SEED}))")
+    return train, test, words
 
 
 def load_mnist(

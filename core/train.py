@@ -15,6 +15,7 @@ from sklearn.neural_network import MLPClassifier
 
 from core.cache import cache_dir
 from core.data import MnistData
+from core.evaluation import evaluate
 from core.params import TrainParams
 from core.process import one_blas_thread
 from core.sklearn_hooks import recording_lbfgs_outcome, watching
@@ -62,6 +63,15 @@ class TrainResult:
     fit_seconds: float
     stopped: bool = False  # stopped by the user before the end: a partial network, not cached
     validation_scores: tuple[float, ...] = ()  # per epoch, with early_stopping only
+    # Measured on the held-out test rows of the chosen digits (params.holdout), else None / 0.
+    test_accuracy: float | None = None
+    confusion: np.ndarray | None = None  # rows: true digit, columns: predicted, params.digits order
+    n_test: int = 0
+
+    @property
+    def gap(self) -> float | None:
+        """Training minus test accuracy: how much better it does on images it has seen."""
+        return None if self.test_accuracy is None else self.train_accuracy - self.test_accuracy
 
     @property
     def layer_shapes(self) -> tuple[tuple[int, int], ...]:
@@ -112,10 +122,29 @@ def model_inputs(X: np.ndarray, *, scale_pixels: bool) -> np.ndarray:
     return inputs
 
 
+def training_images(params: TrainParams, data: MnistData) -> tuple[np.ndarray, np.ndarray]:
+    """The images the network trains on, as stored (uint8 pixels), and their labels.
+
+    Every image of the chosen digits, as the lesson; with ``params.holdout``
+    only those on the training side of ``data``'s split.
+    """
+    return data.subset(params.digits, _training_part(params))
+
+
 def training_inputs(params: TrainParams, data: MnistData) -> tuple[np.ndarray, np.ndarray]:
-    """The rows of the chosen digits as the network's inputs, and their labels."""
-    X, y = data.subset(params.digits)
+    """The images the network trains on as its inputs, and their labels."""
+    X, y = training_images(params, data)
     return model_inputs(X, scale_pixels=params.scale_pixels), y
+
+
+def held_out_inputs(params: TrainParams, data: MnistData) -> tuple[np.ndarray, np.ndarray]:
+    """The held-out test rows of the chosen digits as the network's inputs, and their labels."""
+    X, y = data.subset(params.digits, "test")
+    return model_inputs(X, scale_pixels=params.scale_pixels), y
+
+
+def _training_part(params: TrainParams) -> str:
+    return "train" if params.holdout else "all"
 
 
 class StopTraining(Exception):
@@ -131,6 +160,7 @@ def train_mlp(params: TrainParams, data: MnistData, *, on_epoch=None) -> TrainRe
     watches, so the network is the same as without it. It may raise
     ``StopTraining``, which propagates and leaves nothing in the cache.
     """
+    _check_test_rows(params, data)
     outcome = _cached_fit()(params, data.fingerprint, data, on_epoch)
     if isinstance(outcome, TrainingFailure):
         raise TrainingFailed(outcome.message)
@@ -143,7 +173,7 @@ def describe_partial(params: TrainParams, data: MnistData, model: MLPClassifier,
     X, y = training_inputs(params, data)
     reason = f"stopped by you at epoch {epoch} of {params.max_iter}"
     return _describe(params, model, X, y, converged=False, stop_reason=reason,
-                     seconds=seconds, stopped=True)
+                     seconds=seconds, stopped=True, test=_test_set(params, data))
 
 
 def training_state(params: TrainParams, data: MnistData) -> TrainingState:
@@ -216,7 +246,7 @@ def _fit(params: TrainParams, fingerprint: str, data: MnistData, on_epoch=None
             return TrainingFailure(_diverged_message(params))
         converged, stop_reason = _how_it_stopped(params, model, lbfgs)
         return _describe(params, model, X, y, converged=converged, stop_reason=stop_reason,
-                         seconds=seconds)
+                         seconds=seconds, test=_test_set(params, data))
 
 
 def _how_it_stopped(params: TrainParams, model: MLPClassifier, lbfgs) -> tuple[bool | None, str]:
@@ -234,9 +264,25 @@ def _how_it_stopped(params: TrainParams, model: MLPClassifier, lbfgs) -> tuple[b
                    f"(scipy: {lbfgs.message})")
 
 
-def _describe(params, model, X, y, *, converged, stop_reason, seconds, stopped=False):
+def _check_test_rows(params: TrainParams, data: MnistData) -> None:
+    """Refuse, before any training, to hold out a test set that has no images."""
+    if params.holdout and sum(data.counts(params.digits, "test").values()) == 0:
+        digits = ", ".join(map(str, params.digits))
+        raise TrainingFailed(
+            f"The test side of this data's split has no images of the digits {digits}, so "
+            "there is nothing to measure the network on. Pick other digits, or untick "
+            "'Hold out MNIST's test digits' to train on every image.")
+
+
+def _test_set(params: TrainParams, data: MnistData):
+    return held_out_inputs(params, data) if params.holdout else None
+
+
+def _describe(params, model, X, y, *, converged, stop_reason, seconds, stopped=False,
+              test=None):
     active = _active_fraction(model, X)
     scores = getattr(model, "validation_scores_", None) or ()
+    test_accuracy, confusion = evaluate(model, *test, params.digits) if test else (None, None)
     return TrainResult(
         params=params,
         model=model,
@@ -251,6 +297,9 @@ def _describe(params, model, X, y, *, converged, stop_reason, seconds, stopped=F
         fit_seconds=seconds,
         stopped=stopped,
         validation_scores=tuple(float(v) for v in scores),
+        test_accuracy=test_accuracy,
+        confusion=confusion,
+        n_test=0 if test is None else len(test[1]),
     )
 
 

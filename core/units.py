@@ -81,9 +81,10 @@ class UnitReport:
     active_by_digit: dict[int, float]  # share of each digit's images it is active on
     top: np.ndarray  # the images that drive it highest, strongest first
     bottom: np.ndarray  # the images that drive it lowest (most inhibit it), lowest first
-    accuracy_on: dict[int, float]
+    accuracy_on: dict[int, float]  # per digit, on the images the ablation is scored on
     accuracy_off: dict[int, float]
     activation: str = "relu"
+    scored_on: str = "training"  # "training" images, or the "test" images held out
 
     @property
     def activations(self) -> np.ndarray:
@@ -101,8 +102,12 @@ class UnitReport:
         return {d: self.accuracy_on[d] - self.accuracy_off[d] for d in self.accuracy_on}
 
 
-def unit_report(model: MLPClassifier, X: np.ndarray, y: np.ndarray, unit: int) -> UnitReport:
+def unit_report(model: MLPClassifier, X: np.ndarray, y: np.ndarray, unit: int, *,
+                held_out: tuple[np.ndarray, np.ndarray] | None = None) -> UnitReport:
     """Measure ``unit`` on the training images ``X`` (scaled as in training) with labels ``y``.
+
+    What switching it off costs is scored on ``held_out`` (test images and
+    labels, prepared the same way) when given, else on the training images.
 
     Images are ranked by the unit's input to its ReLU rather than its output, so
     the least exciting ones are those that push it furthest below zero (not an
@@ -110,26 +115,34 @@ def unit_report(model: MLPClassifier, X: np.ndarray, y: np.ndarray, unit: int) -
     the images that come closest to switching it on.
     """
     pre = pre_activations(model, X)
-    hidden = activate(model.activation, pre)
     order = np.argsort(-pre[:, unit], kind="stable")
+    if held_out is None:
+        hidden, y_score = activate(model.activation, pre), y  # the first layer, computed once
+    else:
+        hidden, y_score = hidden_activations(model, held_out[0]), held_out[1]
     return UnitReport(
         unit=unit,
         pre_activations=pre[:, unit],
         active_by_digit={int(d): float(np.mean(pre[y == d, unit] > 0)) for d in np.unique(y)},
         top=order[:N_EXTREMES],
         bottom=order[::-1][:N_EXTREMES],
-        accuracy_on=accuracy_per_digit(predict_from_hidden(model, hidden), y),
-        accuracy_off=accuracy_per_digit(predict_without(model, hidden, unit), y),
+        accuracy_on=accuracy_per_digit(predict_from_hidden(model, hidden), y_score),
+        accuracy_off=accuracy_per_digit(predict_without(model, hidden, unit), y_score),
         activation=model.activation,
+        scored_on="training" if held_out is None else "test",
     )
 
 
-def units_table(model: MLPClassifier, X: np.ndarray, y: np.ndarray) -> list[dict]:
-    """One row per unit: activity, the digit it fires for most, its strongest vote, its worth."""
+def units_table(model: MLPClassifier, X: np.ndarray, y: np.ndarray, *,
+                held_out: tuple[np.ndarray, np.ndarray] | None = None) -> list[dict]:
+    """One row per unit: activity, the digit it fires for most, its strongest vote, its worth
+    (the accuracy lost without it, on ``held_out`` when given, else on ``X``)."""
     pre = pre_activations(model, X)
     hidden = activate(model.activation, pre)
     digits = np.unique(y)
-    accuracy = float(np.mean(predict_from_hidden(model, hidden) == y))
+    X_score, y_score = held_out if held_out is not None else (X, y)
+    scored = hidden_activations(model, X_score) if held_out is not None else hidden
+    accuracy = float(np.mean(predict_from_hidden(model, scored) == y_score))
     rows = []
     for unit in range(hidden.shape[1]):
         by_digit = [hidden[y == d, unit].mean() for d in digits]
@@ -141,7 +154,7 @@ def units_table(model: MLPClassifier, X: np.ndarray, y: np.ndarray) -> list[dict
             "fires most for": str(digits[int(np.argmax(by_digit))]) if max(by_digit) > 0 else "—",
             "strongest vote": f"{'for' if unit_votes[strongest] > 0 else 'against'} {strongest}",
             "accuracy lost when off": accuracy - float(
-                np.mean(predict_without(model, hidden, unit) == y)),
+                np.mean(predict_without(model, scored, unit) == y_score)),
         })
     return rows
 

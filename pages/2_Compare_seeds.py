@@ -14,10 +14,10 @@ st.title("Compare random seeds")
 st.caption("“If you change the random state you will likely get different results: there are "
            "many equivalently optimal neural networks that work differently.” Here they are, "
            "side by side, with each unit matched to its closest counterpart in the reference "
-           "seed. There is no held-out set: like the lesson, every image of the chosen digits "
-           "is used for training.")
+           "seed.")
 quick_settings()  # shown on phones only, where the sidebar is folded away
 with render.guarded():
+    compare.holdout_caption(params)
     seeds, reference, options = compare.seed_controls()
     if params is not None and seeds:
         data = cached.mnist()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -57,3 +58,24 @@ def write_openml_cache(data_home: Path, X: np.ndarray, y: np.ndarray) -> Path:
 def _write_json(path: Path, obj) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(gzip.compress(json.dumps(obj).encode()))
+
+
+# ../shared next to the project's root; MLP_LENS_SHARED points elsewhere (a git worktree).
+SHARED = Path(os.environ.get("MLP_LENS_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+SHARED_TOOL = SHARED / "tools" / "make_openml_mnist_cache.py"
+
+
+def write_shared_openml_cache(data_home: Path, *, rows: int) -> Path:
+    """Write mnist_784 with ../shared's tool: ``rows`` rows in MNIST's layout (real training
+    digits first, the first ``rows // 7`` real MNIST test digits last). Skips the calling test
+    where ../shared is absent (a user's machine)."""
+    import subprocess
+    import sys
+
+    import pytest
+
+    if not SHARED_TOOL.exists():
+        pytest.skip(f"{SHARED_TOOL} not found (on project machines only)")
+    subprocess.run([sys.executable, str(SHARED_TOOL), str(data_home), "--rows", str(rows)],
+                   check=True, capture_output=True, timeout=300)
+    return Path(data_home)

@@ -51,6 +51,11 @@ def test_quick_run_times_the_lessons_code_next_to_mlp_lens(tmp_path):
     saved = assert_full_report(done, tmp_path)
     assert "| failed |" not in done.stdout and "not run" not in done.stdout
     assert [n["same_weights_as_lesson"] for n in saved["networks"]] == [True, True]
+    assert "### On MNIST's test digits (trained with them held out)" in done.stdout
+    assert [t["config"] for t in saved["held_out"]] == ["lesson config (raw pixels)",
+                                                        "scaled pixels"]
+    assert all(0 < t["test_accuracy"] <= 1 and t["test_rows"] > 0 for t in saved["held_out"])
+    assert "MNIST's own split" in done.stdout
 
 
 def test_quick_run_without_shared_uses_the_sample_and_says_so(tmp_path):

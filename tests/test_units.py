@@ -129,3 +129,25 @@ def test_the_inspector_uses_the_networks_own_activation(small, activation):
     assert not report.dead
     if activation != "logistic":
         assert hidden.min() < 0  # not clipped at zero as ReLU would be
+
+
+def test_with_the_hold_out_switching_a_unit_off_is_scored_on_the_test_images(sample):
+    """The inspector's cost of a unit, per digit, on images the network never trained on:
+    with the unit on it is the confusion matrix's recall; off, a plain ablated copy's."""
+    from core.evaluation import recall_per_digit
+    from core.train import held_out_inputs
+
+    params = TrainParams(scale_pixels=True, max_iter=20, holdout=True, digits=(0, 6, 8))
+    result = train_mlp(params, sample)
+    X, y = training_inputs(params, sample)
+    X_test, y_test = held_out_inputs(params, sample)
+    report = unit_report(result.model, X, y, 1, held_out=(X_test, y_test))
+    assert report.scored_on == "test" and len(report.pre_activations) == len(y)
+    recall = recall_per_digit(result.confusion)
+    assert list(report.accuracy_on) == list(params.digits)
+    assert list(report.accuracy_on.values()) == pytest.approx(recall.tolist())
+    predicted = ablated(result.model, 1).predict(X_test)
+    assert report.accuracy_off == {d: np.mean(predicted[y_test == d] == d) for d in params.digits}
+    table = units_table(result.model, X, y, held_out=(X_test, y_test))
+    off = np.mean(predicted == y_test)
+    assert table[1]["accuracy lost when off"] == pytest.approx(result.test_accuracy - off)

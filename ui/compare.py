@@ -7,14 +7,25 @@ import streamlit as st
 
 from core.compare import DEFAULT_SEEDS, SeedTraining, align_units, clean_seeds, stability
 from core.data import MnistData
+from core.evaluation import spread
 from core.outcome import epoch_word
-from core.params import TrainParams
+from core.params import FIELDS, TrainParams
 from core.train import TrainingFailed, TrainResult, dead_units_cause
 from core.weights import figure_png, hidden_weight_images, weight_grid_figure, weight_grid_mosaic
 from ui import cached, colours, keys, render
 from ui.sidebar import set_param, show_link
 
 CARD_PX = 300  # one seed's picture: three side by side on a wide screen, one on a phone
+
+
+def holdout_caption(params: TrainParams | None) -> None:
+    if params is not None and params.holdout:
+        st.caption("Each seed trains on the training digits only and is measured on the "
+                   "held-out test digits.")
+    elif params is not None:
+        st.caption("There is no held-out set: like the lesson, every image of the chosen digits "
+                   f"is used for training. Tick *{FIELDS['holdout'].label}* to measure each "
+                   "seed on digits it has never seen.")
 
 
 def seed_controls() -> tuple[tuple[int, ...], int, dict]:
@@ -116,10 +127,13 @@ def comparison(found: dict[int, TrainResult | str], reference: int, options: dic
     aligned = {seed: align_units(ref_images, hidden_weight_images(r.model), pixels=pixels)
                for seed, r in good.items()}
     others = [aligned[s] for s in good if s != reference]
-    st.metric("Stability",
-              f"{stability(others):.2f}" if others else "— (waiting for a second seed)",
-              help="The mean |correlation| of matched units across seeds. 1.00: every seed "
-                   "learns the same units; near 0: entirely different ones.")
+    summary = st.container(horizontal=True)
+    summary.metric("Stability",
+                   f"{stability(others):.2f}" if others else "— (waiting for a second seed)",
+                   width="content",
+                   help="The mean |correlation| of matched units across seeds. 1.00: every seed "
+                        "learns the same units; near 0: entirely different ones.")
+    _test_spread(summary, good)
     _dead_units(good)
     style = colours.weight_style()
     shared = _shared_limit(good) if style.scale == "shared" else None
@@ -163,10 +177,26 @@ def _seed_card(seed, result, alignment, is_reference, options, style, shared) ->
     fig = weight_grid_figure(shown, style=style, dead_units=dead, titles=titles, shared=shared)
     st.image(figure_png(fig), caption=f"seed {seed}: units "
              + ("lined up with the reference" if options["align"] else "in their own order"))
+    tested = ("" if result.test_accuracy is None else
+              f" · test accuracy **{result.test_accuracy:.1%}**")
     st.caption(
-        f"training accuracy **{result.train_accuracy:.1%}** · {result.n_iter} "
+        f"training accuracy **{result.train_accuracy:.1%}**{tested} · {result.n_iter} "
         f"{epoch_word(result)} · {len(result.dead_units)} {result.unit_problem or 'dead'} · "
         f"similarity **{alignment.similarity:.2f}**")
+
+
+def _test_spread(row, good: dict[int, TrainResult]) -> None:
+    """The seeds' test accuracies: mean and spread (with the hold-out on)."""
+    scores = [r.test_accuracy for r in good.values() if r.test_accuracy is not None]
+    if not scores:
+        return
+    found = spread(scores)
+    row.metric("Test accuracy across seeds", f"{found.mean:.1%}", width="content",
+               delta=f"spread {found.range * 100:.1f} points "
+                     f"({found.low:.1%} to {found.high:.1%}), std {found.std * 100:.1f}",
+               delta_color="off",
+               help="The mean of each seed's accuracy on the held-out test images it never "
+                    "trained on. Equally good networks differ by about the spread.")
 
 
 def _shared_limit(results: dict[int, TrainResult]) -> float:

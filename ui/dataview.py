@@ -14,6 +14,7 @@ from core.gallery import (
     pixel_histogram,
     pixel_histogram_figure,
 )
+from core.params import FIELDS
 from core.weights import figure_png
 from ui import cached, colours, keys
 
@@ -56,6 +57,8 @@ def _histogram_png(fingerprint: str, _data: MnistData) -> tuple[bytes, float]:
 
 def facts(data: MnistData) -> None:
     st.markdown(f"**Source:** {source_note(data)}")
+    st.markdown(f"**Test digits** (held out when *{FIELDS['holdout'].label}* is ticked): "
+                f"{data.split}.")
     low, high = cached.pixel_range(data)
     row = st.container(horizontal=True, key="metrics_datapage")
     row.metric("X.shape", f"{len(data.y):,} × {data.X.shape[1]}", width="content",

@@ -37,7 +37,11 @@ def data_summary(data: MnistData, params: TrainParams | None) -> None:
     """What the lesson prints about its data, folded away (the data page has it all)."""
     low, high = cached.pixel_range(data)
     label = f"The data: {len(data.y):,} × {data.X.shape[1]} pixels from {low} to {high}"
-    if params is not None:
+    if params is not None and params.holdout:
+        train, test = data.counts(params.digits, "train"), data.counts(params.digits, "test")
+        label += (f", {sum(train.values()):,} training and {sum(test.values()):,} test images "
+                  f"of {join_words(params.digits, 'or')}")
+    elif params is not None:
         counts = data.counts(params.digits)
         label += f", {sum(counts.values()):,} images of {join_words(params.digits, 'or')}"
     if data.source == "sample":
@@ -51,7 +55,15 @@ def data_summary(data: MnistData, params: TrainParams | None) -> None:
                    help="0 is blank paper, 255 full ink.")
         row.metric("First five labels", " ".join(str(v) for v in data.y[:5]), width="content",
                    help="The digit each of the first five images shows.")
-        if params is not None:
+        if params is not None and params.holdout:
+            row.metric("Training / test images",
+                       f"{sum(train.values()):,} / {sum(test.values()):,}", width="content",
+                       help="The chosen digits' images on each side of the split: the network "
+                            "learns from the training side and is measured on the test side.")
+            st.caption(f"Held out: {data.split}. Training / test images per chosen digit: "
+                       + " · ".join(f"**{d}**: {train[d]:,} / {test[d]:,}"
+                                    for d in params.digits))
+        elif params is not None:
             row.metric("Training images", f"{sum(counts.values()):,}", width="content",
                        help="The images of the chosen digits: the network learns from all.")
             st.caption("Images per chosen digit: "
@@ -65,6 +77,12 @@ def metrics(result: TrainResult) -> None:
     row.metric("Training accuracy", f"{result.train_accuracy:.1%}", width="content",
                help="Share of the training images the network labels correctly. Near 1 ÷ "
                     "(number of digits) is guessing.")
+    if result.test_accuracy is not None:
+        row.metric("Test accuracy", f"{result.test_accuracy:.1%}", width="content",
+                   delta=f"{-result.gap * 100:+.1f} points vs training",
+                   help=f"Share of the {result.n_test:,} held-out test images it labels "
+                        "correctly: digits it never trained on. The gap to the training "
+                        "accuracy is how much better it does on images it has seen.")
     row.metric(unit.capitalize(), f"{result.n_iter} of {result.params.max_iter}",
                width="content",
                help=f"{unit.capitalize()} trained, of at most max_iter. An epoch is one pass "

@@ -7,7 +7,13 @@ import streamlit as st
 
 from core.data import MnistData
 from core.params import TrainParams
-from core.train import TrainResult, dead_units_cause, training_inputs
+from core.train import (
+    TrainResult,
+    dead_units_cause,
+    held_out_inputs,
+    training_images,
+    training_inputs,
+)
 from core.units import (
     UnitReport,
     activation_figure,
@@ -24,13 +30,20 @@ from ui import cached, colours
 @st.cache_data(show_spinner="Measuring the unit on every training image…", max_entries=64)
 def _report(params: TrainParams, fingerprint: str, unit: int, _data: MnistData) -> UnitReport:
     X, y = training_inputs(params, _data)
-    return unit_report(cached.trained(params, _data).model, X, y, unit)
+    return unit_report(cached.trained(params, _data).model, X, y, unit,
+                       held_out=_held_out(params, _data))
 
 
 @st.cache_data(show_spinner="Measuring every unit…", max_entries=64)
 def _table(params: TrainParams, fingerprint: str, _data: MnistData) -> list[dict]:
     X, y = training_inputs(params, _data)
-    return units_table(cached.trained(params, _data).model, X, y)
+    return units_table(cached.trained(params, _data).model, X, y,
+                       held_out=_held_out(params, _data))
+
+
+def _held_out(params: TrainParams, data: MnistData):
+    """The test images the cost of switching a unit off is measured on (hold-out on), or None."""
+    return held_out_inputs(params, data) if params.holdout else None
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -38,7 +51,7 @@ def _pictures(params: TrainParams, fingerprint: str, unit: int, style: WeightSty
               _data: MnistData) -> dict[str, bytes | np.ndarray]:
     """The unit's weight image and activation plot (PNG), and its extreme images (mosaics)."""
     report = _report(params, fingerprint, unit, _data)
-    X, y = _data.subset(params.digits)
+    X, y = training_images(params, _data)
     image = hidden_weight_images(cached.trained(params, _data).model)[unit]
 
     def mosaic(rows):
@@ -57,7 +70,8 @@ def all_units(result: TrainResult, data: MnistData) -> None:
             "active on": st.column_config.ProgressColumn(
                 "active on", help="Share of training images on which the unit's output is > 0",
                 format="percent", min_value=0.0, max_value=1.0),
-            "accuracy lost when off": st.column_config.NumberColumn(format="percent"),
+            "accuracy lost when off": st.column_config.NumberColumn(
+                format="percent", help=_scored_on(result.params)),
         })
 
 
@@ -101,8 +115,16 @@ def _extremes(report: UnitReport, pictures: dict) -> None:
     bottom.image(pictures["bottom"], clamp=True)
 
 
+def _scored_on(params: TrainParams) -> str:
+    if params.holdout:
+        return "Measured on the held-out test images, which the network never trained on."
+    return "Measured on the training images (tick the hold-out to measure on test images)."
+
+
 def _ablation(report: UnitReport) -> None:
-    st.markdown("**Switch it off**: accuracy per digit with the unit on and off")
+    where = ("the held-out test images" if report.scored_on == "test"
+             else "the training images")
+    st.markdown(f"**Switch it off**: accuracy per digit with the unit on and off, on {where}")
     rows = [{"digit": d, "with the unit": report.accuracy_on[d],
              "without it": report.accuracy_off[d], "its contribution": report.contribution[d]}
             for d in report.accuracy_on]
