@@ -171,7 +171,7 @@ def held_out(measurements: dict[str, Measurement | str]) -> list[dict]:
 def _held_out_table(found: list[dict]) -> list[str]:
     if not found:
         return ["Not measured (see the failed rows above)."]
-    lines = [f"Split: {found[0]['split']}.", "",
+    lines = [f"{found[0]['split']}.", "",
              "| Configuration | Training rows (0–3) | Test rows (0–3) | Training accuracy "
              "| Test accuracy | Gap (points) | Dead units | Epochs |",
              "|---|--:|--:|--:|--:|--:|--:|--:|"]
