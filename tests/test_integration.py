@@ -43,6 +43,7 @@ def test_full_mnist_784_loads_like_the_lessons_fetch_openml(full_home):
 FULL_LESSON = """
 import numpy as np
 from sklearn.datasets import fetch_openml
+from sklearn.neural_network import MLPClassifier
 
 X, y = fetch_openml("mnist_784", version=1, return_X_y=True, as_frame=False)
 X5, y5 = X[y <= "3"], y[y <= "3"]
