@@ -167,6 +167,24 @@ def train_mlp(params: TrainParams, data: MnistData, *, on_epoch=None) -> TrainRe
     return outcome
 
 
+def train_once(params: TrainParams, data: MnistData) -> TrainResult | str:
+    """Train without the persistent cache: what a sweep worker runs.
+
+    Returns the network, or the message saying why there is none (as the cache
+    holds it). The caller puts it into its own cache with ``store_trained``.
+    """
+    return _fit(params, data.fingerprint, data)
+
+
+def store_trained(params: TrainParams, data: MnistData, outcome: TrainResult | str) -> None:
+    """Put ``outcome`` (from ``train_once`` in another process) into this process's cache.
+
+    It goes through the cached function itself, so it lands under exactly the
+    key ``train_mlp(params, data)`` looks up, with joblib's own bookkeeping.
+    """
+    _cached_fit()(params, data.fingerprint, _Delivered(outcome))
+
+
 def describe_partial(params: TrainParams, data: MnistData, model: MLPClassifier, *,
                      epoch: int, seconds: float) -> TrainResult:
     """A result for a network stopped by the user at the end of epoch ``epoch``."""
@@ -221,9 +239,18 @@ def _cached_fit():
     return memory.cache(_fit, ignore=["data", "on_epoch"])
 
 
+@dataclass(frozen=True)
+class _Delivered:
+    """An outcome trained elsewhere, handed to the cached ``_fit`` in place of the data."""
+
+    outcome: TrainResult | str
+
+
 def _fit(params: TrainParams, fingerprint: str, data: MnistData, on_epoch=None
          ) -> TrainResult | TrainingFailure:
     global _trainings
+    if isinstance(data, _Delivered):
+        return data.outcome
     with _trainings_lock:
         _trainings += 1
     X, y = training_inputs(params, data)

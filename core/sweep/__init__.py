@@ -1,0 +1,29 @@
+"""Sweeps: many networks at once, to see which settings keep units alive and generalize.
+
+A sweep is a grid of ``TrainParams`` (``SweepGrid``): lists of hidden-layer
+sizes, alphas, random states, pixel scalings and solvers, every other setting
+fixed. Each configuration not yet in the model cache is trained by an engine
+through joblib: local worker processes (``LocalEngine``: loky, one BLAS thread
+each), or a Dask cluster (``DaskEngine``: joblib's Dask backend on a
+``distributed.Client``) when a scheduler address is given. The result is one
+``SweepRow`` per configuration, and every network is in this process's
+persistent cache, so Explore opens any row at once.
+
+Command line: ``python -m core.sweep --help``.
+"""
+
+from core.sweep.engine import (
+    SCHEDULER_ENV,
+    DaskEngine,
+    EngineUnavailable,
+    LocalEngine,
+    check_versions,
+    open_engine,
+    versions,
+)
+from core.sweep.grid import COLUMNS, GRID_FIELDS, MAX_CONFIGS, SweepGrid, SweepRow, rows_csv
+from core.sweep.run import SweepProgress, SweepRun, run_sweep
+
+__all__ = ["COLUMNS", "GRID_FIELDS", "MAX_CONFIGS", "SCHEDULER_ENV", "DaskEngine",
+           "EngineUnavailable", "LocalEngine", "SweepGrid", "SweepProgress", "SweepRow",
+           "SweepRun", "check_versions", "open_engine", "rows_csv", "run_sweep", "versions"]

@@ -1,0 +1,140 @@
+"""Where a sweep's networks are trained: local worker processes, or a Dask cluster.
+
+Both go through joblib: ``engine.backend(data)`` is the ``joblib.parallel_config``
+under which ``core.sweep.run`` calls ``joblib.Parallel``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from contextlib import AbstractContextManager
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import joblib
+
+from core.data import MnistData
+
+SCHEDULER_ENV = "MLP_LENS_DASK_SCHEDULER"
+CONNECT_TIMEOUT = 5.0  # seconds to reach a scheduler: the page says so well within 10 s
+# Versions that must agree between this process and every worker: a difference could change
+# a network or break the exchange. "mlp-lens code" is a digest of the core package's sources.
+VERSIONED = ("python", "numpy", "scipy", "scikit-learn", "joblib", "threadpoolctl", "dask",
+             "distributed", "cloudpickle", "msgpack", "tornado", "toolz", "mlp-lens code")
+
+
+class EngineUnavailable(RuntimeError):
+    """The cluster cannot be used; the message says why and what to do instead."""
+
+
+class LocalEngine:
+    """Worker processes on this machine (joblib's loky backend), one BLAS thread each."""
+
+    def __init__(self, n_workers: int | None = None):
+        self.n_workers = n_workers or os.cpu_count() or 1
+        self.address = None
+
+    @property
+    def description(self) -> str:
+        return (f"local processes on this machine: {self.n_workers} worker"
+                f"{'s' if self.n_workers != 1 else ''}, one BLAS thread each")
+
+    def backend(self, data: MnistData) -> AbstractContextManager:
+        # loky memory-maps arrays over 1 MB for its workers: the data is written once per
+        # sweep (or, mapped from the uint8 copy already, passed as the file's name).
+        return joblib.parallel_config(backend="loky", n_jobs=self.n_workers,
+                                      inner_max_num_threads=1)
+
+    def close(self) -> None:
+        """Nothing to close: loky keeps its workers for the next sweep, ends them when idle."""
+
+
+class DaskEngine:
+    """A Dask cluster, through joblib's Dask backend on a ``distributed.Client``."""
+
+    def __init__(self, address: str, *, timeout: float = CONNECT_TIMEOUT):
+        from distributed import Client
+
+        self.address = address
+        try:
+            self.client = Client(address, timeout=timeout, set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise EngineUnavailable(
+                f"The Dask scheduler at {address} cannot be reached in {timeout:g} s "
+                f"({type(exc).__name__}: {str(exc)[:200]}).") from None
+        try:
+            check_versions(self.client)
+            if not self.client.nthreads():
+                raise EngineUnavailable(f"The Dask scheduler at {address} has no workers.")
+        except BaseException:
+            self.client.close()
+            raise
+
+    @property
+    def n_workers(self) -> int:
+        return max(1, sum(self.client.nthreads().values()))
+
+    @property
+    def description(self) -> str:
+        workers = len(self.client.nthreads())
+        return (f"the Dask cluster at {self.address}: {workers} worker"
+                f"{'s' if workers != 1 else ''}, {self.n_workers} thread"
+                f"{'s' if self.n_workers != 1 else ''}")
+
+    def backend(self, data: MnistData) -> AbstractContextManager:
+        # scatter=[data]: joblib broadcasts the data to every worker once and hands each
+        # task the worker's copy in place of this object.
+        return joblib.parallel_config(backend="dask", client=self.client, scatter=[data],
+                                      n_jobs=self.n_workers, wait_for_workers_timeout=10)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def open_engine(scheduler: str | None = None, *, n_workers: int | None = None):
+    """The Dask engine at ``scheduler`` (else ``$MLP_LENS_DASK_SCHEDULER``), or local processes.
+
+    Raises ``EngineUnavailable`` when a scheduler is given but cannot be used.
+    """
+    address = scheduler or os.environ.get(SCHEDULER_ENV, "").strip()
+    return DaskEngine(address) if address else LocalEngine(n_workers)
+
+
+def versions() -> dict[str, str]:
+    """The versions that must agree between this process and every worker."""
+    found = {"python": sys.version.split()[0], "mlp-lens code": _code_digest()}
+    for name in VERSIONED:
+        if name not in found:
+            try:
+                found[name] = version(name)
+            except PackageNotFoundError:
+                found[name] = "not installed"
+    return found
+
+
+def check_versions(client) -> None:
+    """Raise ``EngineUnavailable`` naming every version a worker has that differs from ours."""
+    ours = versions()
+    try:
+        theirs = client.run(versions)
+    except (ImportError, AttributeError) as exc:
+        raise EngineUnavailable(
+            "The Dask workers cannot import MLP Lens's code "
+            f"({type(exc).__name__}: {exc}). Start `dask worker` in the project's folder "
+            "(or with it on PYTHONPATH) on every machine.") from None
+    differences = [f"{worker}: {name} {found.get(name, 'missing')} (here {ours[name]})"
+                   for worker, found in sorted(theirs.items()) for name in VERSIONED
+                   if found.get(name) != ours[name]]
+    if differences:
+        raise EngineUnavailable("The Dask workers do not run the same versions as this "
+                                "process, so their networks could differ: "
+                                + "; ".join(differences[:8]) + ".")
+
+
+def _code_digest() -> str:
+    digest = hashlib.blake2b(digest_size=6)
+    for path in sorted(Path(__file__).parents[1].rglob("*.py")):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()

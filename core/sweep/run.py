@@ -1,0 +1,239 @@
+"""Running a sweep: each configuration from the cache, or trained once by an engine.
+
+Workers get the data from this process (memory-mapped by loky, scattered once
+to every Dask worker), never load it themselves, and send back the fitted
+network with the fingerprint of the data they trained on; this process checks
+it and writes the network into its own persistent cache.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, replace
+from time import monotonic
+
+import joblib
+
+from core.data import MnistData
+from core.params import TrainParams
+from core.sweep.grid import SweepRow, failure_text, row_from_result
+from core.train import (
+    TrainingFailed,
+    TrainResult,
+    is_trained,
+    store_trained,
+    train_mlp,
+    train_once,
+)
+
+
+@dataclass(frozen=True)
+class _Fitted:
+    """What a worker sends back: the outcome, where it ran, the fingerprint of its data."""
+
+    params: TrainParams
+    outcome: object  # TrainResult, or the message of a training that gave no network
+    worker: str
+    fingerprint: str
+
+
+def _train_task(params: TrainParams, data: MnistData) -> _Fitted:
+    """Runs in a worker: fingerprint the data received, train once, send the outcome back."""
+    worker = _worker_name()
+    # replace() runs __post_init__ again: the fingerprint of the bytes this worker holds,
+    # not the one computed where the data came from.
+    fingerprint = replace(data).fingerprint
+    try:
+        outcome = train_once(params, data)
+    except Exception as exc:  # noqa: BLE001 - the row says what went wrong; the rest go on
+        outcome = f"Training failed in the worker ({type(exc).__name__}: {str(exc)[:300]})."
+    return _Fitted(params, outcome, worker, fingerprint)
+
+
+def _worker_name() -> str:
+    try:
+        from distributed import get_worker
+
+        return get_worker().address
+    except (ImportError, ValueError):
+        return f"local:{os.getpid()}"
+
+
+def _worker_deaths() -> tuple[type[BaseException], ...]:
+    """The errors with which an engine reports that a worker process died under a task."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from joblib.externals.loky.process_executor import TerminatedWorkerError
+
+    found: list[type[BaseException]] = [TerminatedWorkerError, BrokenProcessPool]
+    try:
+        from distributed import KilledWorker
+        from distributed.comm.core import CommClosedError
+
+        found += [KilledWorker, CommClosedError]
+    except ImportError:
+        pass
+    return tuple(found)
+
+
+def run_sweep(configurations, data: MnistData, engine, *, on_row=None,
+              stop: threading.Event | None = None) -> list[SweepRow]:
+    """One row per configuration: loaded from the cache, or trained by ``engine``.
+
+    ``on_row(row)`` is called as each row is known (in the caller's thread).
+    Setting ``stop`` starts no new training; the rows so far are returned.
+    A worker that dies fails the rows it was running, with a message; the
+    other configurations go on in fresh workers.
+    """
+    stop = stop or threading.Event()
+    found: dict[TrainParams, SweepRow] = {}
+
+    def accept(row: SweepRow) -> None:
+        found[row.params] = row
+        if on_row is not None:
+            on_row(row)
+
+    todo = []
+    for params in configurations:
+        if params in found or params in todo:
+            continue
+        if is_trained(params, data):
+            accept(_cached_row(params, data))
+        else:
+            todo.append(params)
+    while todo and not stop.is_set():
+        todo = _run_until_a_death(todo, data, engine, accept, stop)
+    return [found[p] for p in dict.fromkeys(configurations) if p in found]
+
+
+def _cached_row(params: TrainParams, data: MnistData) -> SweepRow:
+    try:
+        result = train_mlp(params, data)
+    except TrainingFailed as exc:
+        return SweepRow(params, "cache", data.fingerprint, error=str(exc))
+    return row_from_result(result, worker="cache", fingerprint=data.fingerprint)
+
+
+def _run_until_a_death(todo: list[TrainParams], data: MnistData, engine, accept,
+                       stop: threading.Event) -> list[TrainParams]:
+    """Train ``todo`` on ``engine``; return the configurations not started when a worker died.
+
+    Tasks are handed out one at a time as workers free up, so the ones started
+    but not returned when a worker dies are the ones it may have been running.
+    """
+    started: list[TrainParams] = []
+
+    def tasks():
+        for params in todo:
+            if stop.is_set():
+                return
+            started.append(params)
+            yield joblib.delayed(_train_task)(params, data)
+
+    returned: set[TrainParams] = set()
+    try:
+        with engine.backend(data):
+            outputs = joblib.Parallel(return_as="generator_unordered", batch_size=1,
+                                      pre_dispatch="n_jobs")(tasks())
+            try:
+                for fitted in outputs:
+                    returned.add(fitted.params)
+                    accept(_stored_row(fitted, data))
+                    if stop.is_set():
+                        break
+            finally:
+                outputs.close()
+    except _worker_deaths() as exc:
+        message = (f"The worker process running it died ({type(exc).__name__}: "
+                   f"{str(exc).splitlines()[0][:200] if str(exc) else 'no message'}).")
+        for params in started:
+            if params not in returned:
+                accept(SweepRow(params, "lost", data.fingerprint, error=message))
+        return [params for params in todo if params not in started]
+    return []
+
+
+def _stored_row(fitted: _Fitted, data: MnistData) -> SweepRow:
+    """Check the worker's data was ours; put its network into this process's cache."""
+    if fitted.fingerprint != data.fingerprint:
+        return SweepRow(fitted.params, fitted.worker, fitted.fingerprint, error=(
+            f"The worker trained on other data (fingerprint {fitted.fingerprint}, here "
+            f"{data.fingerprint}); its network was not kept."))
+    store_trained(fitted.params, data, fitted.outcome)
+    if not isinstance(fitted.outcome, TrainResult):
+        return SweepRow(fitted.params, fitted.worker, fitted.fingerprint,
+                        error=failure_text(fitted.outcome))
+    return row_from_result(fitted.outcome, worker=fitted.worker, fingerprint=fitted.fingerprint)
+
+
+@dataclass(frozen=True)
+class SweepProgress:
+    """Where a running sweep is: rows done of total, seconds so far and (roughly) to go."""
+
+    done: int
+    total: int
+    elapsed: float
+    remaining: float | None  # None until a first network was trained here
+    finished: bool
+    stopped: bool
+    error: str  # why the sweep itself ended early (an engine failure), else ""
+
+
+class SweepRun:
+    """A sweep in a background thread, for a page: it polls ``progress()`` and may ``stop()``."""
+
+    def __init__(self, configurations, data: MnistData, engine):
+        self.configurations = tuple(dict.fromkeys(configurations))
+        self.data, self.engine = data, engine
+        self.error = ""
+        self._rows: list[SweepRow] = []
+        self._trained = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._started = monotonic()
+        self._ended: float | None = None
+        self._thread = threading.Thread(target=self._work, daemon=True, name="sweep")
+        self._thread.start()
+
+    @property
+    def rows(self) -> list[SweepRow]:
+        with self._lock:
+            return list(self._rows)
+
+    @property
+    def finished(self) -> bool:
+        return not self._thread.is_alive()
+
+    def stop(self) -> None:
+        """Start no new training; the ones under way finish (seconds) and are kept."""
+        self._stop.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self._thread.join(timeout)
+        return self.finished
+
+    def progress(self) -> SweepProgress:
+        with self._lock:
+            done, trained, ended = len(self._rows), self._trained, self._ended
+        elapsed = (ended or monotonic()) - self._started
+        left = len(self.configurations) - done
+        remaining = elapsed / trained * left if trained and ended is None else None
+        return SweepProgress(done, len(self.configurations), elapsed,
+                             0.0 if ended is not None else remaining, ended is not None,
+                             self._stop.is_set(), self.error)
+
+    def _accept(self, row: SweepRow) -> None:
+        with self._lock:
+            self._rows.append(row)
+            self._trained += row.worker != "cache"
+
+    def _work(self) -> None:
+        try:
+            run_sweep(self.configurations, self.data, self.engine, on_row=self._accept,
+                      stop=self._stop)
+        except Exception as exc:  # noqa: BLE001 - the page shows it; the rows so far stay
+            self.error = f"The sweep stopped: {type(exc).__name__}: {str(exc)[:300]}"
+        finally:
+            with self._lock:
+                self._ended = monotonic()
