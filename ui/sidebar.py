@@ -34,6 +34,7 @@ PAGES = (  # the pages, in the order the sidebar lists them
     ("pages/3_Inspect_a_unit.py", "Inspect a unit", ":material/center_focus_strong:"),
     ("pages/4_Data.py", "The data", ":material/dataset:"),
     ("pages/5_Draw_a_digit.py", "Draw a digit", ":material/draw:"),
+    ("pages/6_Sweep.py", "Sweep", ":material/table_chart:"),
     ("pages/1_Lesson.py", "The lesson", ":material/school:"),
 )
 STORE, URL_NOTICES, LINK_SLOT = keys.PARAMS, keys.URL_NOTICES, keys.LINK_SLOT

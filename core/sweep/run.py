@@ -83,8 +83,9 @@ def run_sweep(configurations, data: MnistData, engine, *, on_row=None,
 
     ``on_row(row)`` is called as each row is known (in the caller's thread).
     Setting ``stop`` starts no new training; the rows so far are returned.
-    A worker that dies fails the rows it was running, with a message; the
-    other configurations go on in fresh workers.
+    When a worker dies, the configurations it may have been running are tried
+    again one at a time: one that kills its worker again fails its row, with
+    a message; the others go on in fresh workers.
     """
     stop = stop or threading.Event()
     found: dict[TrainParams, SweepRow] = {}
@@ -103,7 +104,14 @@ def run_sweep(configurations, data: MnistData, engine, *, on_row=None,
         else:
             todo.append(params)
     while todo and not stop.is_set():
-        todo = _run_until_a_death(todo, data, engine, accept, stop)
+        todo, suspects, _ = _run_until_a_death(todo, data, engine, accept, stop)
+        for params in suspects:
+            if stop.is_set():
+                break
+            _, again, death = _run_until_a_death([params], data, engine, accept, stop)
+            if again:
+                accept(SweepRow(params, "lost", data.fingerprint, error=(
+                    f"The worker process training it died, twice ({death}).")))
     return [found[p] for p in dict.fromkeys(configurations) if p in found]
 
 
@@ -116,11 +124,12 @@ def _cached_row(params: TrainParams, data: MnistData) -> SweepRow:
 
 
 def _run_until_a_death(todo: list[TrainParams], data: MnistData, engine, accept,
-                       stop: threading.Event) -> list[TrainParams]:
-    """Train ``todo`` on ``engine``; return the configurations not started when a worker died.
+                       stop: threading.Event) -> tuple[list, list, str]:
+    """Train ``todo`` on ``engine`` until done, stopped, or a worker dies.
 
-    Tasks are handed out one at a time as workers free up, so the ones started
-    but not returned when a worker dies are the ones it may have been running.
+    Returns the configurations not started, those started but not returned
+    (the ones a dead worker may have been running; tasks are handed out one
+    at a time as workers free up, so they are few), and how the worker died.
     """
     started: list[TrainParams] = []
 
@@ -145,13 +154,10 @@ def _run_until_a_death(todo: list[TrainParams], data: MnistData, engine, accept,
             finally:
                 outputs.close()
     except _worker_deaths() as exc:
-        message = (f"The worker process running it died ({type(exc).__name__}: "
-                   f"{str(exc).splitlines()[0][:200] if str(exc) else 'no message'}).")
-        for params in started:
-            if params not in returned:
-                accept(SweepRow(params, "lost", data.fingerprint, error=message))
-        return [params for params in todo if params not in started]
-    return []
+        death = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+        return ([p for p in todo if p not in started],
+                [p for p in started if p not in returned], death)
+    return [], [], ""
 
 
 def _stored_row(fitted: _Fitted, data: MnistData) -> SweepRow:

@@ -1,0 +1,195 @@
+"""Sweeps on the local engine: the grid, the rows, the cache, faults, Stop, the command line."""
+
+import csv
+import io
+import os
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.data import MnistData
+from core.params import InvalidParams, TrainParams
+from core.sweep import (
+    COLUMNS,
+    MAX_CONFIGS,
+    EngineUnavailable,
+    LocalEngine,
+    SweepGrid,
+    SweepRun,
+    open_engine,
+    rows_csv,
+    run_sweep,
+)
+from core.sweep.__main__ import main as sweep_main
+from core.sweep.figures import cells, dead_share_of, heatmaps_figure
+from core.train import is_trained, train_mlp, train_once, trainings_run
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = TrainParams(max_iter=3, scale_pixels=True)
+
+
+@pytest.fixture(scope="module")
+def engine():
+    """Two local worker processes (loky keeps them between the tests of this module)."""
+    return LocalEngine(2)
+
+
+@pytest.fixture(scope="module")
+def swept(small, engine):
+    """A 2 x 2 sweep on 1,200 real digits, 3 epochs: the configurations and their rows."""
+    grid = SweepGrid(base=TINY, hidden_units=(3, 6), alpha=(1e-4, 1.0), random_state=(2,),
+                     scale_pixels=(True,), solver=("sgd",))
+    return grid.configurations(), run_sweep(grid.configurations(), small, engine)
+
+
+def test_the_default_grid_is_36_networks_of_the_five_lists():
+    grid = SweepGrid()
+    configs = grid.configurations()
+    assert grid.size == len(configs) == 36 == len(set(configs))
+    assert {p.hidden_units for p in configs} == {3, 6, 12}
+    assert {p.scale_pixels for p in configs} == {False, True}
+    assert configs[0].random_state == 2 and configs[1].random_state == 3  # seeds side by side
+
+
+def test_invalid_lists_give_one_message_per_problem_from_trainparams():
+    with pytest.raises(InvalidParams) as caught:
+        SweepGrid(hidden_units=(3, 40), alpha=(-1.0,), solver=("sgd", "newton"), random_state=())
+    messages = caught.value.messages
+    assert "Hidden units must be a whole number from 1 to 36 (got 40)." in messages
+    assert any(m.startswith("alpha (L2 penalty) must be a number") for m in messages)
+    assert any("newton" in m for m in messages)
+    assert "List at least one value for random_state." in messages
+    assert len(messages) == 4
+
+
+def test_more_than_200_configurations_are_refused():
+    with pytest.raises(InvalidParams, match=f"at most {MAX_CONFIGS}"):
+        SweepGrid(hidden_units=tuple(range(1, 21)), random_state=tuple(range(11)))
+
+
+def test_each_row_is_the_network_train_once_gives_here_and_lands_in_the_cache(swept, small):
+    """Same n_iter, accuracy, dead units and weights as training in this process (one BLAS
+    thread both sides); every network is cached, so Explore opens it without training."""
+    configs, rows = swept
+    assert [row.params for row in rows] == list(configs)
+    before = trainings_run()
+    for row in rows:
+        assert row.ok and row.worker.startswith("local:") and row.worker != f"local:{os.getpid()}"
+        here = train_once(row.params, small)
+        cached = train_mlp(row.params, small)
+        assert (row.n_iter, row.train_accuracy) == (here.n_iter, here.train_accuracy)
+        assert row.dead_units == len(here.dead_units)
+        assert row.data_fingerprint == small.fingerprint
+        for mine, theirs in zip(here.model.coefs_, cached.model.coefs_, strict=True):
+            np.testing.assert_array_equal(mine, theirs)
+    assert trainings_run() == before + len(rows)  # the train_once calls only: train_mlp loaded
+
+
+def test_a_second_sweep_loads_every_row_from_the_cache(swept, small, engine):
+    configs, rows = swept
+    again = run_sweep(configs, small, engine)
+    assert [r.worker for r in again] == ["cache"] * len(rows)
+    assert [r.n_iter for r in again] == [r.n_iter for r in rows]
+
+
+def test_the_csv_has_the_issues_columns_and_one_row_per_configuration(swept):
+    configs, rows = swept
+    table = list(csv.DictReader(io.StringIO(rows_csv(rows))))
+    assert tuple(table[0]) == COLUMNS
+    assert len(table) == len(configs)
+    assert table[0]["hidden_units"] == "3" and table[0]["scale_pixels"] == "True"
+    assert all(t["worker"].startswith("local:") for t in table)
+
+
+def test_heatmaps_average_over_seeds(small):
+    """Two seeds of one cell: the heatmap cell is their mean, with their spread."""
+    rows = run_sweep([replace(TINY, random_state=s) for s in (2, 3)], small, LocalEngine(1))
+    found = cells(rows, dead_share_of)[(6, 1e-4)]
+    shares = [r.dead_units / 6 for r in rows]
+    assert found.n == 2 and found.mean == pytest.approx(np.mean(shares))
+    assert found.spread == pytest.approx(np.std(shares))
+    figure = heatmaps_figure(rows)
+    assert len(figure.axes) == 4  # accuracy and dead units, each with its colour bar
+    assert "scaled pixels, sgd" in figure.axes[0].get_title()
+
+
+class _DiesInTheWorker(TrainParams):
+    """A configuration whose worker process dies the moment it receives it (a real exit)."""
+
+    def __reduce__(self):
+        return (os._exit, (3,))
+
+
+def test_a_dying_worker_and_a_diverging_network_fail_their_rows_and_the_rest_finish(engine):
+    """Pixels of extreme size: sgd really diverges, adam does not (as in test_train)."""
+    rng = np.random.default_rng(1)
+    rows = rng.choice(5000, 300, replace=False)
+    from core.data import load_sample
+
+    sample = load_sample()
+    extreme = MnistData(sample.X[rows].astype(np.float64) * 1e100, sample.y[rows],
+                        source="sample", note="extreme pixels")
+    killer = _DiesInTheWorker(max_iter=3, random_state=7)
+    configs = [TrainParams(max_iter=3, solver="sgd"), killer,
+               TrainParams(max_iter=3, solver="adam")]
+    found = {type(r.params).__name__ + r.params.solver: r for r in
+             run_sweep(configs, extreme, engine)}
+    assert "Training diverged" in found["TrainParamssgd"].error
+    assert "died" in found["_DiesInTheWorkersgd"].error
+    assert found["TrainParamsadam"].ok and found["TrainParamsadam"].n_iter == 3
+
+
+def test_stop_starts_no_new_training_and_keeps_the_rows_done(small):
+    configs = [replace(TINY, random_state=s, max_iter=30) for s in range(20, 30)]
+    run = SweepRun(configs, small, LocalEngine(1))
+    deadline = time.monotonic() + 120
+    while not run.rows and time.monotonic() < deadline:
+        time.sleep(0.1)
+    run.stop()
+    assert run.wait(60)
+    now = run.progress()
+    assert now.finished and now.stopped and not now.error
+    assert 1 <= now.done < len(configs)
+    assert sum(is_trained(p, small) for p in configs) == now.done
+
+
+def test_an_unreachable_scheduler_says_so_within_ten_seconds():
+    start = time.monotonic()
+    with pytest.raises(EngineUnavailable, match="cannot be reached"):
+        open_engine("tcp://127.0.0.1:9")
+    assert time.monotonic() - start <= 10
+
+
+def test_invalid_command_line_arguments_get_one_line_each_and_exit_2(capsys):
+    code = sweep_main(["--hidden-units", "3,x,40", "--alpha", "-1", "--digits", "3",
+                       "--scale-pixels", "maybe", "--out", "never.csv"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert err == ["error: --hidden-units: 'x' is not a number.",
+                   "error: --scale-pixels: 'maybe' is not yes or no.",
+                   "error: Pick at least two digits to tell apart (you picked only 3).",
+                   "error: Hidden units must be a whole number from 1 to 36 (got 40).",
+                   "error: alpha (L2 penalty) must be a number from 0 to 10 (got -1)."]
+    assert not Path("never.csv").exists()
+
+
+def test_the_command_writes_the_csv_with_a_progress_bar_on_stderr(tmp_path):
+    """The issue's command, small: 2 x 2 networks on the bundled sample, 2 epochs."""
+    out = tmp_path / "sweep.csv"
+    env = {**os.environ, "MLP_LENS_DATA": "sample", "MLP_LENS_CACHE": str(tmp_path / "cache")}
+    done = subprocess.run(
+        [sys.executable, "-m", "core.sweep", "--digits", "0,1,2,3", "--hidden-units", "3,6",
+         "--alpha", "0.0001,0.1", "--seeds", "2", "--scale-pixels", "--holdout",
+         "--max-iter", "2", "--jobs", "2", "--out", str(out)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "] 4/4 configurations" in done.stderr and "[###" in done.stderr
+    table = list(csv.DictReader(out.open()))
+    assert [(t["hidden_units"], t["alpha"]) for t in table] == [
+        ("3", "0.0001"), ("3", "0.1"), ("6", "0.0001"), ("6", "0.1")]
+    assert all(t["worker"].startswith("local:") and t["n_iter"] == "2" for t in table)

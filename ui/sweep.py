@@ -1,0 +1,193 @@
+"""The Sweep page's pieces: the lists, the engine, Run/Stop with progress, and the results."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import fields, replace
+from urllib.parse import urlencode, urljoin
+
+import pandas as pd
+import streamlit as st
+
+from core.data import MnistData
+from core.params import ALPHA_STEPS, FIELDS, SOLVERS, InvalidParams, TrainParams
+from core.sweep import (
+    MAX_CONFIGS,
+    SCHEDULER_ENV,
+    DaskEngine,
+    EngineUnavailable,
+    LocalEngine,
+    SweepGrid,
+    SweepRun,
+    rows_csv,
+)
+from core.sweep.figures import heatmaps_figure
+from core.train import is_trained
+from core.weights import figure_png
+
+RUN, ENGINE_CHOICE = "sw_run", "sw_engine_choice"
+DEFAULT = SweepGrid()
+HAS_HOLDOUT = "holdout" in {f.name for f in fields(TrainParams)}
+
+
+def grid_controls(params: TrainParams) -> SweepGrid | None:
+    """The five lists (the sidebar fixes the rest); the grid, or None with what to change."""
+    spec = FIELDS["hidden_units"]
+    cols = st.columns(3)
+    hidden = cols[0].multiselect(spec.label, list(range(int(spec.low), int(spec.high) + 1)),
+                                 default=list(DEFAULT.hidden_units), key="sw_hidden")
+    alphas = cols[1].multiselect(FIELDS["alpha"].label, list(ALPHA_STEPS),
+                                 default=list(DEFAULT.alpha), format_func=lambda v: f"{v:g}",
+                                 key="sw_alpha")
+    seeds = cols[2].text_input("Seeds (random_state), separated by commas",
+                               ", ".join(map(str, DEFAULT.random_state)), key="sw_seeds")
+    cols = st.columns(3)
+    scales = cols[0].multiselect("Pixels", [False, True], default=list(DEFAULT.scale_pixels),
+                                 format_func=lambda v: "scaled to 0–1" if v else "raw 0–255",
+                                 key="sw_scale")
+    solvers = cols[1].multiselect(FIELDS["solver"].label, list(SOLVERS),
+                                  default=list(DEFAULT.solver), key="sw_solver")
+    base = params
+    if HAS_HOLDOUT:
+        holdout = cols[2].toggle("Hold out test digits", value=True, key="sw_holdout",
+                                 help="Score each network on digits it never trained on.")
+        base = replace(params, holdout=holdout)
+    st.caption(f"Fixed from the sidebar: digits {', '.join(map(str, params.digits))} · "
+               f"max_iter {params.max_iter} · learning_rate_init {params.learning_rate_init:g}. "
+               f"At most {MAX_CONFIGS} configurations per sweep.")
+    seed_values, problems = _seed_list(seeds)
+    try:
+        grid = SweepGrid(base=base, hidden_units=tuple(hidden), alpha=tuple(alphas),
+                         random_state=seed_values, scale_pixels=tuple(scales),
+                         solver=tuple(solvers))
+    except InvalidParams as exc:
+        problems += exc.messages
+    for problem in dict.fromkeys(problems):
+        st.info(problem, icon=":material/front_hand:")
+    return None if problems else grid
+
+
+def _seed_list(text: str) -> tuple[tuple, list[str]]:
+    values, problems = [], []
+    for part in (p.strip() for p in text.replace(";", ",").split(",")):
+        if not part:
+            continue
+        try:
+            values.append(int(part))
+        except ValueError:
+            problems.append(f"Seed '{part[:20]}' is not a whole number.")
+    return tuple(values), problems
+
+
+def engine() -> LocalEngine | DaskEngine | None:
+    """The engine this page runs on, shown on the page; None (with a way out) if unusable."""
+    address = os.environ.get(SCHEDULER_ENV, "").strip()
+    if not address or st.session_state.get(ENGINE_CHOICE) == "local":
+        found = LocalEngine()
+        if address:
+            st.button("Try the Dask cluster again", key="sw_retry_cluster",
+                      on_click=lambda: st.session_state.pop(ENGINE_CHOICE, None))
+    else:
+        try:
+            found = _dask_engine(address)
+        except EngineUnavailable as exc:
+            st.error(f"{exc}", icon=":material/cloud_off:")
+            st.button("Run on this server's own processes instead", key="sw_use_local",
+                      on_click=lambda: st.session_state.update({ENGINE_CHOICE: "local"}))
+            return None
+    st.caption(f"Engine: {found.description}.")
+    return found
+
+
+@st.cache_resource(show_spinner="Connecting to the Dask cluster…")
+def _dask_engine(address: str) -> DaskEngine:
+    """One client per scheduler for the whole server (a failure is not cached: it raises)."""
+    return DaskEngine(address)
+
+
+def current() -> SweepRun | None:
+    return st.session_state.get(RUN)
+
+
+def run_controls(grid: SweepGrid | None, found_engine, data: MnistData) -> None:
+    """Run and Stop, and what Run would do; one running sweep per visitor."""
+    run = current()
+    running = run is not None and not run.finished
+    if grid is not None and not running:
+        cached = sum(is_trained(p, data) for p in grid.configurations())
+        st.caption(f"{grid.size} configuration{'s' if grid.size != 1 else ''}"
+                   + (f", {cached} already trained (loaded from the cache)" if cached else ""))
+    cols = st.columns([1, 1, 4])
+    cols[0].button("Run sweep", type="primary", key="sw_start", width="stretch",
+                   disabled=grid is None or found_engine is None or running,
+                   on_click=_start, args=(grid, data, found_engine))
+    cols[1].button("Stop", key="sw_stop", width="stretch", disabled=not running,
+                   on_click=run.stop if running else None)
+    if running:
+        cols[2].caption("One sweep at a time per visitor: Stop it to start another.")
+        progress(run)
+
+
+def _start(grid: SweepGrid, data: MnistData, found_engine) -> None:
+    run = current()
+    if run is not None and not run.finished:
+        return
+    st.session_state[RUN] = SweepRun(grid.configurations(), data, found_engine)
+
+
+@st.fragment(run_every=0.5)
+def progress(run: SweepRun) -> None:
+    """Configurations done of total, time so far and to go; the page redraws at the end."""
+    now = run.progress()
+    if now.finished:
+        st.rerun()
+    left = (f" · about {now.remaining:.0f} s left" if now.remaining is not None
+            else " · starting the workers")
+    stopping = " · stopping after the trainings under way" if now.stopped else ""
+    st.progress(now.done / max(now.total, 1),
+                text=f"{now.done} of {now.total} configurations · {now.elapsed:.0f} s"
+                     f"{left}{stopping}")
+
+
+def results(run: SweepRun) -> None:
+    """The table (sortable, each row linked to Explore), the heatmaps and the CSV."""
+    rows, now = run.rows, run.progress()
+    if now.error:
+        st.error(now.error, icon=":material/error:")
+    if not rows:
+        return
+    failed = sum(not r.ok for r in rows)
+    state = "stopped" if now.stopped else ("finished" if now.finished else "running")
+    st.subheader("Results")
+    st.caption(f"{len(rows)} of {now.total} configurations ({state}, {now.elapsed:.0f} s) on "
+               f"{run.engine.description}" + (f"; {failed} failed" if failed else "") + ".")
+    st.dataframe(_table(rows), hide_index=True, key="sw_table", column_config={
+        "Explore": st.column_config.LinkColumn("Explore", display_text="open",
+                                               help="This configuration in Explore"),
+        "test accuracy": st.column_config.NumberColumn(format="%.3f"),
+        "train accuracy": st.column_config.NumberColumn(format="%.3f"),
+        "fit s": st.column_config.NumberColumn(format="%.2f")})
+    st.download_button("Download CSV", rows_csv(rows), file_name="mlp-lens-sweep.csv",
+                       mime="text/csv", key="sw_csv", icon=":material/download:")
+    if any(r.ok for r in rows):
+        st.subheader("Over hidden units × alpha")
+        st.caption("Each cell: the mean over the seeds, and below it their standard deviation.")
+        st.image(figure_png(heatmaps_figure(rows)))
+
+
+def _table(rows) -> pd.DataFrame:
+    return pd.DataFrame([{
+        "hidden units": r.params.hidden_units, "alpha": r.params.alpha,
+        "seed": r.params.random_state,
+        "pixels": "scaled" if r.params.scale_pixels else "raw",
+        "solver": r.params.solver, "test accuracy": r.test_accuracy,
+        "train accuracy": r.train_accuracy, "dead units": r.dead_units,
+        "iterations": r.n_iter, "converged": r.converged, "fit s": r.fit_seconds,
+        "worker": r.worker, "error": r.error, "Explore": explore_link(r.params),
+    } for r in rows])
+
+
+def explore_link(params: TrainParams) -> str:
+    """The Explore page for exactly this configuration (``TrainParams.to_query``)."""
+    base = urljoin(st.context.url, "./") if st.context.url else "./"
+    return f"{base}?{urlencode(params.to_query())}"
