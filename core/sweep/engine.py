@@ -114,9 +114,10 @@ def versions() -> dict[str, str]:
     return found
 
 
-def check_versions(client) -> None:
-    """Raise ``EngineUnavailable`` naming every version a worker has that differs from ours."""
-    ours = versions()
+def check_versions(client, *, ours: dict[str, str] | None = None) -> None:
+    """Raise ``EngineUnavailable`` naming every version a worker has that differs from ours
+    (``versions()`` of this process unless given)."""
+    ours = ours or versions()
     try:
         theirs = client.run(versions)
     except (ImportError, AttributeError) as exc:

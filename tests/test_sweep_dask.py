@@ -1,0 +1,139 @@
+"""Sweeps on a real Dask cluster: a scheduler and two worker processes on this machine.
+
+The scheduler and the workers are the ``dask scheduler`` and ``dask worker``
+commands, each its own process, started outside the project's folder with
+only the code on ``PYTHONPATH`` and empty cache and data folders of their own:
+whatever data they train on came from this process.
+"""
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.params import TrainParams
+from core.sweep import DaskEngine, EngineUnavailable, LocalEngine, SweepGrid, rows_csv, run_sweep
+from core.sweep.engine import check_versions, versions
+from core.train import train_mlp
+
+ROOT = Path(__file__).resolve().parents[1]
+DASK = Path(sys.executable).with_name("dask")
+START_TIMEOUT = 180  # two workers importing scikit-learn on a busy 2-core machine
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """The scheduler's address, the workers' cache folders and the workers' addresses."""
+    folder = tmp_path_factory.mktemp("dask")
+    address_file = folder / "scheduler.json"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("MLP_LENS_DATA", None)
+    logs, processes = [], []
+
+    def start(*command, **changes):
+        log = (folder / f"{len(processes)}.log").open("w")
+        logs.append(log)
+        processes.append(subprocess.Popen([str(DASK), *command], cwd=folder, stdout=log,
+                                          stderr=subprocess.STDOUT, env={**env, **changes}))
+
+    start("scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+          "--scheduler-file", str(address_file))
+    caches = [folder / f"worker-{i}-cache" for i in range(2)]
+    try:
+        _wait_for(address_file.exists, "the scheduler to write its address")
+        for cache in caches:
+            cache.mkdir()
+            start("worker", "--scheduler-file", str(address_file), "--nthreads", "1",
+                  "--nworkers", "1", "--host", "127.0.0.1", "--no-dashboard",
+                  MLP_LENS_CACHE=str(cache), SCIKIT_LEARN_DATA=str(cache / "sklearn"))
+        address = json.loads(address_file.read_text())["address"]
+        from distributed import Client
+
+        with Client(address, timeout=30) as client:
+            client.wait_for_workers(2, timeout=START_TIMEOUT)
+            workers = set(client.nthreads())
+        yield {"address": address, "caches": caches, "workers": workers}
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        for log in logs:
+            log.close()
+
+
+def _wait_for(condition, what: str) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def engine(cluster):
+    found = DaskEngine(cluster["address"])
+    yield found
+    found.close()
+
+
+def test_every_row_on_the_cluster_equals_the_local_engines_row(cluster, engine, small,
+                                                               monkeypatch, tmp_path):
+    """Same n_iter, accuracies, dead units and weights; the rows name the workers, which
+    loaded no data and wrote nothing of their own."""
+    grid = SweepGrid(base=TrainParams(max_iter=4), hidden_units=(3, 6), alpha=(1e-4,),
+                     random_state=(2, 3), scale_pixels=(True,), solver=("sgd",))
+    configs = grid.configurations()
+    monkeypatch.setenv("MLP_LENS_CACHE", str(tmp_path / "local"))
+    local = run_sweep(configs, small, LocalEngine(2))
+    local_models = [train_mlp(p, small).model for p in configs]
+    monkeypatch.setenv("MLP_LENS_CACHE", str(tmp_path / "cluster"))
+    remote = run_sweep(configs, small, engine)
+    assert "Dask cluster" in engine.description and "2 workers" in engine.description
+    for mine, theirs, model in zip(local, remote, local_models, strict=True):
+        assert theirs.ok, theirs.error
+        assert theirs.worker in cluster["workers"]
+        assert (theirs.n_iter, theirs.train_accuracy, theirs.test_accuracy, theirs.dead_units) \
+            == (mine.n_iter, mine.train_accuracy, mine.test_accuracy, mine.dead_units)
+        stored = train_mlp(theirs.params, small).model  # from this process's cache now
+        for a, b in zip(model.coefs_ + model.intercepts_,
+                        stored.coefs_ + stored.intercepts_, strict=True):
+            np.testing.assert_array_equal(a, b)
+    table = list(csv.DictReader(io.StringIO(rows_csv(remote))))
+    assert {t["worker"] for t in table} <= cluster["workers"]
+    assert all(t["data_fingerprint"] == small.fingerprint for t in table)
+    for cache in cluster["caches"]:
+        assert not any(cache.iterdir()), f"a worker wrote into its own folder: {cache}"
+
+
+def test_a_version_difference_is_named_with_the_worker(engine, cluster):
+    ours = {**versions(), "scikit-learn": "0.0-other"}
+    with pytest.raises(EngineUnavailable) as caught:
+        check_versions(engine.client, ours=ours)
+    message = str(caught.value)
+    assert "scikit-learn" in message and "(here 0.0-other)" in message
+    assert any(worker in message for worker in cluster["workers"])
+    check_versions(engine.client)  # the real versions agree
+
+
+def test_the_command_runs_on_the_cluster_and_its_csv_names_the_workers(cluster, tmp_path):
+    out = tmp_path / "sweep.csv"
+    env = {**os.environ, "MLP_LENS_DATA": "sample", "MLP_LENS_CACHE": str(tmp_path / "cache")}
+    done = subprocess.run(
+        [sys.executable, "-m", "core.sweep", "--hidden-units", "3", "--alpha", "0.0001,0.1",
+         "--seeds", "2", "--scale-pixels", "--max-iter", "2", "--out", str(out),
+         "--scheduler", cluster["address"]],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "the Dask cluster at" in done.stderr
+    table = list(csv.DictReader(out.open()))
+    assert len(table) == 2 and {t["worker"] for t in table} <= cluster["workers"]
