@@ -55,6 +55,20 @@ def _seeds_detail(v: dict) -> str:
             "from a fork server that imported scikit-learn once)")
 
 
+def _sweep_detail(v: dict) -> str:
+    how = {"sequential": "train_mlp one after another in one process",
+           "local": f"local engine: {v['workers']} loky worker processes, their start included",
+           "dask": f"Dask cluster of {v['workers']} worker processes on this machine (its "
+                   f"start, {v['cluster_start'] or 0:.1f} s, not included)"}[v["engine"]]
+    return f"{v['configs']} networks, {v['epochs']} epochs in all; {how}; weights {v['weights']}"
+
+
+def _capacity_detail(v: dict) -> str:
+    return (f"the same CPU-bound Python function: {v['alone']:.2f} s in one process, "
+            f"{v['pair']:.2f} s for two processes at once: capacity **{v['capacity']:.2f}** "
+            f"processes (2.00: two full cores)")
+
+
 @dataclass(frozen=True)
 class RowSpec:
     """One row of the table."""
@@ -89,9 +103,20 @@ ROWS = (
             _seeds_detail),
     RowSpec("seeds_parallel", "4 seeds in parallel workers (lesson config)", "seeds_sequential",
             _seeds_detail),
+    RowSpec("capacity", "parallel capacity: 2 processes at once", "capacity", _capacity_detail),
+    RowSpec("sweep_sequential", "sweep of 16 configurations, one after another",
+            "sweep_sequential", _sweep_detail),
+    RowSpec("sweep_local", "sweep of 16 configurations, local engine (2 processes)",
+            "sweep_sequential", _sweep_detail),
+    RowSpec("sweep_dask", "sweep of 16 configurations, local Dask cluster (2 processes)",
+            "sweep_sequential", _sweep_detail),
 )
+# Rows that run two processes at once: their ratio is shown next to the bound this machine
+# allows, 1 / capacity (0.5 only where two processes really run at full speed).
+PARALLEL_ROWS = ("seeds_parallel", "sweep_local", "sweep_dask")
 BASELINE_NAMES = {"lesson": "lesson script", "lesson_scaled": "lesson script (scaled)",
-                  "fetch": "fetch_openml", "seeds_sequential": "one after another"}
+                  "fetch": "fetch_openml", "seeds_sequential": "one after another",
+                  "sweep_sequential": "one after another", "capacity": "one process alone"}
 
 
 @dataclass(frozen=True)
@@ -190,7 +215,8 @@ def _values(measurements: dict, key: str) -> dict | None:
 
 def markdown(*, machine: dict, data_note: str, settings: str, rows: dict[str, Row],
              trained: list[dict], digits_note: str, load_after: tuple,
-             wall_seconds: float, tested: list[dict] = ()) -> str:
+             wall_seconds: float, tested: list[dict] = (),
+             capacity: float | None = None) -> str:
     """The whole report, ready to paste into an issue."""
     lines = ["## MLP Lens benchmark", "",
              f"Run {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}. Every row is one fresh "
@@ -199,7 +225,7 @@ def markdown(*, machine: dict, data_note: str, settings: str, rows: dict[str, Ro
     lines += _header(machine, data_note, settings, load_after)
     lines += ["", "| Row | Time (s) | vs. the lesson's code | Peak RSS (MB) | Breakdown |",
               "|---|--:|--:|--:|---|"]
-    lines += [_table_line(rows, key) for key in rows]
+    lines += [_table_line(rows, key, capacity) for key in rows]
     lines += ["", "### The trained networks (for the record)", ""] + _networks_table(trained)
     lines += ["", "### On MNIST's test digits (trained with them held out)", ""]
     lines += _held_out_table(list(tested))
@@ -230,21 +256,33 @@ def _pool(pool: dict) -> str:
     return f"{pool['internal_api']} ({pool['prefix']}{' ' + about if about else ''})"
 
 
-def _table_line(rows: dict[str, Row], key: str) -> str:
+def _table_line(rows: dict[str, Row], key: str, capacity: float | None) -> str:
     row = rows[key]
     seconds = _seconds(row.seconds) if row.seconds is not None else row.status
     rss = f"{row.rss_mb:,.0f}" if row.rss_mb else "—"
-    return f"| {row.name} | {seconds} | {_ratio_text(rows, key)} | {rss} | {row.detail} |"
+    return (f"| {row.name} | {seconds} | {_ratio_text(rows, key, capacity)} | {rss} "
+            f"| {row.detail} |")
 
 
-def _ratio_text(rows: dict[str, Row], key: str) -> str:
+def _ratio_text(rows: dict[str, Row], key: str, capacity: float | None = None) -> str:
     value, base = ratio(rows, key), rows[key].baseline
+    if key == "capacity":
+        return f"capacity {capacity:.2f}" if capacity else "—"
     if key == base:
         return "1.00 (baseline)" if value is not None else "—"
     if value is None:
         return "—"
-    return f"{value:.3f}× {BASELINE_NAMES[base]}" if value < 0.1 else \
+    text = f"{value:.3f}× {BASELINE_NAMES[base]}" if value < 0.1 else \
         f"{value:.2f}× {BASELINE_NAMES[base]}"
+    if key in PARALLEL_ROWS and capacity:
+        text += f" (bound here: {1 / capacity:.2f}× = 1 / capacity {capacity:.2f})"
+    return text
+
+
+def parallel_capacity(measurements: dict[str, Measurement | str]) -> float | None:
+    """Processes' worth of speed two processes at once get here (from the capacity row)."""
+    found = _values(measurements, "capacity")
+    return found["capacity"] if found else None
 
 
 def _seconds(value: float) -> str:

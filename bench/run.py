@@ -24,10 +24,19 @@ from time import perf_counter
 from bench.datahome import DataSource, prepare_data
 from bench.machine import describe_machine
 from bench.measure import ROOT, Measurement, measure
-from bench.report import collect_rows, digits_note, held_out, markdown, networks, write_json
+from bench.report import (
+    collect_rows,
+    digits_note,
+    held_out,
+    markdown,
+    networks,
+    parallel_capacity,
+    write_json,
+)
 
 LESSON_MAX_ITER, QUICK_ROWS, QUICK_MAX_ITER = 200, 2_000, 5
 SEEDS = (2, 3, 4, 5)  # the Compare seeds page's default
+SWEEP_ENGINES = ("sequential", "local", "dask")
 NO_OPENML = "not run: needs the OpenML cache (see Data)"
 
 
@@ -120,6 +129,14 @@ class Bench:
                 f"4 seeds {how}", "seeds",
                 cache=_fresh_cache(self.prime, self.work / key), data_home=self.home,
                 max_iter=self.args.max_iter, seeds=list(SEEDS), parallel=parallel)
+        found["capacity"] = self._measure("parallel capacity: one process, then two at once",
+                                          "capacity", cache=self.work / "capacity")
+        for engine in SWEEP_ENGINES:
+            key = f"sweep_{engine}"
+            found[key] = self._measure(
+                f"sweep of 16 configurations: {engine}", "sweep",
+                cache=_fresh_cache(self.prime, self.work / key), data_home=self.home,
+                max_iter=self.args.max_iter, engine=engine)
         return found
 
     def _cold_and_warm(self, scale: bool, suffix: str) -> dict[str, Measurement]:
@@ -160,7 +177,7 @@ class Bench:
 
 _ALL_KEYS = ("fetch", "load", "lesson", "lesson_scaled", "cold", "warm", "cold_scaled",
              "warm_scaled", "holdout", "holdout_scaled", "page", "seeds_sequential",
-             "seeds_parallel")
+             "seeds_parallel", "capacity", "sweep_sequential", "sweep_local", "sweep_dask")
 
 
 def _fresh_cache(prime: Path, cache: Path) -> Path:
@@ -189,12 +206,14 @@ def _report(machine: dict, source: DataSource, args, measurements, wall: float
                 + ("; --quick" if args.quick else ""))
     note = digits_note(measurements)
     load_after = getloadavg()
+    capacity = parallel_capacity(measurements)
     text = markdown(machine=machine, data_note=source.note, settings=settings, rows=rows,
                     trained=trained, digits_note=note, load_after=load_after, wall_seconds=wall,
-                    tested=tested)
+                    tested=tested, capacity=capacity)
     payload = {"when": datetime.now().astimezone().isoformat(), "machine": machine,
                "load_average_after": load_after, "options": vars(args), "data": source,
                "rows": rows, "networks": trained, "held_out": tested, "digits": note,
+               "parallel_capacity": capacity,
                "measurements": measurements, "wall_seconds": wall, "markdown": text}
     return text, payload
 

@@ -101,6 +101,100 @@ def seeds(*, data_home: str, max_iter: int, seeds: list[int], parallel: bool) ->
             f"seeds {failed} did not finish"}
 
 
+def sweep(*, data_home: str, max_iter: int, engine: str) -> dict:
+    """A 16-configuration sweep (hidden units 3, 6 x alpha 1e-4, 1e-2 x seeds 2, 3 x raw and
+    scaled pixels, sgd), none cached: one after another in this process (``train_mlp``), on
+    the local engine (2 loky worker processes, their start included), or on a Dask cluster
+    of 2 worker processes on this machine (``LocalCluster``; its start is reported apart).
+    """
+    from core.data import load_mnist
+    from core.params import TrainParams
+    from core.sweep import DaskEngine, LocalEngine, SweepGrid, run_sweep
+    from core.train import train_mlp
+
+    imported = perf_counter()
+    data = load_mnist(data_home=data_home)
+    grid = SweepGrid(base=TrainParams(max_iter=max_iter), hidden_units=(3, 6),
+                     alpha=(1e-4, 1e-2), random_state=(2, 3), scale_pixels=(False, True),
+                     solver=("sgd",))
+    configs = grid.configurations()
+    loaded = perf_counter()
+    cluster_start, failed, workers = None, [], 0
+    if engine == "sequential":
+        began = perf_counter()
+        for params in configs:
+            train_mlp(params, data)
+        ended = perf_counter()
+    else:
+        cluster = None
+        if engine == "dask":
+            from distributed import LocalCluster
+
+            cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
+            runner = DaskEngine(cluster.scheduler_address)
+            cluster_start = perf_counter() - loaded
+        else:
+            runner = LocalEngine(2)
+        began = perf_counter()
+        rows = run_sweep(configs, data, runner)
+        ended = perf_counter()
+        failed = [str(row.params) for row in rows if not row.ok]
+        workers = runner.n_workers
+        runner.close()
+        if cluster is not None:
+            cluster.close()
+    networks = [train_mlp(params, data).model for params in configs]  # from the cache
+    return {"seconds": ended - began, "imports": imported - START, "load": loaded - imported,
+            "configs": len(configs),
+            "engine": engine, "workers": workers, "cluster_start": cluster_start,
+            "epochs": sum(int(m.n_iter_) for m in networks),
+            "weights": _digest([w for m in networks for w in m.coefs_]),
+            "problem": f"{len(failed)} configurations failed: {failed[:2]}" if failed else ""}
+
+
+def capacity(*, seconds: float = 1.0) -> dict:
+    """How many processes' worth of speed this machine gives two processes at once.
+
+    The same CPU-bound pure-Python function runs in one process alone, then in two
+    processes at once; capacity = 2 x (time alone) / (time of the pair). 2.0: two full
+    cores; 1.0: two processes only share one core's worth. The ideal time of a
+    2-worker job over its sequential time is then 1 / capacity, not 0.5.
+    """
+    import multiprocessing
+
+    loops = _calibrate(seconds)
+    context = multiprocessing.get_context("fork")
+    alone = _in_processes(context, loops, 1)
+    pair = _in_processes(context, loops, 2)
+    return {"seconds": pair, "alone": alone, "pair": pair, "loops": loops,
+            "capacity": 2 * alone / pair, "imports": 0.0}
+
+
+def _spin(loops: int) -> int:
+    total = 0
+    for i in range(loops):
+        total += i * i % 7
+    return total
+
+
+def _calibrate(seconds: float) -> int:
+    loops, began = 200_000, perf_counter()
+    _spin(loops)
+    return max(loops, int(loops * seconds / max(perf_counter() - began, 1e-6)))
+
+
+def _in_processes(context, loops: int, count: int) -> float:
+    """Wall time of ``count`` processes each running ``_spin(loops)``, started together."""
+    workers = [context.Process(target=_spin, args=(loops,)) for _ in range(count)]
+    began = perf_counter()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return perf_counter() - began
+
+
 def fetch_load(*, data_home: str) -> dict:
     """The lesson's data load alone: ``fetch_openml`` from scikit-learn's local cache."""
     from sklearn.datasets import fetch_openml
@@ -178,8 +272,8 @@ def _digest(arrays) -> str:
     return digest.hexdigest()
 
 
-WORKLOADS = {f.__name__: f for f in (lesson_script, lens_train, seeds, fetch_load, lens_load,
-                                     page)}
+WORKLOADS = {f.__name__: f for f in (lesson_script, lens_train, seeds, sweep, capacity,
+                                     fetch_load, lens_load, page)}
 
 
 def main(argv: list[str]) -> None:
