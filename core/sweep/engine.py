@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-from contextlib import AbstractContextManager
+import threading
+from contextlib import AbstractContextManager, contextmanager
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -46,6 +47,11 @@ class LocalEngine:
         # sweep (or, mapped from the uint8 copy already, passed as the file's name).
         return joblib.parallel_config(backend="loky", n_jobs=self.n_workers,
                                       inner_max_num_threads=1)
+
+    @contextmanager
+    def lanes(self, stop: threading.Event):
+        """How many configurations may train now: no limit on this engine's own workers."""
+        yield None
 
     def close(self) -> None:
         """Nothing to close: loky keeps its workers for the next sweep, ends them when idle."""
@@ -88,6 +94,11 @@ class DaskEngine:
         # task the worker's copy in place of this object.
         return joblib.parallel_config(backend="dask", client=self.client, scatter=[data],
                                       n_jobs=self.n_workers, wait_for_workers_timeout=10)
+
+    @contextmanager
+    def lanes(self, stop: threading.Event):
+        """No limit: the cluster's own scheduler shares its workers out."""
+        yield None
 
     def close(self) -> None:
         self.client.close()

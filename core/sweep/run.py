@@ -104,11 +104,19 @@ def run_sweep(configurations, data: MnistData, engine, *, on_row=None,
         else:
             todo.append(params)
     while todo and not stop.is_set():
-        todo, suspects, _ = _run_until_a_death(todo, data, engine, accept, stop)
+        with engine.lanes(stop) as lanes:  # how many may train now (None: no limit)
+            if lanes == 0:
+                break  # stopped while waiting for a free trainer
+            batch, later = (todo, []) if lanes is None else (todo[:lanes], todo[lanes:])
+            rest, suspects, _ = _run_until_a_death(batch, data, engine, accept, stop)
+        todo = rest + later
         for params in suspects:
             if stop.is_set():
                 break
-            _, again, death = _run_until_a_death([params], data, engine, accept, stop)
+            with engine.lanes(stop) as lanes:
+                if lanes == 0:
+                    break
+                _, again, death = _run_until_a_death([params], data, engine, accept, stop)
             if again:
                 accept(SweepRow(params, "lost", data.fingerprint, error=(
                     f"The worker process training it died, twice ({death}).")))
