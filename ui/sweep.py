@@ -52,9 +52,11 @@ def grid_controls(params: TrainParams) -> SweepGrid | None:
         holdout = cols[2].toggle("Hold out test digits", value=True, key="sw_holdout",
                                  help="Score each network on digits it never trained on.")
         base = replace(params, holdout=holdout)
-    st.caption(f"Fixed from the sidebar: digits {', '.join(map(str, params.digits))} · "
-               f"max_iter {params.max_iter} · learning_rate_init {params.learning_rate_init:g}. "
-               f"At most {MAX_CONFIGS} configurations per sweep.")
+    st.caption(f"These lists replace the sidebar's hidden units, alpha, random_state, pixels "
+               f"and solver; the rest comes from the sidebar (digits "
+               f"{', '.join(map(str, params.digits))}, max_iter {params.max_iter}, "
+               f"learning_rate_init {params.learning_rate_init:g}, …). At most {MAX_CONFIGS} "
+               "configurations per sweep.")
     seed_values, problems = _seed_list(seeds)
     try:
         grid = SweepGrid(base=base, hidden_units=tuple(hidden), alpha=tuple(alphas),
@@ -151,7 +153,8 @@ def progress(run: SweepRun) -> None:
 
 def results(run: SweepRun) -> None:
     """The table (sortable, each row linked to Explore), the heatmaps and the CSV."""
-    rows, now = run.rows, run.progress()
+    order = {params: i for i, params in enumerate(run.configurations)}
+    rows, now = sorted(run.rows, key=lambda r: order[r.params]), run.progress()
     if now.error:
         st.error(now.error, icon=":material/error:")
     if not rows:
@@ -176,15 +179,22 @@ def results(run: SweepRun) -> None:
 
 
 def _table(rows) -> pd.DataFrame:
-    return pd.DataFrame([{
-        "hidden units": r.params.hidden_units, "alpha": r.params.alpha,
-        "seed": r.params.random_state,
+    """One line per configuration, in the grid's order; test accuracy only with a hold-out,
+    the error column only when a row failed."""
+    table = pd.DataFrame([{
+        "Explore": explore_link(r.params), "hidden units": r.params.hidden_units,
+        "alpha": r.params.alpha, "seed": r.params.random_state,
         "pixels": "scaled" if r.params.scale_pixels else "raw",
         "solver": r.params.solver, "test accuracy": r.test_accuracy,
         "train accuracy": r.train_accuracy, "dead units": r.dead_units,
         "iterations": r.n_iter, "converged": r.converged, "fit s": r.fit_seconds,
-        "worker": r.worker, "error": r.error, "Explore": explore_link(r.params),
+        "worker": r.worker, "error": r.error,
     } for r in rows])
+    if table["test accuracy"].isna().all():
+        table = table.drop(columns="test accuracy")
+    if (table["error"] == "").all():
+        table = table.drop(columns="error")
+    return table
 
 
 def explore_link(params: TrainParams) -> str:
