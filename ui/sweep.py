@@ -92,6 +92,9 @@ def engine() -> LocalEngine | DaskEngine | None:
     else:
         try:
             found = _dask_engine(address)
+            if not found.connected:  # the scheduler went away since: connect afresh
+                _dask_engine.clear()
+                found = _dask_engine(address)
         except EngineUnavailable as exc:
             st.error(f"{exc}", icon=":material/cloud_off:")
             st.button("Run on this server's own processes instead", key="sw_use_local",

@@ -166,6 +166,9 @@ def main(argv=None) -> int:
     bar.draw()
     try:
         rows = run_sweep(grid.configurations(), data, engine, on_row=bar)
+    except (EngineUnavailable, OSError, TimeoutError) as exc:
+        print(f"\nerror: {exc}", file=sys.stderr)
+        return 1
     finally:
         engine.close()
     text = rows_csv(rows)

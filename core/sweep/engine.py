@@ -48,6 +48,9 @@ class LocalEngine:
         return joblib.parallel_config(backend="loky", n_jobs=self.n_workers,
                                       inner_max_num_threads=1)
 
+    def check(self) -> None:
+        """Nothing to check: the workers run this process's own code and libraries."""
+
     @contextmanager
     def lanes(self, stop: threading.Event):
         """How many configurations may train now: no limit on this engine's own workers."""
@@ -71,12 +74,21 @@ class DaskEngine:
                 f"The Dask scheduler at {address} cannot be reached in {timeout:g} s "
                 f"({type(exc).__name__}: {str(exc)[:200]}).") from None
         try:
-            check_versions(self.client)
-            if not self.client.nthreads():
-                raise EngineUnavailable(f"The Dask scheduler at {address} has no workers.")
+            self.check()
         except BaseException:
             self.client.close()
             raise
+
+    @property
+    def connected(self) -> bool:
+        return self.client.status == "running"
+
+    def check(self) -> None:
+        """Raise ``EngineUnavailable`` if the cluster has no worker, or one whose versions
+        differ from this process's."""
+        if not self.client.nthreads():
+            raise EngineUnavailable(f"The Dask scheduler at {self.address} has no workers.")
+        check_versions(self.client)
 
     @property
     def n_workers(self) -> int:

@@ -17,6 +17,7 @@ import joblib
 
 from core.data import MnistData
 from core.params import TrainParams
+from core.sweep.engine import EngineUnavailable
 from core.sweep.grid import SweepRow, failure_text, row_from_result
 from core.train import (
     TrainingFailed,
@@ -103,12 +104,16 @@ def run_sweep(configurations, data: MnistData, engine, *, on_row=None,
             accept(_cached_row(params, data))
         else:
             todo.append(params)
+    if todo:
+        engine.check()  # workers may have joined since the engine was opened
     while todo and not stop.is_set():
         with engine.lanes(stop) as lanes:  # how many may train now (None: no limit)
             if lanes == 0:
                 break  # stopped while waiting for a free trainer
             batch, later = (todo, []) if lanes is None else (todo[:lanes], todo[lanes:])
-            rest, suspects, _ = _run_until_a_death(batch, data, engine, accept, stop)
+            rest, suspects, death = _run_until_a_death(batch, data, engine, accept, stop)
+        if death and rest == batch:
+            raise EngineUnavailable(f"The engine failed before any training started ({death}).")
         todo = rest + later
         for params in suspects:
             if stop.is_set():
