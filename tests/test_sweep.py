@@ -193,3 +193,15 @@ def test_the_command_writes_the_csv_with_a_progress_bar_on_stderr(tmp_path):
     assert [(t["hidden_units"], t["alpha"]) for t in table] == [
         ("3", "0.0001"), ("3", "0.1"), ("6", "0.0001"), ("6", "0.1")]
     assert all(t["worker"].startswith("local:") and t["n_iter"] == "2" for t in table)
+
+
+def test_data_that_no_longer_match_their_fingerprint_fail_the_row_and_nothing_is_kept(small,
+                                                                                    engine):
+    """One pixel changed after the data were fingerprinted (as a file changed under a running
+    server): the worker notices, trains nothing, and the cache keeps nothing."""
+    changed = MnistData(small.X.copy(), small.y.copy(), source="sample", note="changed")
+    changed.X[0, 400] ^= 1
+    params = replace(TINY, random_state=11)
+    (row,) = run_sweep([params], changed, engine)
+    assert "fingerprint" in row.error and row.n_iter is None
+    assert not is_trained(params, changed)

@@ -34,21 +34,27 @@ class _Fitted:
     """What a worker sends back: the outcome, where it ran, the fingerprint of its data."""
 
     params: TrainParams
-    outcome: object  # TrainResult, or the message of a training that gave no network
+    outcome: object  # TrainResult, or the cached failure of a training that gave no network
     worker: str
     fingerprint: str
+    error: str = ""  # the task itself failed: nothing to keep in the cache
 
 
 def _train_task(params: TrainParams, data: MnistData) -> _Fitted:
     """Runs in a worker: fingerprint the data received, train once, send the outcome back."""
     worker = _worker_name()
     # replace() runs __post_init__ again: the fingerprint of the bytes this worker holds,
-    # not the one computed where the data came from.
+    # not the one computed where the data came from (which came along with them).
     fingerprint = replace(data).fingerprint
+    if fingerprint != data.fingerprint:
+        return _Fitted(params, None, worker, fingerprint, error=(
+            f"The data reached the worker changed (fingerprint {fingerprint}, sent "
+            f"{data.fingerprint}); nothing was trained."))
     try:
         outcome = train_once(params, data)
     except Exception as exc:  # noqa: BLE001 - the row says what went wrong; the rest go on
-        outcome = f"Training failed in the worker ({type(exc).__name__}: {str(exc)[:300]})."
+        return _Fitted(params, None, worker, fingerprint, error=(
+            f"Training failed in the worker ({type(exc).__name__}: {str(exc)[:300]})."))
     return _Fitted(params, outcome, worker, fingerprint)
 
 
@@ -175,6 +181,8 @@ def _run_until_a_death(todo: list[TrainParams], data: MnistData, engine, accept,
 
 def _stored_row(fitted: _Fitted, data: MnistData) -> SweepRow:
     """Check the worker's data was ours; put its network into this process's cache."""
+    if fitted.error:
+        return SweepRow(fitted.params, fitted.worker, fitted.fingerprint, error=fitted.error)
     if fitted.fingerprint != data.fingerprint:
         return SweepRow(fitted.params, fitted.worker, fitted.fingerprint, error=(
             f"The worker trained on other data (fingerprint {fitted.fingerprint}, here "
