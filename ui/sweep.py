@@ -173,7 +173,8 @@ def results(run: SweepRun) -> None:
         "test accuracy": st.column_config.NumberColumn(format="%.3f"),
         "train accuracy": st.column_config.NumberColumn(format="%.3f"),
         "fit s": st.column_config.NumberColumn(format="%.2f")})
-    st.download_button("Download CSV", rows_csv(rows), file_name="mlp-lens-sweep.csv",
+    st.download_button("Download CSV", rows_csv(rows),
+                       file_name=f"mlp-lens_sweep_{len(rows)}_networks.csv",
                        mime="text/csv", key="sw_csv", icon=":material/download:")
     if any(r.ok for r in rows):
         st.subheader("Over hidden units × alpha")
