@@ -26,6 +26,7 @@ PAGES = (
     ("inspect", "/Inspect_a_unit"),
     ("data", "/Data"),
     ("draw", "/Draw_a_digit"),
+    ("sweep", "/Sweep"),
     ("lesson", "/Lesson"),
 )
 SETTLE_TIMEOUT_S = 300
