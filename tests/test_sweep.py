@@ -205,3 +205,17 @@ def test_data_that_no_longer_match_their_fingerprint_fail_the_row_and_nothing_is
     (row,) = run_sweep([params], changed, engine)
     assert "fingerprint" in row.error and row.n_iter is None
     assert not is_trained(params, changed)
+
+
+def test_two_visitors_sweeping_at_once_both_finish_on_the_shared_workers(small):
+    """Two sweeps in two threads of one server share loky's workers; every row of both is
+    a network, and a configuration both list is right in both."""
+    first = [replace(TINY, random_state=s) for s in (40, 41, 42)]
+    second = [replace(TINY, random_state=s) for s in (42, 43, 44)]
+    runs = [SweepRun(configs, small, LocalEngine(2)) for configs in (first, second)]
+    for run in runs:
+        assert run.wait(300)
+    for run, configs in zip(runs, (first, second), strict=True):
+        assert not run.progress().error
+        assert sorted(r.params.random_state for r in run.rows) == [p.random_state for p in configs]
+        assert all(r.ok and r.n_iter == 3 for r in run.rows)
