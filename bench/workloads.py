@@ -109,9 +109,11 @@ def sweep(*, data_home: str, max_iter: int, engine: str) -> dict:
     """
     from core.data import load_mnist
     from core.params import TrainParams
+    from core.process import configure_process
     from core.sweep import DaskEngine, LocalEngine, SweepGrid, run_sweep
     from core.train import train_mlp
 
+    configure_process()  # as the server does; each worker process configures itself too
     imported = perf_counter()
     data = load_mnist(data_home=data_home)
     grid = SweepGrid(base=TrainParams(max_iter=max_iter), hidden_units=(3, 6),

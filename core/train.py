@@ -167,16 +167,17 @@ def train_mlp(params: TrainParams, data: MnistData, *, on_epoch=None) -> TrainRe
     return outcome
 
 
-def train_once(params: TrainParams, data: MnistData) -> TrainResult | str:
+def train_once(params: TrainParams, data: MnistData) -> TrainResult | TrainingFailure:
     """Train without the persistent cache: what a sweep worker runs.
 
-    Returns the network, or the message saying why there is none (as the cache
+    Returns the network, or the failure saying why there is none (as the cache
     holds it). The caller puts it into its own cache with ``store_trained``.
     """
     return _fit(params, data.fingerprint, data)
 
 
-def store_trained(params: TrainParams, data: MnistData, outcome: TrainResult | str) -> None:
+def store_trained(params: TrainParams, data: MnistData,
+                  outcome: TrainResult | TrainingFailure) -> None:
     """Put ``outcome`` (from ``train_once`` in another process) into this process's cache.
 
     It goes through the cached function itself, so it lands under exactly the
@@ -243,7 +244,7 @@ def _cached_fit():
 class _Delivered:
     """An outcome trained elsewhere, handed to the cached ``_fit`` in place of the data."""
 
-    outcome: TrainResult | str
+    outcome: TrainResult | TrainingFailure
 
 
 def _fit(params: TrainParams, fingerprint: str, data: MnistData, on_epoch=None

@@ -2,9 +2,11 @@
 
 import streamlit as st
 
+from core.process import configure_process
 from ui import cached, render, sweep
 from ui.sidebar import sidebar
 
+configure_process()
 st.set_page_config(page_title="MLP Lens · Sweep", page_icon=":material/biotech:", layout="wide")
 params = sidebar()
 st.title("Sweep: which settings keep units alive?")

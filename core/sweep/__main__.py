@@ -20,6 +20,7 @@ from time import monotonic
 
 from core.cache import atomic_write
 from core.params import InvalidParams, TrainParams
+from core.process import configure_process
 from core.sweep.engine import SCHEDULER_ENV, EngineUnavailable, open_engine
 from core.sweep.grid import SweepGrid, rows_csv
 from core.sweep.run import run_sweep
@@ -144,6 +145,7 @@ class ProgressBar:
 
 
 def main(argv=None) -> int:
+    configure_process()
     args = parse_args(argv)
     try:
         grid = build_grid(args)

@@ -118,8 +118,3 @@ def row_from_result(result: TrainResult, *, worker: str, fingerprint: str) -> Sw
                     test_accuracy=getattr(result, "test_accuracy", None),
                     dead_units=len(result.dead_units), n_iter=result.n_iter,
                     converged=result.converged, fit_seconds=result.fit_seconds)
-
-
-def failure_text(outcome) -> str:
-    """The message of a training that gave no network (a string, or an object with one)."""
-    return str(getattr(outcome, "message", outcome))

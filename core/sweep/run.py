@@ -17,11 +17,12 @@ import joblib
 
 from core.data import MnistData
 from core.params import TrainParams
+from core.process import configure_process
 from core.sweep.engine import EngineUnavailable
-from core.sweep.grid import SweepRow, failure_text, row_from_result
+from core.sweep.grid import SweepRow, row_from_result
 from core.train import (
     TrainingFailed,
-    TrainResult,
+    TrainingFailure,
     is_trained,
     store_trained,
     train_mlp,
@@ -42,6 +43,7 @@ class _Fitted:
 
 def _train_task(params: TrainParams, data: MnistData) -> _Fitted:
     """Runs in a worker: fingerprint the data received, train once, send the outcome back."""
+    configure_process()  # one BLAS thread, warnings as results (once per worker process)
     worker = _worker_name()
     # replace() runs __post_init__ again: the fingerprint of the bytes this worker holds,
     # not the one computed where the data came from (which came along with them).
@@ -188,9 +190,9 @@ def _stored_row(fitted: _Fitted, data: MnistData) -> SweepRow:
             f"The worker trained on other data (fingerprint {fitted.fingerprint}, here "
             f"{data.fingerprint}); its network was not kept."))
     store_trained(fitted.params, data, fitted.outcome)
-    if not isinstance(fitted.outcome, TrainResult):
+    if isinstance(fitted.outcome, TrainingFailure):
         return SweepRow(fitted.params, fitted.worker, fitted.fingerprint,
-                        error=failure_text(fitted.outcome))
+                        error=fitted.outcome.message)
     return row_from_result(fitted.outcome, worker=fitted.worker, fingerprint=fitted.fingerprint)
 
 
