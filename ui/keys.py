@@ -27,3 +27,7 @@ CONFIRM_CLEAR = "data_confirm_clear"  # the person asked to clear the caches; co
 # Pictures and fixes (ui/colours.py, ui/render.py).
 WEIGHT_STYLE = "mlp_lens_weight_style"  # the chosen WeightStyle (colours and scale)
 FIX = "mlp_lens_fix"  # the network before a one-click fix, to show what the fix did
+
+# Sweeps (ui/sweep.py).
+SWEEP_RUN = "sw_run"  # this session's SweepRun: one running sweep per visitor
+SWEEP_ENGINE = "sw_engine_choice"  # "local": the visitor chose local processes over the cluster

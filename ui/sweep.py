@@ -24,8 +24,8 @@ from core.sweep import (
 from core.sweep.figures import heatmaps_figure
 from core.train import is_trained
 from core.weights import figure_png
+from ui import keys
 
-RUN, ENGINE_CHOICE = "sw_run", "sw_engine_choice"
 DEFAULT = SweepGrid()
 HAS_HOLDOUT = "holdout" in {f.name for f in fields(TrainParams)}
 
@@ -84,11 +84,11 @@ def _seed_list(text: str) -> tuple[tuple, list[str]]:
 def engine() -> LocalEngine | DaskEngine | None:
     """The engine this page runs on, shown on the page; None (with a way out) if unusable."""
     address = os.environ.get(SCHEDULER_ENV, "").strip()
-    if not address or st.session_state.get(ENGINE_CHOICE) == "local":
+    if not address or st.session_state.get(keys.SWEEP_ENGINE) == "local":
         found = LocalEngine()
         if address:
             st.button("Try the Dask cluster again", key="sw_retry_cluster",
-                      on_click=lambda: st.session_state.pop(ENGINE_CHOICE, None))
+                      on_click=lambda: st.session_state.pop(keys.SWEEP_ENGINE, None))
     else:
         try:
             found = _dask_engine(address)
@@ -98,7 +98,7 @@ def engine() -> LocalEngine | DaskEngine | None:
         except EngineUnavailable as exc:
             st.error(f"{exc}", icon=":material/cloud_off:")
             st.button("Run on this server's own processes instead", key="sw_use_local",
-                      on_click=lambda: st.session_state.update({ENGINE_CHOICE: "local"}))
+                      on_click=lambda: st.session_state.update({keys.SWEEP_ENGINE: "local"}))
             return None
     st.caption(f"Engine: {found.description}.")
     return found
@@ -111,7 +111,7 @@ def _dask_engine(address: str) -> DaskEngine:
 
 
 def current() -> SweepRun | None:
-    return st.session_state.get(RUN)
+    return st.session_state.get(keys.SWEEP_RUN)
 
 
 def run_controls(grid: SweepGrid | None, found_engine, data: MnistData) -> None:
@@ -137,7 +137,7 @@ def _start(grid: SweepGrid, data: MnistData, found_engine) -> None:
     run = current()
     if run is not None and not run.finished:
         return
-    st.session_state[RUN] = SweepRun(grid.configurations(), data, found_engine)
+    st.session_state[keys.SWEEP_RUN] = SweepRun(grid.configurations(), data, found_engine)
 
 
 @st.fragment(run_every=0.5)
