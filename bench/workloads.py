@@ -116,7 +116,7 @@ def sweep(*, data_home: str, max_iter: int, engine: str) -> dict:
     configure_process()  # as the server does; each worker process configures itself too
     imported = perf_counter()
     data = load_mnist(data_home=data_home)
-    grid = SweepGrid(base=TrainParams(max_iter=max_iter), hidden_units=(3, 6),
+    grid = SweepGrid(base=TrainParams(max_iter=max_iter, holdout=True), hidden_units=(3, 6),
                      alpha=(1e-4, 1e-2), random_state=(2, 3), scale_pixels=(False, True),
                      solver=("sgd",))
     configs = grid.configurations()

@@ -30,7 +30,7 @@ from core.sweep.figures import cells, dead_share_of, heatmaps_figure
 from core.train import is_trained, train_mlp, train_once, trainings_run
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = TrainParams(max_iter=3, scale_pixels=True)
+TINY = TrainParams(max_iter=3, scale_pixels=True, holdout=True)
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +82,9 @@ def test_each_row_is_the_network_train_once_gives_here_and_lands_in_the_cache(sw
         assert row.ok and row.worker.startswith("local:") and row.worker != f"local:{os.getpid()}"
         here = train_once(row.params, small)
         cached = train_mlp(row.params, small)
-        assert (row.n_iter, row.train_accuracy) == (here.n_iter, here.train_accuracy)
+        assert (row.n_iter, row.train_accuracy, row.test_accuracy) \
+            == (here.n_iter, here.train_accuracy, here.test_accuracy)
+        assert row.test_accuracy is not None
         assert row.dead_units == len(here.dead_units)
         assert row.data_fingerprint == small.fingerprint
         for mine, theirs in zip(here.model.coefs_, cached.model.coefs_, strict=True):
@@ -116,6 +118,7 @@ def test_heatmaps_average_over_seeds(small):
     figure = heatmaps_figure(rows)
     assert len(figure.axes) == 4  # accuracy and dead units, each with its colour bar
     assert "scaled pixels, sgd" in figure.axes[0].get_title()
+    assert "mean test accuracy" in figure.axes[0].get_title()
 
 
 class _DiesInTheWorker(TrainParams):
@@ -193,6 +196,7 @@ def test_the_command_writes_the_csv_with_a_progress_bar_on_stderr(tmp_path):
     assert [(t["hidden_units"], t["alpha"]) for t in table] == [
         ("3", "0.0001"), ("3", "0.1"), ("6", "0.0001"), ("6", "0.1")]
     assert all(t["worker"].startswith("local:") and t["n_iter"] == "2" for t in table)
+    assert all(t["holdout"] == "True" and 0 <= float(t["test_accuracy"]) <= 1 for t in table)
 
 
 def test_data_that_no_longer_match_their_fingerprint_fail_the_row_and_nothing_is_kept(small,

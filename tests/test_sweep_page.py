@@ -53,9 +53,11 @@ def test_a_small_sweep_shows_rows_linked_to_explore_heatmaps_and_a_csv():
     table = at.dataframe[0].value
     assert len(table) == 2 and set(table["alpha"]) == {1e-4, 1.0}
     assert (table["iterations"] == 3).all() and "error" not in table
+    assert table["test accuracy"].between(0, 1).all()  # sweeps hold test digits out
     for link, alpha in zip(table["Explore"], table["alpha"], strict=True):
         query = dict(parse_qsl(urlsplit(link).query))
-        expected = TrainParams(hidden_units=3, alpha=alpha, max_iter=3, scale_pixels=True)
+        expected = TrainParams(hidden_units=3, alpha=alpha, max_iter=3, scale_pixels=True,
+                               holdout=True)
         assert TrainParams.from_query(query) == (expected, [])
     assert at.get("download_button")
     assert at.get("imgs") or at.get("image")  # the heatmaps

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import fields, replace
+from dataclasses import replace
 from urllib.parse import urlencode, urljoin
 
 import pandas as pd
@@ -27,7 +27,6 @@ from core.weights import figure_png
 from ui import keys
 
 DEFAULT = SweepGrid()
-HAS_HOLDOUT = "holdout" in {f.name for f in fields(TrainParams)}
 
 
 def grid_controls(params: TrainParams) -> SweepGrid | None:
@@ -47,13 +46,12 @@ def grid_controls(params: TrainParams) -> SweepGrid | None:
                                  key="sw_scale")
     solvers = cols[1].multiselect(FIELDS["solver"].label, list(SOLVERS),
                                   default=list(DEFAULT.solver), key="sw_solver")
-    base = params
-    if HAS_HOLDOUT:
-        holdout = cols[2].toggle("Hold out test digits", value=True, key="sw_holdout",
-                                 help="Score each network on digits it never trained on.")
-        base = replace(params, holdout=holdout)
-    st.caption(f"These lists replace the sidebar's hidden units, alpha, random_state, pixels "
-               f"and solver; the rest comes from the sidebar (digits "
+    holdout = cols[2].toggle("Hold out test digits", value=DEFAULT.base.holdout, key="sw_holdout",
+                             help="Train on the training digits only and score each network on "
+                                  "the test digits it never saw (on by default for sweeps).")
+    base = replace(params, holdout=holdout)
+    st.caption(f"These lists (and the hold-out) replace the sidebar's hidden units, alpha, "
+               f"random_state, pixels and solver; the rest comes from the sidebar (digits "
                f"{', '.join(map(str, params.digits))}, max_iter {params.max_iter}, "
                f"learning_rate_init {params.learning_rate_init:g}, …). At most {MAX_CONFIGS} "
                "configurations per sweep.")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import fields
 from pathlib import Path
 from time import monotonic
 
@@ -81,9 +80,8 @@ def build_grid(args: argparse.Namespace) -> SweepGrid:
     base = {"digits": items("digits", args.digits, _number, default.digits),
             "max_iter": items("max-iter", args.max_iter, _number, [default.max_iter])[0],
             "learning_rate_init": items("learning-rate-init", args.learning_rate_init,
-                                        _number, [default.learning_rate_init])[0]}
-    if "holdout" in {f.name for f in fields(TrainParams)}:
-        base["holdout"] = args.holdout
+                                        _number, [default.learning_rate_init])[0],
+            "holdout": args.holdout}
     try:
         base_params = TrainParams(**base)
     except InvalidParams as exc:

@@ -25,8 +25,7 @@ class SweepGrid:
     sentence of ``InvalidParams.messages``.
     """
 
-    base: TrainParams = field(default_factory=lambda: TrainParams(holdout=True)
-                              if "holdout" in TrainParams.__dataclass_fields__ else TrainParams())
+    base: TrainParams = field(default_factory=lambda: TrainParams(holdout=True))
     hidden_units: tuple[int, ...] = (3, 6, 12)
     alpha: tuple[float, ...] = (1e-4, 1e-2, 1.0)
     random_state: tuple[int, ...] = (2, 3)
@@ -98,7 +97,7 @@ class SweepRow:
             "fit_seconds", "worker", "data_fingerprint", "error")})
         values.update(digits=",".join(map(str, p.digits)), max_iter=p.max_iter,
                       learning_rate_init=p.learning_rate_init,
-                      holdout=getattr(p, "holdout", False))
+                      holdout=p.holdout)
         return {name: "" if values[name] is None else values[name] for name in COLUMNS}
 
 
@@ -112,9 +111,9 @@ def rows_csv(rows) -> str:
 
 
 def row_from_result(result: TrainResult, *, worker: str, fingerprint: str) -> SweepRow:
-    """The row of a trained network. ``test_accuracy`` is None without a hold-out set."""
+    """The row of a trained network. ``test_accuracy`` is None without the hold-out."""
     return SweepRow(params=result.params, worker=worker, data_fingerprint=fingerprint,
                     train_accuracy=result.train_accuracy,
-                    test_accuracy=getattr(result, "test_accuracy", None),
+                    test_accuracy=result.test_accuracy,
                     dead_units=len(result.dead_units), n_iter=result.n_iter,
                     converged=result.converged, fit_seconds=result.fit_seconds)
