@@ -84,3 +84,13 @@ def test_an_unreachable_scheduler_says_so_quickly_and_offers_the_local_engine(mo
     assert not at.error
     assert any(c.value.startswith("Engine: local processes") for c in at.caption)
     assert not at.button(key="sw_start").disabled
+
+
+def test_a_bad_seed_is_named_by_its_place_and_nothing_typed_is_shown_back():
+    at = page()
+    at.text_input(key="sw_seeds").set_value("2, **3**, x").run()
+    messages = [i.value for i in at.info]
+    assert "Seed number 2 in the list is not a whole number." in messages
+    assert "Seed number 3 in the list is not a whole number." in messages
+    assert not any("**" in m for m in messages)
+    assert at.button(key="sw_start").disabled

@@ -68,14 +68,15 @@ def grid_controls(params: TrainParams) -> SweepGrid | None:
 
 
 def _seed_list(text: str) -> tuple[tuple, list[str]]:
+    """The seeds typed; what is wrong is said by position, so nothing typed is shown back as
+    Markdown."""
     values, problems = [], []
-    for part in (p.strip() for p in text.replace(";", ",").split(",")):
-        if not part:
-            continue
+    parts = [p.strip() for p in text.replace(";", ",").split(",")]
+    for place, part in enumerate((p for p in parts if p), start=1):
         try:
             values.append(int(part))
         except ValueError:
-            problems.append(f"Seed '{part[:20]}' is not a whole number.")
+            problems.append(f"Seed number {place} in the list is not a whole number.")
     return tuple(values), problems
 
 

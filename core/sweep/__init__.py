@@ -10,6 +10,14 @@ each), or a Dask cluster (``DaskEngine``: joblib's Dask backend on a
 persistent cache, so Explore opens any row at once.
 
 Command line: ``python -m core.sweep --help``.
+
+Compare seeds keeps its own pool (``core.compare.SeedTraining``) rather than
+running on these engines, because joblib's engines cannot keep what it has:
+a live epoch count per seed (a joblib task has no channel back until it
+returns; the seed workers write theirs to shared memory), Stop ending a fit
+in the middle (joblib can only cancel tasks not yet started; the seed pool
+terminates the seed's process), and a crash costing only its seed (a dying
+loky worker breaks every task in flight with it).
 """
 
 from core.sweep.engine import (
