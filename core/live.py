@@ -1,9 +1,15 @@
-"""Training in a background thread that pages can watch, stop and abandon.
+"""Training in a background thread that pages can watch, pause, step, stop and abandon.
 
 A page may not call Streamlit from its own threads, so the worker only
 updates a ``TrainingRun``; the page polls ``run.snapshot()``. Runs are shared
 per process: two sessions asking for the same network watch the same run,
 so each configuration trains once however many people wait for it.
+
+Pause holds the fit itself at the end of an epoch: the per-epoch observer
+waits on a condition, so no CPU is used and nothing about the fit changes.
+Resumed, it goes on from where it was, and the finished network is exactly
+the one an uninterrupted ``fit`` gives (and is cached as such). A step lets
+it run one more epoch and holds it again.
 """
 
 from __future__ import annotations
@@ -16,11 +22,13 @@ from time import perf_counter
 
 from sklearn.neural_network import MLPClassifier
 
+from core import pace
 from core.data import MnistData
 from core.params import TrainParams
 from core.train import StopTraining, TrainingFailed, TrainResult, describe_partial, train_mlp
 
 log = logging.getLogger("mlp_lens")
+HOLD_CHECK_SECONDS = 0.5  # a held fit looks up this often (to notice it is no longer watched)
 _runs: dict[tuple[TrainParams, str], TrainingRun] = {}
 _runs_lock = threading.Lock()
 
@@ -40,6 +48,7 @@ class TrainingRun:
 
     def __init__(self, params: TrainParams, data: MnistData):
         self.params, self.data = params, data
+        self._images = sum(data.counts(params.digits).values())
         self.result: TrainResult | None = None
         self.error: str | None = None
         self._watchers: set[str] = set()
@@ -49,6 +58,11 @@ class TrainingRun:
         self._snapshot: Snapshot | None = None
         self._epochs = 0
         self._started = perf_counter()
+        self._control = threading.Condition()  # pause, step and resume, and stop while held
+        self._paused = False
+        self._steps = 0  # epochs a paused run may still train before it holds again
+        self._held = False  # the fit waits at an epoch boundary now
+        self._held_seconds = 0.0  # time spent held, which is not the run's training time
         self._thread = threading.Thread(target=self._work, daemon=True,
                                         name=f"train-{params.hidden_units}-{params.random_state}")
 
@@ -65,6 +79,36 @@ class TrainingRun:
         with self._lock:
             return self._snapshot
 
+    @property
+    def paused(self) -> bool:
+        """Asked to pause (it holds at the end of the epoch under way)."""
+        with self._control:
+            return self._paused
+
+    @property
+    def held(self) -> bool:
+        """Paused and waiting at an epoch boundary: the snapshot is where it stands."""
+        with self._control:
+            return self._held
+
+    def pause(self) -> None:
+        """Hold the fit at the end of the current epoch, until ``resume`` or ``step``."""
+        with self._control:
+            self._paused, self._steps = True, 0
+
+    def step(self) -> None:
+        """A paused run trains one more epoch, then holds again."""
+        with self._control:
+            if self._paused:
+                self._steps += 1
+                self._control.notify_all()
+
+    def resume(self) -> None:
+        """Go on training from where the fit holds."""
+        with self._control:
+            self._paused, self._steps = False, 0
+            self._control.notify_all()
+
     def watch(self, session: str) -> None:
         """``session`` waits for this run (again): a stop asked for earlier is called off."""
         with self._lock:
@@ -78,6 +122,8 @@ class TrainingRun:
             unwatched = not self._watchers
         if stop and unwatched:
             self._stop.set()
+            with self._control:
+                self._control.notify_all()  # a held fit wakes up to end
 
     def wait(self, timeout: float | None = None) -> bool:
         return self._finished.wait(timeout)
@@ -85,12 +131,32 @@ class TrainingRun:
     def _on_epoch(self, model: MLPClassifier) -> None:
         self._epochs += 1
         epoch = int(getattr(model, "n_iter_", self._epochs))
+        seconds = perf_counter() - self._started - self._held_seconds
         snapshot = Snapshot(epoch=epoch, loss_curve=tuple(getattr(model, "loss_curve_", ())),
-                            model=copy.deepcopy(model), seconds=perf_counter() - self._started)
+                            model=copy.deepcopy(model), seconds=seconds)
         with self._lock:
             self._snapshot = snapshot
+        pace.record(self.params, self._images, epoch=epoch, seconds=seconds)
+        self._hold()
         if self._stop.is_set():
             raise StopTraining
+
+    def _hold(self) -> None:
+        """While paused, wait here, between two epochs, using no CPU; a step lets one more
+        epoch through; a stop ends the wait (and the training)."""
+        with self._control:
+            if not self._paused:
+                return
+            if self._steps:
+                self._steps -= 1
+                return
+            start, self._held = perf_counter(), True
+            while self._paused and not self._steps and not self._stop.is_set():
+                self._control.wait(HOLD_CHECK_SECONDS)
+            if self._paused and self._steps:
+                self._steps -= 1
+            self._held = False
+            self._held_seconds += perf_counter() - start
 
     def _work(self) -> None:
         try:
@@ -109,6 +175,12 @@ class TrainingRun:
                 if _runs.get(self._key) is self:
                     del _runs[self._key]
             self._finished.set()
+            log.info("training ended (%s): %s", self._ending(), self.params)
+
+    def _ending(self) -> str:
+        if self.error:
+            return "failed"
+        return "stopped" if self.result is None or self.result.stopped else "finished"
 
     @property
     def _key(self) -> tuple[TrainParams, str]:

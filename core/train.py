@@ -257,19 +257,20 @@ def _fit(params: TrainParams, fingerprint: str, data: MnistData, on_epoch=None
     X, y = training_inputs(params, data)
     model = make_model(params)
     log.info("training %s on %d images (data %s)", params, len(y), fingerprint)
+    watcher = _TimedObserver(on_epoch)
     with one_blas_thread():
         start = perf_counter()
         try:
             # The lbfgs outcome is read from scipy's result, not from caught warnings:
             # warnings.catch_warnings swaps process-wide state, so with two trainings in two
             # threads one would record the other's ConvergenceWarning, or lose its own.
-            with watching(model, on_epoch), recording_lbfgs_outcome() as lbfgs:
+            with watching(model, watcher.observer), recording_lbfgs_outcome() as lbfgs:
                 model.fit(X, y)
         except ValueError as exc:
             if "non-finite" not in str(exc):
                 raise
             return TrainingFailure(_diverged_message(params))
-        seconds = perf_counter() - start
+        seconds = perf_counter() - start - watcher.seconds  # the fit's own time
         if not np.isfinite(model.loss_):
             return TrainingFailure(_diverged_message(params))
         converged, stop_reason = _how_it_stopped(params, model, lbfgs)
@@ -290,6 +291,25 @@ def _how_it_stopped(params: TrainParams, model: MLPClassifier, lbfgs) -> tuple[b
         return True, f"lbfgs converged after {model.n_iter_} iterations"
     return False, (f"lbfgs stopped after {model.n_iter_} iterations without converging "
                    f"(scipy: {lbfgs.message})")
+
+
+class _TimedObserver:
+    """``on_epoch`` with the time spent in it counted, so that the training time shown is the
+    fit's own: a live view's snapshots, and a pause, are not training."""
+
+    def __init__(self, on_epoch):
+        self.on_epoch, self.seconds = on_epoch, 0.0
+
+    @property
+    def observer(self):
+        return None if self.on_epoch is None else self._observe
+
+    def _observe(self, model) -> None:
+        start = perf_counter()
+        try:
+            self.on_epoch(model)
+        finally:
+            self.seconds += perf_counter() - start
 
 
 def _check_test_rows(params: TrainParams, data: MnistData) -> None:

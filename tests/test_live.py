@@ -1,8 +1,11 @@
 """Training in the background: identical results, shared runs, stop, and abandoned runs."""
 
+import time
+
 import numpy as np
 import pytest
 
+from core import pace
 from core.live import running, start_training
 from core.params import TrainParams
 from core.train import is_trained, make_model, train_mlp, training_inputs
@@ -61,3 +64,63 @@ def test_an_abandoned_run_keeps_training_and_fills_the_cache(small):
     assert not run.result.stopped
     assert is_trained(params, small)
     assert run not in running()
+
+
+def _wait_until(condition, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_pause_holds_step_advances_one_epoch_and_resume_gives_the_uninterrupted_network(small):
+    """Paused, the epoch stays and no CPU is spent; a step is exactly one epoch; resumed, the
+    fit ends with the very weights of a plain fit, and that network is cached."""
+    params = TrainParams(max_iter=60, scale_pixels=True, random_state=25, hidden_units=12)
+    run = start_training(params, small, session="a")
+    _wait_until(lambda: run.snapshot() is not None)
+    run.pause()
+    _wait_until(lambda: run.held)
+    held_at = run.snapshot().epoch
+    cpu = time.process_time()
+    time.sleep(1.0)
+    assert run.snapshot().epoch == held_at and not run.done
+    assert time.process_time() - cpu < 0.2  # waiting, not training
+    run.step()
+    _wait_until(lambda: run.held and run.snapshot().epoch == held_at + 1)
+    time.sleep(0.3)
+    assert run.snapshot().epoch == held_at + 1  # exactly one
+    run.resume()
+    assert run.wait(60) and run.error is None and not run.result.stopped
+    assert run.result.n_iter == 60 or run.result.converged
+    for ours, reference in zip(run.result.model.coefs_, _reference_coefs(params, small),
+                               strict=True):
+        np.testing.assert_array_equal(ours, reference)
+    assert is_trained(params, small)
+    assert run.result.fit_seconds < 1.0 + 0.5 * run.result.n_iter  # the pause is not counted
+
+
+def test_a_held_run_that_its_visitor_leaves_stops_at_once(small):
+    params = TrainParams(max_iter=200, scale_pixels=True, random_state=26)
+    run = start_training(params, small, session="a")
+    _wait_until(lambda: run.snapshot() is not None)
+    run.pause()
+    _wait_until(lambda: run.held)
+    run.release("a", stop=True)
+    assert run.wait(5)
+    assert run.result.stopped and not is_trained(params, small)
+
+
+def test_the_estimate_comes_from_similar_runs_and_the_own_pace(small):
+    """After a run of a solver has been timed, a new one of that solver gets an estimate."""
+    params = TrainParams(max_iter=12, scale_pixels=True, random_state=27, solver="adam")
+    run = start_training(params, small, session="a")
+    assert run.wait(60)
+    images = sum(small.counts(params.digits).values())
+    other = TrainParams(max_iter=100, scale_pixels=True, random_state=28, solver="adam",
+                        hidden_units=12)
+    per_epoch = pace.seconds_per_epoch(other, images)
+    assert per_epoch is not None and per_epoch > 0
+    assert pace.estimate(other, images) == pytest.approx(100 * per_epoch)
+    assert pace.estimate(other, images, done=40, own=0.5) == pytest.approx(30.0)
+    assert pace.describe(30.0) == "about 30 s" and pace.describe(300) == "about 5 min"

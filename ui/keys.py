@@ -13,7 +13,6 @@ ADVANCED_OPEN = "sb_advanced"  # the Advanced section's open state (a fix may op
 
 # Watching a network learn (ui/live.py).
 RUN = "mlp_lens_run"  # the TrainingRun this session watches
-ABANDONED = "mlp_lens_abandoned"  # the run it left, still filling the cache
 STOPPED = "mlp_lens_stopped"  # the partial TrainResult the person stopped
 SESSION = "mlp_lens_session"  # this session's id, for the runs it watches
 

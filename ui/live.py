@@ -1,9 +1,10 @@
-"""Watching a network learn: the live view of a training, its Stop button, and page switches.
+"""Watching a network learn: the live view of a training, Pause / Step / Resume, Stop.
 
 The worker thread (``core.live``) never calls Streamlit; a fragment polls its
-snapshot twice a second. Each session watches one run; when its settings
-change, the run it leaves keeps training to fill the cache, but a session
-leaves at most one such run burning CPU: the one before is stopped.
+snapshot twice a second. Each session watches one run. Fiddling is free: when
+the settings change, the run the session leaves stops at once, unless another
+open page watches it too, so three quick slider steps leave one training.
+Pause holds the same fit between two epochs; Resume finishes it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import uuid
 
 import streamlit as st
 
+from core import pace
 from core.data import MnistData
 from core.live import TrainingRun, start_training
 from core.params import TrainParams
@@ -54,9 +56,10 @@ def stopped_banner(result: TrainResult) -> None:
         return
     with st.container(border=True):
         st.warning(f"**Stopped at epoch {result.n_iter} of {result.params.max_iter}.** "
-                   "You see the network as it was then, before it finished learning.",
-                   icon=":material/pause:")
-        st.button("Train to the end", key="resume_training",
+                   "You see the network as it was then, before it finished learning. (Pause "
+                   "instead of Stop to go on later from where it was.)",
+                   icon=":material/stop_circle:")
+        st.button("Train again from the start", key="resume_training",
                   on_click=lambda: st.session_state.pop(keys.STOPPED, None))
 
 
@@ -68,28 +71,65 @@ def _live_view(run: TrainingRun) -> None:
             return
         st.rerun()  # the whole page now shows the finished network
     snapshot = run.snapshot()
-    epoch = snapshot.epoch if snapshot else 0
-    unit = "evaluation" if run.params.solver == "lbfgs" else "epoch"
-    loss = f" · loss {snapshot.loss_curve[-1]:.4f}" if snapshot and snapshot.loss_curve else ""
-    seconds = f" · {snapshot.seconds:.1f} s" if snapshot else ""
-    label = f"Training: {unit} {epoch} of {run.params.max_iter}{loss}{seconds}"
-    st.progress(min(epoch / run.params.max_iter, 1.0), text=label)
-    st.button("Stop", key="stop_training", icon=":material/stop_circle:",
-              on_click=_stop, args=(run,))
+    st.progress(min((snapshot.epoch if snapshot else 0) / run.params.max_iter, 1.0),
+                text=_progress_text(run, snapshot))
+    _controls(run)
     if snapshot is None:
         return
     grid, curve = st.columns([3, 2], gap="large")
     with grid:
         images = hidden_weight_images(snapshot.model)
         style = colours.weight_style()
+        state = "held here" if run.held else "updating as it learns"
         st.image(weight_grid_mosaic(images, style=style),
-                 caption=f"{len(images)} hidden units at {unit} {epoch}, left to right and top "
-                         "to bottom (updating as it learns)")
+                 caption=f"{len(images)} hidden units at {_unit(run)} {snapshot.epoch}, left to "
+                         f"right and top to bottom ({state})")
         colours.legend(style)
     with curve:
         if len(snapshot.loss_curve) > 1:
             st.line_chart({"loss": list(snapshot.loss_curve)}, x_label="epoch",
                           y_label="loss", height=260)
+
+
+def _unit(run: TrainingRun) -> str:
+    return "evaluation" if run.params.solver == "lbfgs" else "epoch"
+
+
+def _progress_text(run: TrainingRun, snapshot) -> str:
+    """"Training: epoch 12 of 300 · loss 0.1234 · 2.1 s · about 40 s left"."""
+    unit, epoch = _unit(run), snapshot.epoch if snapshot else 0
+    state = "Paused at" if run.held else "Training:"
+    text = f"{state} {unit} {epoch} of {run.params.max_iter}"
+    if snapshot and snapshot.loss_curve:
+        text += f" · loss {snapshot.loss_curve[-1]:.4f}"
+    if snapshot:
+        text += f" · {snapshot.seconds:.1f} s"
+    images = sum(run.data.counts(run.params.digits).values())
+    own = snapshot.seconds / snapshot.epoch if snapshot and snapshot.epoch >= 3 else None
+    left = pace.estimate(run.params, images, done=epoch, own=own)
+    if left is not None and not run.held:
+        text += f" · {pace.describe(left)} left at most" if own else (
+            f" · {pace.describe(left)} at most (measured on similar runs)")
+    return text
+
+
+def _controls(run: TrainingRun) -> None:
+    """Pause, or Resume and Step while paused; Stop keeps the network as it is."""
+    row = st.container(horizontal=True, gap="small")
+    if run.paused:
+        row.button("Resume", key="resume_live", icon=":material/play_arrow:", type="primary",
+                   on_click=run.resume, help="Go on training from where it holds; the finished "
+                   "network is exactly the one an uninterrupted training gives.")
+        row.button(f"Step one {_unit(run)}", key="step_live", icon=":material/skip_next:",
+                   on_click=run.step, disabled=not run.held,
+                   help=f"Train exactly one more {_unit(run)}, then hold again.")
+    else:
+        row.button("Pause", key="pause_live", icon=":material/pause:", on_click=run.pause,
+                   help=f"Hold the training at the end of this {_unit(run)}, using no CPU, to "
+                        "look at the units; Resume goes on from there.")
+    row.button("Stop", key="stop_training", icon=":material/stop_circle:",
+               on_click=_stop, args=(run,),
+               help="End the training now and keep the network as it is (it is not finished).")
 
 
 def _stop(run: TrainingRun) -> None:
@@ -106,16 +146,12 @@ def _stop(run: TrainingRun) -> None:
 
 
 def _switch_to(run: TrainingRun | None) -> None:
-    """Watch ``run``; the run left behind goes on to fill the cache, the one before it stops."""
+    """Watch ``run``; the run left behind stops at once unless another open page watches it."""
     current = st.session_state.get(keys.RUN)
     if current is run:
         return
     if current is not None and not current.done:
-        previous = st.session_state.get(keys.ABANDONED)
-        if previous is not None and previous is not run:
-            previous.release(_session(), stop=True)
-        current.release(_session(), stop=False)
-        st.session_state[keys.ABANDONED] = current
+        current.release(_session(), stop=True)
     st.session_state[keys.RUN] = run
 
 
