@@ -74,10 +74,12 @@ plt.show()""",
     language="python",
 )
 st.markdown(
-    "A unit's weights form an image: bright pixels push the unit on, dark pixels push it off, so "
-    "the picture shows the stroke pattern the unit looks for. Reading `coefs_[1]` tells which "
-    "digit each unit votes for. Another `random_state` gives a different but equally good set of "
-    "units. **In the dashboard:** the weight grid and *How each unit votes*."
+    "A unit's weights form an image: in the lesson's grey, bright pixels push the unit on and "
+    "dark pixels push it off (in the dashboard's red and blue, red pushes it on, blue off, "
+    "white does nothing), so the picture shows the stroke pattern the unit looks for. "
+    "Reading `coefs_[1]` tells which digit each unit votes for. Another `random_state` gives a "
+    "different but equally good set of units. **In the dashboard:** the weight grid and "
+    "*How each unit votes*."
 )
 
 st.header("5 · How well does it do on digits it has never seen?")
