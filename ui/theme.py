@@ -5,7 +5,8 @@
 - Compact metric rows (containers keyed ``metrics...``): values small enough
   that a row fits a tablet, wrapping rather than cutting text off ("70,00…").
 - The main-area copy of the main settings shows only where the sidebar is
-  hidden (phones); the legend's colour bars.
+  hidden (phones); the legend's colour bars; page titles a size smaller, so the
+  picture comes sooner.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ _CSS = f"""
 [class*="st-key-metrics"] [data-testid="stMetricLabel"] p {{
     overflow: visible; text-overflow: clip; white-space: nowrap;
 }}
+[data-testid="stMain"] h1 {{ font-size: 2.3rem; padding-top: 0.5rem; }}
 @media (min-width: {NARROW_PX + 1}px) {{ .st-key-quick_settings {{ display: none; }} }}
 .mlp-legend {{ display: flex; flex-wrap: wrap; gap: 0.2rem 1.2rem; font-size: 0.85rem;
                color: {CAPTION_COLOUR}; }}
