@@ -48,7 +48,8 @@ class TrainingRun:
 
     def __init__(self, params: TrainParams, data: MnistData):
         self.params, self.data = params, data
-        self._images = sum(data.counts(params.digits).values())
+        part = "train" if params.holdout else "all"
+        self.images = sum(data.counts(params.digits, part).values())  # it trains on
         self.result: TrainResult | None = None
         self.error: str | None = None
         self._watchers: set[str] = set()
@@ -136,7 +137,7 @@ class TrainingRun:
                             model=copy.deepcopy(model), seconds=seconds)
         with self._lock:
             self._snapshot = snapshot
-        pace.record(self.params, self._images, epoch=epoch, seconds=seconds)
+        pace.record(self.params, self.images, epoch=epoch, seconds=seconds)
         self._hold()
         if self._stop.is_set():
             raise StopTraining

@@ -116,7 +116,7 @@ def test_the_estimate_comes_from_similar_runs_and_the_own_pace(small):
     params = TrainParams(max_iter=12, scale_pixels=True, random_state=27, solver="adam")
     run = start_training(params, small, session="a")
     assert run.wait(60)
-    images = sum(small.counts(params.digits).values())
+    images = run.images
     other = TrainParams(max_iter=100, scale_pixels=True, random_state=28, solver="adam",
                         hidden_units=12)
     per_epoch = pace.seconds_per_epoch(other, images)

@@ -104,9 +104,8 @@ def _progress_text(run: TrainingRun, snapshot) -> str:
         text += f" · loss {snapshot.loss_curve[-1]:.4f}"
     if snapshot:
         text += f" · {snapshot.seconds:.1f} s"
-    images = sum(run.data.counts(run.params.digits).values())
     own = snapshot.seconds / snapshot.epoch if snapshot and snapshot.epoch >= 3 else None
-    left = pace.estimate(run.params, images, done=epoch, own=own)
+    left = pace.estimate(run.params, run.images, done=epoch, own=own)
     if left is not None and not run.held:
         text += f" · {pace.describe(left)} left at most" if own else (
             f" · {pace.describe(left)} at most (measured on similar runs)")
