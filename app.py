@@ -3,7 +3,7 @@
 import streamlit as st
 
 from core.process import configure_process
-from ui import cached, colours, evaluation, live, render
+from ui import cached, colours, evaluation, live, render, replay
 from ui.exports import exports
 from ui.sidebar import quick_settings, sidebar
 
@@ -28,11 +28,15 @@ with render.guarded():
         with grid:
             st.subheader("What each hidden unit looks for")
             style = colours.weight_style()
-            render.weight_grid(result, data, style)
+            epoch = render.weight_grid(result, data, style)
             colours.style_controls(key="explore")
         with votes:
             st.subheader("How each unit votes")
             render.output_weights(result, data)
         evaluation.held_out(result, data)
-        render.loss_curve(result)
+        if epoch is None:
+            render.loss_curve(result)
+        else:
+            replay.replay_charts(result, data, epoch)
+            render.validation_curve(result)
         exports(result, data, style)

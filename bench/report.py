@@ -69,6 +69,19 @@ def _capacity_detail(v: dict) -> str:
             f"processes (2.00: two full cores)")
 
 
+def _recording_detail(v: dict) -> str:
+    return (f"(#13: must stay under 1.10× a plain fit) fastest of {len(v['plain_all'])} "
+            f"alternating fits each, lesson config, one BLAS thread ({v['n_iter']} epochs on "
+            f"{v['n_samples']:,} images; {v['frames']} frames, probe of {v['probe']}; same "
+            f"weights: {'yes' if v['same_weights'] else 'NO'})")
+
+
+def _history_size_detail(v: dict) -> str:
+    return (f"cache entry on disk {v['entry_bytes'] / 1e6:.1f} MB, of which the history "
+            f"{v['history_bytes'] / 1e6:.1f} MB ({v['frames']} frames of {v['n_iter']} epochs; "
+            f"time: training on {v['rows']:,} images, which does not change the size)")
+
+
 @dataclass(frozen=True)
 class RowSpec:
     """One row of the table."""
@@ -110,13 +123,20 @@ ROWS = (
             "sweep_sequential", _sweep_detail),
     RowSpec("sweep_dask", "sweep of 16 configurations, local Dask cluster (2 processes)",
             "sweep_sequential", _sweep_detail),
+    RowSpec("fit_plain", "fit without recording the history", "fit_plain", _recording_detail,
+            measurement="recording", value="plain"),
+    RowSpec("fit_recorded", "fit recording the history", "fit_plain", _recording_detail,
+            measurement="recording", value="recorded"),
+    RowSpec("history_size", "largest network (36 units, 10 digits) trained and cached", "",
+            _history_size_detail),
 )
 # Rows that run two processes at once: their ratio is shown next to the bound this machine
 # allows, 1 / capacity (0.5 only where two processes really run at full speed).
 PARALLEL_ROWS = ("seeds_parallel", "sweep_local", "sweep_dask")
 BASELINE_NAMES = {"lesson": "lesson script", "lesson_scaled": "lesson script (scaled)",
                   "fetch": "fetch_openml", "seeds_sequential": "one after another",
-                  "sweep_sequential": "one after another", "capacity": "one process alone"}
+                  "sweep_sequential": "one after another", "capacity": "one process alone",
+                  "fit_plain": "plain fit"}
 
 
 @dataclass(frozen=True)
@@ -149,7 +169,9 @@ def _row(spec: RowSpec, found: Measurement | str) -> Row:
 
 
 def ratio(rows: dict[str, Row], key: str) -> float | None:
-    """The row's time over its baseline's, when both ran."""
+    """The row's time over its baseline's, when both ran (None for a row without one)."""
+    if rows[key].baseline not in rows:
+        return None
     row, base = rows[key], rows[rows[key].baseline]
     if row.seconds is None or not base.seconds:
         return None

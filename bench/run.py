@@ -37,6 +37,9 @@ from bench.report import (
 LESSON_MAX_ITER, QUICK_ROWS, QUICK_MAX_ITER = 200, 2_000, 5
 SEEDS = (2, 3, 4, 5)  # the Compare seeds page's default
 SWEEP_ENGINES = ("sequential", "local", "dask")
+# The largest network's cache entry: (training images, max_iter). Enough epochs for the
+# history's 100 frames; its size on disk does not depend on the number of images.
+LARGEST, LARGEST_QUICK = (5_000, 1000), (500, 150)
 NO_OPENML = "not run: needs the OpenML cache (see Data)"
 
 
@@ -137,6 +140,14 @@ class Bench:
                 f"sweep of 16 configurations: {engine}", "sweep",
                 cache=_fresh_cache(self.prime, self.work / key), data_home=self.home,
                 max_iter=self.args.max_iter, engine=engine)
+        found["recording"] = self._measure(
+            "cost of recording the history", "recording", cache=self.prime,
+            data_home=self.home, max_iter=self.args.max_iter, scale=False, repeats=2)
+        rows, epochs = LARGEST_QUICK if self.args.quick else LARGEST
+        found["history_size"] = self._measure(
+            "largest network's cache entry", "history_size",
+            cache=_fresh_cache(self.prime, self.work / "largest"), data_home=self.home,
+            rows=rows, max_iter=epochs)
         return found
 
     def _cold_and_warm(self, scale: bool, suffix: str) -> dict[str, Measurement]:
@@ -177,7 +188,8 @@ class Bench:
 
 _ALL_KEYS = ("fetch", "load", "lesson", "lesson_scaled", "cold", "warm", "cold_scaled",
              "warm_scaled", "holdout", "holdout_scaled", "page", "seeds_sequential",
-             "seeds_parallel", "capacity", "sweep_sequential", "sweep_local", "sweep_dask")
+             "seeds_parallel", "capacity", "sweep_sequential", "sweep_local", "sweep_dask",
+             "recording", "history_size")
 
 
 def _fresh_cache(prime: Path, cache: Path) -> Path:

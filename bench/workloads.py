@@ -197,6 +197,80 @@ def _in_processes(context, loops: int, count: int) -> float:
     return perf_counter() - began
 
 
+def recording(*, data_home: str, max_iter: int, scale: bool, repeats: int = 2) -> dict:
+    """The cost of recording the history: the same fit with and without the recorder.
+
+    Plain ``fit`` and ``fit`` watched by the history's recorder (plus its
+    ``finish``) alternate ``repeats`` times in this one process, with the one BLAS
+    thread MLP Lens trains with; each keeps its fastest time. Both must give the
+    same weights.
+    """
+    from threadpoolctl import threadpool_limits
+
+    from core.data import load_mnist
+    from core.history import HistoryRecorder, probe_rows
+    from core.params import TrainParams
+    from core.sklearn_hooks import watching
+    from core.train import make_model, training_inputs
+
+    imported = perf_counter()
+    threadpool_limits(limits=1, user_api="blas")
+    params = TrainParams(max_iter=max_iter, scale_pixels=scale)
+    X, y = training_inputs(params, load_mnist(data_home=data_home))
+    loaded = perf_counter()
+    plain, recorded, digests = [], [], set()
+    for _ in range(repeats):
+        began = perf_counter()
+        model = make_model(params).fit(X, y)
+        plain.append(perf_counter() - began)
+        digests.add(_digest(model.coefs_))
+        began = perf_counter()
+        model = make_model(params)
+        recorder = HistoryRecorder(X[probe_rows(len(X))])
+        with watching(model, recorder):
+            model.fit(X, y)
+        history = recorder.finish(model)
+        recorded.append(perf_counter() - began)
+        digests.add(_digest(model.coefs_))
+    return {"seconds": min(recorded), "plain": min(plain), "recorded": min(recorded),
+            "plain_all": plain, "recorded_all": recorded, "imports": imported - START,
+            "load": loaded - imported, "n_samples": len(y), "n_iter": int(model.n_iter_),
+            "frames": len(history.epochs), "probe": history.probe_size,
+            "same_weights": len(digests) == 1,
+            "problem": "" if len(digests) == 1 else "recording changed the weights"}
+
+
+def history_size(*, data_home: str, rows: int, max_iter: int) -> dict:
+    """The largest network's cache entry: 36 units, 10 digits, a long training, on disk.
+
+    The size does not depend on how many images it trains on, so it trains on
+    ``rows`` images spread evenly over the data (every digit among them); it
+    depends on the frames kept (at most 100).
+    """
+    import numpy as np
+
+    from core.cache import cache_dir, folder_size
+    from core.data import MnistData, load_mnist
+    from core.params import TrainParams
+    from core.train import train_mlp
+
+    imported = perf_counter()
+    data = load_mnist(data_home=data_home)
+    picked = np.linspace(0, len(data.y) - 1, rows).astype(int)
+    subset = MnistData(data.X[picked], data.y[picked], source=data.source,
+                       note=f"{rows} rows spread over the data")
+    params = TrainParams(hidden_units=36, digits=tuple(range(10)), max_iter=max_iter,
+                         scale_pixels=True)
+    began = perf_counter()
+    result = train_mlp(params, subset)
+    done = perf_counter()
+    history = result.history
+    return {"seconds": done - began, "imports": imported - START, "n_iter": result.n_iter,
+            "frames": len(history.epochs), "history_bytes": history.nbytes,
+            "entry_bytes": folder_size(cache_dir() / "models"), "rows": rows,
+            "n_samples": result.n_samples}
+
+
 def fetch_load(*, data_home: str) -> dict:
     """The lesson's data load alone: ``fetch_openml`` from scikit-learn's local cache."""
     from sklearn.datasets import fetch_openml
@@ -275,7 +349,7 @@ def _digest(arrays) -> str:
 
 
 WORKLOADS = {f.__name__: f for f in (lesson_script, lens_train, seeds, sweep, capacity,
-                                     fetch_load, lens_load, page)}
+                                     fetch_load, lens_load, page, recording, history_size)}
 
 
 def main(argv: list[str]) -> None:

@@ -1,10 +1,11 @@
 """The one place MLP Lens reaches into scikit-learn's private code.
 
 ``MLPClassifier`` has no per-epoch callback and does not keep scipy's lbfgs
-result, so two private names are used: the method each solver calls once per
+result, so these private names are used: the method each solver calls once per
 epoch (``_update_no_improvement_count`` for sgd and adam, ``_loss_grad_lbfgs``
-per lbfgs loss evaluation), and the module function ``_check_optimize_result``
-that lbfgs hands scipy's result to. They were checked against scikit-learn
+per lbfgs loss evaluation), the module function ``_check_optimize_result``
+that lbfgs hands scipy's result to, and ``_init_coef``, which draws the
+weights a fit starts from (the history shows them). They were checked against scikit-learn
 ``CHECKED_WITH``. Importing this module checks that they are still there and
 still called where we expect: with another scikit-learn that renamed them, it
 fails at import with a message saying so, rather than a training that never
@@ -20,9 +21,12 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import numpy as np
 import sklearn
+from sklearn.base import clone
 from sklearn.neural_network import MLPClassifier
 from sklearn.neural_network import _multilayer_perceptron as _mlp
+from sklearn.utils import check_random_state
 
 CHECKED_WITH = "1.9.1"
 EPOCH_METHODS = {"lbfgs": "_loss_grad_lbfgs", "sgd": "_update_no_improvement_count",
@@ -39,9 +43,12 @@ def _missing_hooks() -> list[str]:
     for method in sorted(set(EPOCH_METHODS.values())):
         if not callable(getattr(MLPClassifier, method, None)):
             found.append(f"MLPClassifier.{method}")
+    if not callable(getattr(base, "_init_coef", None)):
+        found.append("BaseMultilayerPerceptron._init_coef")
     # Present is not enough: the fit loops must call them (by name) for the hooks to see anything.
     for loop, names in (("_fit_lbfgs", ("_loss_grad_lbfgs", _RESULT_CHECK)),
-                        ("_fit_stochastic", ("_update_no_improvement_count",))):
+                        ("_fit_stochastic", ("_update_no_improvement_count",)),
+                        ("_initialize", ("_init_coef",))):
         code = getattr(getattr(base, loop, None), "__code__", None)
         for name in names:
             if code is None or name not in code.co_names:
@@ -64,7 +71,9 @@ def watching(model: MLPClassifier, on_epoch):
     """Call ``on_epoch(model)`` after each epoch of ``model.fit`` without changing the fit.
 
     For sgd and adam that is once per epoch (after scikit-learn has updated
-    ``loss_curve_`` and ``n_iter_``); for lbfgs, once per loss evaluation. The
+    ``loss_curve_`` and ``n_iter_``); for lbfgs, once per loss evaluation, with
+    ``model.loss_`` set to that evaluation's loss (scikit-learn itself sets it
+    only at the end, to the accepted step's loss, which it then is again). The
     method is wrapped on this one instance and removed again on leaving the
     block, so the fitted model pickles as a plain ``MLPClassifier``.
     ``on_epoch`` may raise to end the fit; the exception propagates.
@@ -78,6 +87,8 @@ def watching(model: MLPClassifier, on_epoch):
 
     def observed(*args, **kwargs):
         value = original(*args, **kwargs)
+        if name == EPOCH_METHODS["lbfgs"]:
+            model.loss_ = float(value[0])  # (loss, gradient)
         on_epoch(model)
         return value
 
@@ -86,6 +97,18 @@ def watching(model: MLPClassifier, on_epoch):
         yield
     finally:
         delattr(model, name)
+
+
+def initial_first_layer(model: MLPClassifier, n_features: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first layer's weights and biases that ``model.fit`` will start from.
+
+    scikit-learn draws them first from a fresh ``RandomState(random_state)``
+    with its ``_init_coef`` (Glorot's uniform initialisation); drawing them the
+    same way on a clone leaves the model itself untouched.
+    """
+    twin = clone(model)
+    twin._random_state = check_random_state(model.random_state)
+    return twin._init_coef(n_features, model.hidden_layer_sizes[0], np.float64)
 
 
 @dataclass

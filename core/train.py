@@ -16,9 +16,10 @@ from sklearn.neural_network import MLPClassifier
 from core.cache import cache_dir
 from core.data import MnistData
 from core.evaluation import evaluate
+from core.history import HistoryRecorder, TrainingHistory, probe_rows
 from core.params import TrainParams
 from core.process import one_blas_thread
-from core.sklearn_hooks import recording_lbfgs_outcome, watching
+from core.sklearn_hooks import initial_first_layer, recording_lbfgs_outcome, watching
 from core.units import pre_activations
 
 log = logging.getLogger("mlp_lens")
@@ -63,6 +64,7 @@ class TrainResult:
     fit_seconds: float
     stopped: bool = False  # stopped by the user before the end: a partial network, not cached
     validation_scores: tuple[float, ...] = ()  # per epoch, with early_stopping only
+    history: TrainingHistory | None = None  # None for a stopped network
     # Measured on the held-out test rows of the chosen digits (params.holdout), else None / 0.
     test_accuracy: float | None = None
     confusion: np.ndarray | None = None  # rows: true digit, columns: predicted, params.digits order
@@ -256,6 +258,8 @@ def _fit(params: TrainParams, fingerprint: str, data: MnistData, on_epoch=None
         _trainings += 1
     X, y = training_inputs(params, data)
     model = make_model(params)
+    recorder = HistoryRecorder(X[probe_rows(len(X))], per_evaluation=params.solver == "lbfgs")
+    initial = initial_first_layer(model, X.shape[1])
     log.info("training %s on %d images (data %s)", params, len(y), fingerprint)
     watcher = _TimedObserver(on_epoch)
     with one_blas_thread():
@@ -264,7 +268,8 @@ def _fit(params: TrainParams, fingerprint: str, data: MnistData, on_epoch=None
             # The lbfgs outcome is read from scipy's result, not from caught warnings:
             # warnings.catch_warnings swaps process-wide state, so with two trainings in two
             # threads one would record the other's ConvergenceWarning, or lose its own.
-            with watching(model, watcher.observer), recording_lbfgs_outcome() as lbfgs:
+            with watching(model, _observers(recorder, watcher.observer)), \
+                    recording_lbfgs_outcome() as lbfgs:
                 model.fit(X, y)
         except ValueError as exc:
             if "non-finite" not in str(exc):
@@ -275,7 +280,8 @@ def _fit(params: TrainParams, fingerprint: str, data: MnistData, on_epoch=None
             return TrainingFailure(_diverged_message(params))
         converged, stop_reason = _how_it_stopped(params, model, lbfgs)
         return _describe(params, model, X, y, converged=converged, stop_reason=stop_reason,
-                         seconds=seconds, test=_test_set(params, data))
+                         seconds=seconds, test=_test_set(params, data), recorder=recorder,
+                         start=initial)
 
 
 def _how_it_stopped(params: TrainParams, model: MLPClassifier, lbfgs) -> tuple[bool | None, str]:
@@ -326,11 +332,27 @@ def _test_set(params: TrainParams, data: MnistData):
     return held_out_inputs(params, data) if params.holdout else None
 
 
+def _observers(recorder: HistoryRecorder, on_epoch):
+    """One observer: the history's recorder first, then the caller's (which may stop the fit)."""
+    if on_epoch is None:
+        return recorder
+
+    def both(model):
+        recorder(model)
+        on_epoch(model)
+
+    return both
+
+
 def _describe(params, model, X, y, *, converged, stop_reason, seconds, stopped=False,
-              test=None):
+              test=None, recorder=None, start=None):
     active = _active_fraction(model, X)
     scores = getattr(model, "validation_scores_", None) or ()
     test_accuracy, confusion = evaluate(model, *test, params.digits) if test else (None, None)
+    stuck = tuple(int(i) for i in _stuck_units(model, X))
+    # Only a ReLU unit dies; the history says when, for the units dead on every training image.
+    dead = stuck if unit_problem(params.activation) == "dead" else ()
+    history = recorder.finish(model, dead_units=dead, start=start) if recorder else None
     return TrainResult(
         params=params,
         model=model,
@@ -340,7 +362,7 @@ def _describe(params, model, X, y, *, converged, stop_reason, seconds, stopped=F
         converged=converged,
         stop_reason=stop_reason,
         loss_curve=tuple(float(v) for v in getattr(model, "loss_curve_", ())),
-        dead_units=tuple(int(i) for i in _stuck_units(model, X)),
+        dead_units=stuck,
         active_fraction=tuple(float(f) for f in active),
         fit_seconds=seconds,
         stopped=stopped,
@@ -348,6 +370,7 @@ def _describe(params, model, X, y, *, converged, stop_reason, seconds, stopped=F
         test_accuracy=test_accuracy,
         confusion=confusion,
         n_test=0 if test is None else len(test[1]),
+        history=history,
     )
 
 

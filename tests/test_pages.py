@@ -216,7 +216,7 @@ def test_the_sidebar_offers_a_link_that_reproduces_the_view():
 def test_the_export_section_offers_every_download_and_the_code():
     at = run()
     keys = {b.proto.id for b in at.get("download_button")}
-    assert len(keys) == 5
+    assert len(keys) == 6  # PNG, SVG, GIF, npz, joblib and the script
     code = next(c.value for c in at.code if "MLPClassifier(" in c.value)
     assert "hidden_layer_sizes=(6,)" in code and "random_state=2" in code
     assert any("pickle" in c.value for c in at.caption)

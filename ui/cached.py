@@ -49,7 +49,8 @@ def _inked_pixels(fingerprint: str, _data: MnistData):
     return _data.X.max(axis=0) > 0
 
 
-@st.cache_resource(show_spinner=False, max_entries=256)
+# 64: a network in memory carries its training history (about 2 MB for 6 units, 12 MB for 36).
+@st.cache_resource(show_spinner=False, max_entries=64)
 def _trained(params: TrainParams, fingerprint: str, _data: MnistData) -> TrainResult:
     return train_mlp(params, _data)
 

@@ -137,6 +137,7 @@ def comparison(found: dict[int, TrainResult | str], reference: int, options: dic
     _dead_units(good)
     style = colours.weight_style()
     shared = _shared_limit(good) if style.scale == "shared" else None
+    options = {**options, "epoch": _epoch_slider(good)}
     cards = st.container(horizontal=True, gap="medium")  # wraps: one seed per row on a phone
     for seed, result in found.items():
         with cards.container(width=CARD_PX):
@@ -161,21 +162,46 @@ def _dead_units(results: dict[int, TrainResult]) -> None:
                       args=("scale_pixels", True), key="cmp_fix_scale_pixels", type="primary")
 
 
+def _epoch_slider(good: dict[int, TrainResult]) -> int | None:
+    """One epoch for every seed (the last by default); None if a seed has no history."""
+    histories = [r.history for r in good.values()]
+    if not histories or any(h is None for h in histories):
+        return None
+    epochs = sorted(set().union(*(h.epochs for h in histories)))
+    if len(epochs) < 2:
+        return None
+    if st.session_state.get(keys.REPLAY_ALL_SEEDS) not in epochs:
+        st.session_state[keys.REPLAY_ALL_SEEDS] = epochs[-1]
+    step = histories[0].step_name
+    return st.select_slider(
+        f"{step.capitalize()} (all seeds)", options=epochs, key=keys.REPLAY_ALL_SEEDS,
+        help=f"Replay every seed's training: each grid as it was at this {step}; a seed "
+             "that stopped earlier shows its end. Units stay lined up as at the end.")
+
+
+def _seed_images(result: TrainResult, epoch: int | None) -> tuple[np.ndarray, tuple, str]:
+    """The seed's weight images and dead units at ``epoch`` (its end when past it), and when."""
+    history = result.history
+    if epoch is None or epoch >= history.epochs[-1]:
+        return hidden_weight_images(result.model), result.dead_units, ""
+    return history.weight_images(epoch), history.dead_at(epoch), f" at {history.step_name} {epoch}"
+
+
 def _seed_card(seed, result, alignment, is_reference, options, style, shared) -> None:
     st.markdown(f"**seed {seed}**" + (" · reference" if is_reference else ""))
     if isinstance(result, str):
         st.error(result, icon=":material/error:")
         return
-    images = hidden_weight_images(result.model)
+    images, dead_units, when = _seed_images(result, options["epoch"])
     order = list(alignment.order) if options["align"] else list(range(len(images)))
     corr = dict(zip(alignment.order, alignment.correlations, strict=True))
     signs = np.array([np.sign(corr[u]) if options["flip"] and corr[u] < 0 else 1 for u in order])
     shown = images[order] * signs[:, None, None]
     titles = [f"{u + 1}{' −' if s < 0 else ''}  r={corr[u]:.2f}" for u, s in zip(order, signs,
                                                                            strict=True)]
-    dead = {i for i, u in enumerate(order) if u in result.dead_units}
+    dead = {i for i, u in enumerate(order) if u in dead_units}
     fig = weight_grid_figure(shown, style=style, dead_units=dead, titles=titles, shared=shared)
-    st.image(figure_png(fig), caption=f"seed {seed}: units "
+    st.image(figure_png(fig), caption=f"seed {seed}{when}: units "
              + ("lined up with the reference" if options["align"] else "in their own order"))
     tested = ("" if result.test_accuracy is None else
               f" · test accuracy **{result.test_accuracy:.1%}**")

@@ -19,6 +19,7 @@ from core.export import (
     reproduce_code,
     weights_npz,
 )
+from core.replay import training_gif
 from core.train import TrainResult
 from core.weights import DEFAULT_STYLE, WeightStyle, figure_png
 from ui import cached
@@ -35,7 +36,7 @@ def exports(result: TrainResult, data: MnistData, style: WeightStyle = DEFAULT_S
     if result.stopped:
         st.caption(f"The files hold the network as you stopped it, after {result.n_iter} "
                    f"epochs; the Python code trains to the end (max_iter = {params.max_iter}).")
-    png, svg, npz, model = st.columns(4)
+    png, svg, gif, npz, model = st.columns(5)
     png.download_button("Weight grid (PNG)", _on_click(result, data, "png", style),
                         file_name=file_name(params, what="weights", extension="png"),
                         mime="image/png", key="export_png", on_click="ignore",
@@ -44,6 +45,7 @@ def exports(result: TrainResult, data: MnistData, style: WeightStyle = DEFAULT_S
                         file_name=file_name(params, what="weights", extension="svg"),
                         mime="image/svg+xml", key="export_svg", on_click="ignore",
                         icon=":material/image:")
+    _gif_button(gif, result, data, style)
     npz.download_button("Weights (.npz)", _on_click(result, data, "npz"),
                         file_name=file_name(params, what="weights", extension="npz"),
                         mime="application/octet-stream", key="export_npz", on_click="ignore",
@@ -73,6 +75,20 @@ def _reproduce(result: TrainResult, data: MnistData) -> None:
                            icon=":material/download:")
 
 
+def _gif_button(column, result: TrainResult, data: MnistData, style: WeightStyle) -> None:
+    history = result.history
+    if history is None:
+        column.caption("The training's animation is kept for networks trained to the end.")
+        return
+    column.download_button(
+        "Training (GIF)", _on_click(result, data, "gif", style),
+        file_name=file_name(result.params, what="training", extension="gif"),
+        mime="image/gif", key="export_gif", on_click="ignore", icon=":material/animation:",
+        help=f"The weight grid at each of the {len(history.epochs)} recorded "
+             f"{history.step_name}s, as an animation in the page's colours (made when you "
+             "click: a few seconds, longer for many units).")
+
+
 def _grid_png(result: TrainResult, style: WeightStyle) -> bytes:
     return figure_png(grid_figure(result, style, titled=True))
 
@@ -84,6 +100,7 @@ def _grid_svg(result: TrainResult, style: WeightStyle) -> bytes:
 _MAKERS = {
     "png": _grid_png,
     "svg": _grid_svg,
+    "gif": lambda result, style: training_gif(result.history, style=style),
     "npz": lambda result, style: weights_npz(result.model),
     "joblib": lambda result, style: model_joblib(result.model),
 }

@@ -19,6 +19,11 @@ SESSION = "mlp_lens_session"  # this session's id, for the runs it watches
 # Compare seeds (ui/compare.py).
 SEEDS = "cmp_seeds_text"  # the seed list's text box (kept across pages and in the URL)
 SEED_TRAINING = "cmp_training"  # (settings, SeedTraining) of the seeds being trained
+REPLAY_ALL_SEEDS = "cmp_epoch"  # the epoch slider that replays every seed at once
+
+# Replaying a finished training (ui/replay.py).
+REPLAY_EPOCH = "replay_epoch"  # the epoch slider under the weight grid
+REPLAY_NETWORK = "replay_network"  # the TrainParams the slider was set for (another: its end)
 
 # The data page (ui/dataview.py).
 CONFIRM_CLEAR = "data_confirm_clear"  # the person asked to clear the caches; confirm

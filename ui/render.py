@@ -13,7 +13,7 @@ from core.outcome import epoch_word, outcome
 from core.params import FIELDS, TrainParams
 from core.train import TrainingFailed, TrainResult, dead_units_cause
 from core.weights import WeightStyle, grid_shape
-from ui import cached, colours, dataview, keys
+from ui import cached, colours, dataview, keys, replay
 from ui.sidebar import ADVANCED_OPEN, set_param
 
 log = logging.getLogger("mlp_lens")
@@ -133,6 +133,7 @@ def dead_units_warning(result: TrainResult) -> None:
         text = (f"**{unit_word} {names} {verb}**: the ReLU output is zero on every one of the "
                 f"{result.n_samples:,} training images, so {'it' if one else 'they'} "
                 "learn nothing and pass nothing on. ")
+    text += replay.deaths(result) + " " if replay.deaths(result) else ""
     text += "Why: " + dead_units_cause(result.params)
     if not result.params.scale_pixels:
         text += " The lesson's exact settings do this on real MNIST digits."
@@ -165,16 +166,28 @@ def _apply_fix(result: TrainResult, name: str, value) -> None:
     st.session_state[ADVANCED_OPEN] = True  # both settings live under Advanced: show the change
 
 
-def weight_grid(result: TrainResult, data: MnistData, style: WeightStyle) -> None:
-    """The lesson's picture in the chosen colours, its legend, and the shapes of ``coefs_``."""
+def weight_grid(result: TrainResult, data: MnistData, style: WeightStyle) -> int | None:
+    """The lesson's picture in the chosen colours, with the epoch slider under it, its legend,
+    and the shapes of ``coefs_``. Returns the epoch on the slider (None without a history)."""
     n = result.params.hidden_units
     rows, cols = grid_shape(n)
-    st.image(cached.weight_grid_png(result, data, style),
-             caption=f"{n} hidden units in a {rows} × {cols} grid: column i of coefs_[0] "
-                     "as a 28 × 28 image.")
+    picture = st.empty()  # drawn after the slider under it, at the epoch it picks
+    epoch = replay.epoch_slider(result)
+    shown = f"{n} hidden units in a {rows} × {cols} grid"
+    explained = "column i of coefs_[0] as a 28 × 28 image."
+    if epoch is None or epoch == result.history.epochs[-1]:
+        when = f" at the end of training ({replay.step_name(result)} {epoch})" if epoch else ""
+        picture.image(cached.weight_grid_png(result, data, style),
+                      caption=f"{shown}{when}: {explained}")
+    else:
+        last = result.history.epochs[-1]
+        picture.image(replay.grid_png(result, data, epoch, style),
+                      caption=f"{shown} at {result.history.step_name} {epoch} of {last}, "
+                              f"replayed: {explained}")
     colours.legend(style)
     shapes = " and ".join(f"`{shape}`" for shape in result.layer_shapes)
     st.caption(f"`coefs_` holds **{len(result.layer_shapes)} layers**: {shapes}.")
+    return epoch
 
 
 def output_weights(result: TrainResult, data: MnistData) -> None:
@@ -198,12 +211,19 @@ def loss_curve(result: TrainResult) -> None:
         st.line_chart({"loss": list(result.loss_curve)}, x_label="epoch", y_label="loss",
                       height=220)
     with score:
-        st.subheader("Validation accuracy")
-        st.line_chart({"accuracy": list(result.validation_scores)}, x_label="epoch",
-                      y_label="accuracy", height=220)
-        share = result.params.validation_fraction
-        st.caption(f"On the {share:.0%} of the training images set aside (validation_scores_); "
-                   "training stops when it stops improving and keeps the best network.")
+        validation_curve(result)
+
+
+def validation_curve(result: TrainResult) -> None:
+    """With early stopping: the accuracy on the images set aside, per epoch."""
+    if not result.validation_scores:
+        return
+    st.subheader("Validation accuracy")
+    st.line_chart({"accuracy": list(result.validation_scores)}, x_label="epoch",
+                  y_label="accuracy", height=220)
+    share = result.params.validation_fraction
+    st.caption(f"On the {share:.0%} of the training images set aside (validation_scores_); "
+               "training stops when it stops improving and keeps the best network.")
 
 
 def join_words(items, last: str = "and") -> str:

@@ -23,7 +23,7 @@ from core.units import (
     votes,
 )
 from core.weights import WeightStyle, digit_mosaic, figure_png, hidden_weight_images
-from ui import cached, colours
+from ui import cached, colours, replay
 
 
 # Keyed by the parameters, the data's fingerprint and the unit; ``_data`` is not hashed.
@@ -98,6 +98,7 @@ def one_unit(result: TrainResult, data: MnistData, unit: int) -> None:
                      y_label="weight (positive = votes for)")
         st.markdown("**When it fires**: its activation on each digit's images")
         st.image(pictures["activation"])
+    replay.unit_over_training(result, data, unit)
     _extremes(report, pictures)
     colours.legend(style, digits=True)
     _ablation(report)
