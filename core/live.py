@@ -10,6 +10,11 @@ waits on a condition, so no CPU is used and nothing about the fit changes.
 Resumed, it goes on from where it was, and the finished network is exactly
 the one an uninterrupted ``fit`` gives (and is cached as such). A step lets
 it run one more epoch and holds it again.
+
+Every run takes a trainer from the server's budget (``core.budget``) before it
+trains, and waits in line (``run.place``) while none is free. A run that no page
+has polled (``run.seen()``) for ``MLP_LENS_UNWATCHED_SECONDS`` ends without a
+result (``run.abandoned``): nothing is cached, and the next request trains anew.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from time import perf_counter
 from sklearn.neural_network import MLPClassifier
 
 from core import pace
+from core.budget import Budget, Watch, budget, name_this_thread
 from core.data import MnistData
 from core.params import TrainParams
 from core.train import StopTraining, TrainingFailed, TrainResult, describe_partial, train_mlp
@@ -31,6 +37,7 @@ log = logging.getLogger("mlp_lens")
 HOLD_CHECK_SECONDS = 0.5  # a held fit looks up this often (to notice it is no longer watched)
 _runs: dict[tuple[TrainParams, str], TrainingRun] = {}
 _runs_lock = threading.Lock()
+TRAINING_THREAD = "mlp-train"  # the system's name of a thread while it trains
 
 
 @dataclass(frozen=True)
@@ -46,12 +53,17 @@ class Snapshot:
 class TrainingRun:
     """One training of ``params`` on ``data`` in a daemon thread."""
 
-    def __init__(self, params: TrainParams, data: MnistData):
+    def __init__(self, params: TrainParams, data: MnistData, *, trainers: Budget | None = None,
+                 unwatched_after: float | None = None):
         self.params, self.data = params, data
         part = "train" if params.holdout else "all"
         self.images = sum(data.counts(params.digits, part).values())  # it trains on
         self.result: TrainResult | None = None
         self.error: str | None = None
+        self.abandoned = False  # ended because no page watched it: no result, nothing cached
+        self._trainers = trainers or budget()
+        self._ticket = None
+        self._watch = Watch(unwatched_after)
         self._watchers: set[str] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -75,6 +87,12 @@ class TrainingRun:
     def alive(self) -> bool:
         """Still burning CPU."""
         return self._thread.is_alive()
+
+    @property
+    def place(self) -> int:
+        """0 while it trains (or has ended); else its place in the line for a free trainer."""
+        ticket = self._ticket
+        return 0 if ticket is None or self.done else ticket.place
 
     def snapshot(self) -> Snapshot | None:
         with self._lock:
@@ -110,11 +128,16 @@ class TrainingRun:
             self._paused, self._steps = False, 0
             self._control.notify_all()
 
+    def seen(self) -> None:
+        """A page is showing this run now (its live view polls twice a second)."""
+        self._watch.seen()
+
     def watch(self, session: str) -> None:
         """``session`` waits for this run (again): a stop asked for earlier is called off."""
         with self._lock:
             self._watchers.add(session)
             self._stop.clear()
+        self._watch.seen()
 
     def release(self, session: str, *, stop: bool) -> None:
         """``session`` no longer waits for this run; with ``stop``, end it if nobody else does."""
@@ -139,7 +162,7 @@ class TrainingRun:
             self._snapshot = snapshot
         pace.record(self.params, self.images, epoch=epoch, seconds=seconds)
         self._hold()
-        if self._stop.is_set():
+        if self._stop.is_set() or self._give_up():
             raise StopTraining
 
     def _hold(self) -> None:
@@ -152,26 +175,51 @@ class TrainingRun:
                 self._steps -= 1
                 return
             start, self._held = perf_counter(), True
-            while self._paused and not self._steps and not self._stop.is_set():
+            while (self._paused and not self._steps and not self._stop.is_set()
+                   and not self._give_up()):
                 self._control.wait(HOLD_CHECK_SECONDS)
             if self._paused and self._steps:
                 self._steps -= 1
             self._held = False
             self._held_seconds += perf_counter() - start
 
+    def _give_up(self) -> bool:
+        """Whether no page has watched this run for too long (then it ends, uncached)."""
+        if self._watch.unwatched and not self.abandoned:
+            self.abandoned = True
+            log.info("stopping training %s: no page watched it for %.0f s", self.params,
+                     self._watch.after)
+        return self.abandoned
+
+    def _wait_for_trainer(self) -> bool:
+        """Take a trainer from the budget, waiting in line; False if stopped or abandoned first."""
+        self._ticket = self._trainers.request(f"training {self.params}")
+        while not self._ticket.wait(0.2):
+            if self._stop.is_set() or self._give_up():
+                return False
+        return True
+
     def _work(self) -> None:
         try:
+            if not self._wait_for_trainer():
+                return
+            name_this_thread(TRAINING_THREAD)
+            self._started = perf_counter()
             self.result = train_mlp(self.params, self.data, on_epoch=self._on_epoch)
         except StopTraining:
             snapshot = self.snapshot()
-            self.result = describe_partial(self.params, self.data, snapshot.model,
-                                           epoch=snapshot.epoch, seconds=snapshot.seconds)
+            if not self.abandoned:
+                self.result = describe_partial(self.params, self.data, snapshot.model,
+                                               epoch=snapshot.epoch, seconds=snapshot.seconds)
         except TrainingFailed as exc:
             self.error = str(exc)
         except Exception as exc:  # noqa: BLE001 - the page shows it; the log has the traceback
             log.exception("training %s failed", self.params)
             self.error = f"Training failed ({type(exc).__name__}: {exc})."
         finally:
+            if self._ticket is not None:
+                name_this_thread("mlp-done")  # no longer a training, seen from outside
+                self._ticket.release()
             with _runs_lock:
                 if _runs.get(self._key) is self:
                     del _runs[self._key]
@@ -188,12 +236,18 @@ class TrainingRun:
         return (self.params, self.data.fingerprint)
 
 
-def start_training(params: TrainParams, data: MnistData, *, session: str) -> TrainingRun:
-    """The running training of ``params`` on ``data``, started if none is running yet."""
+def start_training(params: TrainParams, data: MnistData, *, session: str,
+                   trainers: Budget | None = None, unwatched_after: float | None = None
+                   ) -> TrainingRun:
+    """The running training of ``params`` on ``data``, started if none is running yet.
+
+    ``trainers`` (the server's budget by default) and ``unwatched_after`` (seconds,
+    ``MLP_LENS_UNWATCHED_SECONDS`` by default) apply to a run started now.
+    """
     with _runs_lock:
         run = _runs.get((params, data.fingerprint))
         if run is None:
-            run = TrainingRun(params, data)
+            run = TrainingRun(params, data, trainers=trainers, unwatched_after=unwatched_after)
             _runs[run._key] = run
             run._thread.start()
         run.watch(session)

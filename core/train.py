@@ -13,7 +13,7 @@ import numpy as np
 from scipy.special import expit
 from sklearn.neural_network import MLPClassifier
 
-from core.cache import cache_dir
+from core.cache import InMemoryCache, cache_dir, cache_problem
 from core.data import MnistData
 from core.evaluation import evaluate
 from core.history import HistoryRecorder, TrainingHistory, probe_rows
@@ -163,7 +163,12 @@ def train_mlp(params: TrainParams, data: MnistData, *, on_epoch=None) -> TrainRe
     ``StopTraining``, which propagates and leaves nothing in the cache.
     """
     _check_test_rows(params, data)
-    outcome = _cached_fit()(params, data.fingerprint, data, on_epoch)
+    cached_fit = _cached_fit()
+    outcome = cached_fit(params, data.fingerprint, data, on_epoch)
+    if isinstance(outcome, TrainResult) and not _is_network_of(outcome, params):
+        # Another setting's network in this setting's slot (a copied file): train this one.
+        log.warning("the cached network for %s is not that setting's; training it again", params)
+        outcome, _ = cached_fit.call(params, data.fingerprint, data, on_epoch)
     if isinstance(outcome, TrainingFailure):
         raise TrainingFailed(outcome.message)
     return outcome
@@ -238,8 +243,21 @@ def trainings_run() -> int:
 
 
 def _cached_fit():
+    """The persistent cache of trained networks, or one in memory if the folder is unusable."""
+    if cache_problem():
+        return _in_memory_fit
     memory = joblib.Memory(cache_dir() / "models", verbose=0)
     return memory.cache(_fit, ignore=["data", "on_epoch"])
+
+
+def _is_network_of(result: TrainResult, params: TrainParams) -> bool:
+    """Whether ``result`` holds the network ``params`` describe: its settings, classes, shapes."""
+    model, n_hidden, n_classes = result.model, params.hidden_units, len(params.digits)
+    shapes = [(784, n_hidden), (n_hidden, 1 if n_classes == 2 else n_classes)]
+    return (result.params == params
+            and model.get_params() == make_model(params).get_params()
+            and tuple(int(c) for c in getattr(model, "classes_", ())) == params.digits
+            and [w.shape for w in getattr(model, "coefs_", ())] == shapes)
 
 
 @dataclass(frozen=True)
@@ -282,6 +300,10 @@ def _fit(params: TrainParams, fingerprint: str, data: MnistData, on_epoch=None
         return _describe(params, model, X, y, converged=converged, stop_reason=stop_reason,
                          seconds=seconds, test=_test_set(params, data), recorder=recorder,
                          start=initial)
+
+
+# Where networks are kept while the cache folder is unusable (``_cached_fit``).
+_in_memory_fit = InMemoryCache(_fit, key=lambda params, fingerprint, *_: (params, fingerprint))
 
 
 def _how_it_stopped(params: TrainParams, model: MLPClassifier, lbfgs) -> tuple[bool | None, str]:

@@ -24,6 +24,6 @@ with render.guarded():
         work = compare.training(params, seeds, data)
         if not work.finished:
             compare.progress(work)
-        compare.comparison(compare.results(work, data), reference, options, data)
+        compare.comparison(compare.results(work, data), reference, options, data, work)
     elif params is not None:
         st.info("List at least one seed to compare.", icon=":material/front_hand:")

@@ -1,7 +1,13 @@
 """Loading MNIST: the real fetch_openml path, the uint8 copy, the offline fallback, damage."""
 
+import os
+import shutil
 import socket
+import subprocess
+import sys
+import textwrap
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +16,8 @@ from sklearn.datasets import fetch_openml
 from core.cache import cache_dir
 from core.data import MnistData, load_mnist, load_sample
 from tests.openml_cache import write_openml_cache
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -84,7 +92,14 @@ def test_the_sample_is_real_mnist(sample):
     assert sample.X.max() == 255 and sample.X.min() == 0
 
 
-@pytest.mark.parametrize("damage", ["truncate", "garbage", "empty"])
+def _zero_some_pixels(content: bytes) -> bytes:
+    """The same file with a run of pixels set to 0: header and layout intact."""
+    changed = bytearray(content)
+    changed[-5000:-4000] = bytes(1000)
+    return bytes(changed)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "empty", "bytes changed"])
 def test_a_damaged_data_copy_is_rebuilt(openml_home, small, damage):
     first = load_mnist(openml_home)
     copies = list((cache_dir() / "data").glob("mnist-openml-*.npy"))
@@ -92,7 +107,8 @@ def test_a_damaged_data_copy_is_rebuilt(openml_home, small, damage):
     for copy in copies:
         content = copy.read_bytes()
         _damage(copy, {"truncate": content[: len(content) // 3],
-                       "garbage": b"not a numpy file" * 100, "empty": b""}[damage])
+                       "garbage": b"not a numpy file" * 100, "empty": b"",
+                       "bytes changed": _zero_some_pixels(content)}[damage])
     again = load_mnist(openml_home)
     assert again.source == "openml"
     assert again.fingerprint == first.fingerprint
@@ -160,3 +176,76 @@ def test_openml_data_keeps_mnists_own_split(tmp_path, closed_port):
     full = np.zeros(70_000, dtype=np.uint8)
     assert MnistData(np.zeros((70_000, 784), np.uint8), full, source="openml",
                      note="").n_train == 60_000
+
+
+def test_a_copy_truncated_under_a_running_server_does_not_kill_it(sample, tmp_path):
+    """The data is held in memory: shrinking its file (which kills a process that maps it,
+    with SIGBUS) changes nothing for a process that already loaded it."""
+    script = textwrap.dedent("""
+        import os
+        from core.data import load_sample
+        from core.params import TrainParams
+        from core.train import train_mlp
+
+        data = load_sample()
+        with open(data.path, "r+b") as copy:
+            copy.truncate(4096)
+        result = train_mlp(TrainParams(max_iter=2, scale_pixels=True, digits=(3, 8)), data)
+        print("trained", result.n_samples)
+    """)
+    (tmp_path / "data").mkdir()
+    for name in (sample.path.name, sample.path.name + ".blake2b"):  # no parsing: a quick load
+        shutil.copy(sample.path.parent / name, tmp_path / "data" / name)
+    env = {**os.environ, "MLP_LENS_CACHE": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, f"exit code {done.returncode}: {done.stderr[-2000:]}"
+    assert "trained 1000" in done.stdout
+
+
+def test_a_temporary_file_left_by_a_killed_write_is_removed(sample):
+    folder = sample.path.parent
+    stale, fresh = folder / ".mnist-sample.npy.abc123.tmp", folder / ".mnist-sample.npy.def.tmp"
+    for tmp in (stale, fresh):
+        tmp.write_bytes(b"half a copy")
+    old = time.time() - 3600
+    os.utime(stale, (old, old))
+    load_sample()
+    assert not stale.exists()
+    assert fresh.exists()  # it may be another process's write, under way
+    fresh.unlink()
+
+
+RESOLVER_THAT_NEVER_ANSWERS = """
+import socket, sys, threading, time
+sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sink.bind(("127.0.0.1", 53))
+threading.Thread(target=lambda: [sink.recvfrom(512) for _ in iter(int, 1)], daemon=True).start()
+from core.data import _unreachable
+start = time.monotonic()
+why = _unreachable(("www.openml.org", 443), 3.0)
+print(f"{time.monotonic() - start:.2f} {why}")
+"""
+
+
+def test_the_offline_check_is_bounded_with_a_resolver_that_never_answers(tmp_path):
+    """Name lookup included: in a network namespace whose only name server is a local UDP
+    socket that reads every query and never replies, the check still ends in about 3 s."""
+    if not shutil.which("unshare") or not shutil.which("ip"):
+        pytest.skip("needs unshare and ip (util-linux, iproute2) for a private network")
+    resolv = tmp_path / "resolv.conf"
+    resolv.write_text("nameserver 127.0.0.1\noptions timeout:5 attempts:2\n")
+    probe = tmp_path / "probe.py"
+    probe.write_text(RESOLVER_THAT_NEVER_ANSWERS)
+    shell = (f"ip link set lo up && mount --bind {resolv} /etc/resolv.conf && "
+             f"exec {sys.executable} {probe}")
+    done = subprocess.run(["unshare", "--map-root-user", "--net", "--mount", "sh", "-c", shell],
+                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                          capture_output=True, text=True, timeout=60)
+    if done.returncode != 0 and "unshare" in done.stderr:
+        pytest.skip(f"no private network namespace here: {done.stderr.strip()}")
+    assert done.returncode == 0, done.stderr
+    seconds, why = done.stdout.split(" ", 1)
+    print(f"offline check with a silent resolver: {seconds} s ({why.strip()})")
+    assert 2.5 < float(seconds) < 3.5
+    assert "name lookup did not answer within 3 s" in why

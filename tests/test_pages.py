@@ -45,6 +45,14 @@ def settle(at: AppTest, timeout: float = 120) -> AppTest:
     return at
 
 
+def run_page(page: str, query=None) -> AppTest:
+    """Open ``page`` first (a link to it), without running the Explore page before."""
+    at = AppTest.from_file(EXPLORE, default_timeout=120)
+    at.query_params.update(query or {})
+    at.switch_page(page)
+    return at.run()
+
+
 def grid_caption(at: AppTest) -> str:
     return at.get("image")[0].proto.imgs[0].caption
 
@@ -446,3 +454,81 @@ def test_the_inspector_with_the_holdout_scores_switching_off_on_the_test_images(
     settle(at.switch_page("pages/3_Inspect_a_unit.py").run())
     assert any("on the held-out test images" in m.value for m in at.markdown)
     assert list(at.dataframe[1].value["digit"]) == [0, 1, 2, 3]
+
+
+HOSTILE = {
+    "solver": "**Your session expired** — [log in again](https://evil.example/login)",
+    "hidden_units": "![](https://evil.example/p.png)",
+}
+
+
+def test_a_links_values_are_shown_as_text_never_as_markdown():
+    """Notices quote what a link supplied, escaped: no bold text, link or outside image."""
+    at = run_page("pages/1_Lesson.py", HOSTILE)
+    quoted = [w.value for w in at.warning if w.value.startswith("The link")]
+    assert len(quoted) == 2
+    for value in quoted:
+        assert "](" not in value and "**" not in value and "https://" not in value
+    assert any(r"\*\*Your session expired\*\* — \[log in again" in v for v in quoted)
+    assert any("\\!\\[\\]\\(https\u200b\\://evil" in v for v in quoted)  # a zero-width space
+
+
+def test_a_seed_list_of_fifty_thousand_entries_gives_a_few_notices_and_reset_clears_it():
+    flood = "a," * 50_000 + "**x**"
+    at = run_page("pages/2_Compare_seeds.py", {"seeds": flood})
+    notices = [w.value for w in at.warning]
+    assert len(notices) == 4, notices[:5]
+    assert notices[-1] == "… and 49,998 more."
+    assert all(len(notice) < 120 for notice in notices)
+    at.button(key="sb_reset").click().run()
+    try:
+        assert at.text_input(key="cmp_seeds_text").value == "2, 3, 4, 5"
+        assert not at.warning
+        assert at.query_params["seeds"] in ("2,3,4,5", ["2,3,4,5"])
+    finally:
+        at.session_state["cmp_training"][1].stop()
+
+
+def test_a_failed_seed_can_be_retried_without_a_reload():
+    import os
+    import signal
+
+    at = run_page("pages/2_Compare_seeds.py", {
+        "seeds": "81", "max_iter": "400", "hidden_units": "30", "scale_pixels": "true",
+        "digits": "0,1,2,3,4,5,6,7,8,9"})
+    work = at.session_state["cmp_training"][1]
+    deadline = time.monotonic() + 60
+    while work.poll()[81].state != "training" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(work.jobs[81].process.pid, signal.SIGKILL)
+    assert work.wait(30) and work.jobs[81].state == "failed"
+    at.run()
+    assert any("exit code -9" in e.value for e in at.error)
+    at.button(key="cmp_retry_81").click().run()
+    work = at.session_state["cmp_training"][1]
+    try:
+        assert work.poll()[81].state in ("queued", "waiting", "training", "done")
+        assert not any("exit code" in e.value for e in at.error)
+    finally:
+        work.stop()
+
+
+def test_without_a_usable_cache_folder_the_pages_work_and_say_why_once(tmp_path, monkeypatch):
+    (tmp_path / "file").write_text("a file where the cache folder should be")
+    monkeypatch.setenv("MLP_LENS_CACHE", str(tmp_path / "file"))
+    at = run(query={"max_iter": "3", "random_state": "91"})
+    assert grid_caption(at).startswith("6 hidden units")
+    said = [c.value for c in at.sidebar.caption if "kept in memory only" in c.value]
+    assert len(said) == 1 and "NotADirectoryError" in said[0]
+    for page in ("pages/2_Compare_seeds.py", "pages/3_Inspect_a_unit.py", "pages/4_Data.py",
+                 "pages/5_Draw_a_digit.py"):
+        settle(at.switch_page(page).run())
+
+
+def test_server_folders_are_shortened_for_a_visitor_on_another_machine(monkeypatch):
+    monkeypatch.setenv("MLP_LENS_OPERATOR", "1")  # folders are shown at all only then
+    at = run_page("pages/4_Data.py")
+    shown = " ".join(m.value for m in at.markdown)
+    folder = cache_dir()
+    assert str(folder) not in shown.replace("\\", "")
+    assert f"…/{folder.parent.name}/{folder.name}".replace("_", r"\_") in shown

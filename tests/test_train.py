@@ -2,6 +2,7 @@
 
 import ast
 import os
+import shutil
 import time
 import warnings
 from dataclasses import replace
@@ -393,3 +394,43 @@ def test_a_digit_choice_with_no_test_images_gets_a_message_not_a_division_by_zer
     with pytest.raises(TrainingFailed, match="no images of the digits .* untick .Hold out"):
         train_mlp(TrainParams(digits=digits, holdout=True, max_iter=2), tiny)
     assert train_mlp(TrainParams(digits=digits, max_iter=2), tiny).n_test == 0
+
+
+@pytest.mark.parametrize("other", [{"random_state": 15}, {"hidden_units": 5}],
+                         ids=["another seed", "another size"])
+def test_another_settings_network_copied_into_a_slot_is_not_shown_as_this_one(
+        small, tmp_path, monkeypatch, other):
+    """A valid pickle of another setting in this setting's cache slot is noticed and retrained."""
+    monkeypatch.setenv("MLP_LENS_CACHE", str(tmp_path))
+    wanted = TrainParams(max_iter=4, scale_pixels=True, random_state=14)
+    intruder = replace(wanted, **other)
+    train_mlp(intruder, small)
+    intruder_file = next((tmp_path / "models").rglob("output.pkl"))
+    reference = train_mlp(wanted, small)
+    slot = next(p for p in (tmp_path / "models").rglob("output.pkl") if p != intruder_file)
+    shutil.copy(intruder_file, slot)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        shown = train_mlp(wanted, small)
+    assert shown.params == wanted
+    assert shown.model.get_params()["random_state"] == 14
+    for ours, theirs in zip(shown.model.coefs_, reference.model.coefs_, strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+    assert train_mlp(wanted, small).params == wanted  # the slot holds the right network again
+
+
+@pytest.mark.parametrize("unusable", ["a file", "under a file"])
+def test_without_a_usable_cache_folder_networks_are_kept_in_memory(small, tmp_path, monkeypatch,
+                                                                    unusable):
+    from core.cache import cache_problem
+
+    (tmp_path / "file").write_text("not a folder")
+    folder = tmp_path / "file" if unusable == "a file" else tmp_path / "file" / "cache"
+    monkeypatch.setenv("MLP_LENS_CACHE", str(folder))
+    assert cache_problem()
+    params = TrainParams(max_iter=3, scale_pixels=True, random_state=16)
+    first = train_mlp(params, small)
+    before = trainings_run()
+    assert is_trained(params, small)
+    again = train_mlp(params, small)
+    assert trainings_run() == before and again is first

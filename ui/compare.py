@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from core.budget import place_text
 from core.compare import DEFAULT_SEEDS, SeedTraining, align_units, clean_seeds, stability
 from core.data import MnistData
 from core.evaluation import spread
@@ -12,8 +13,8 @@ from core.outcome import epoch_word
 from core.params import FIELDS, TrainParams
 from core.train import TrainingFailed, TrainResult, dead_units_cause
 from core.weights import figure_png, hidden_weight_images, weight_grid_figure, weight_grid_mosaic
-from ui import cached, colours, keys, render
-from ui.sidebar import set_param, show_link
+from ui import cached, colours, keys, render, text
+from ui.sidebar import page_setting, set_param, show_link
 
 CARD_PX = 300  # one seed's picture: three side by side on a wide screen, one on a phone
 
@@ -30,13 +31,13 @@ def holdout_caption(params: TrainParams | None) -> None:
 
 def seed_controls() -> tuple[tuple[int, ...], int, dict]:
     """The seed list (kept across pages and in the URL), the reference seed, and view options."""
+    default = ", ".join(map(str, DEFAULT_SEEDS))
+    page_setting(keys.SEEDS, default)  # Reset puts the default list back
     if keys.SEEDS not in st.session_state:
-        st.session_state[keys.SEEDS] = st.query_params.get(
-            "seeds", ", ".join(map(str, DEFAULT_SEEDS)))
-    text = st.text_input("Seeds to compare (up to 8, separated by commas)", key=keys.SEEDS)
-    seeds, notices = clean_seeds(text.replace(";", ",").split(","))
-    for notice in notices:
-        st.warning(notice, icon=":material/filter_alt:")
+        st.session_state[keys.SEEDS] = st.query_params.get("seeds", default)
+    listed = st.text_input("Seeds to compare (up to 8, separated by commas)", key=keys.SEEDS)
+    seeds, notices = clean_seeds(listed.replace(";", ",").split(","))
+    text.notices(notices, icon=":material/filter_alt:")
     st.query_params["seeds"] = ",".join(map(str, seeds))
     show_link()  # the link carries the seeds too
     if not seeds:
@@ -64,7 +65,11 @@ def training(params: TrainParams, seeds, data: MnistData) -> SeedTraining:
         if current is not None:
             current[1].stop()
         st.session_state[keys.SEED_TRAINING] = (key, SeedTraining(params, seeds, data))
-    return st.session_state[keys.SEED_TRAINING][1]
+    work = st.session_state[keys.SEED_TRAINING][1]
+    for seed, job in work.poll().items():
+        if job.abandoned:  # stopped while nobody watched: this visitor is back
+            work.retry(seed)
+    return work
 
 
 @st.fragment(run_every=0.5)
@@ -81,10 +86,14 @@ def progress(work: SeedTraining) -> None:
     for seed, job in jobs.items():
         with cards.container(width=CARD_PX):
             max_iter, epoch = job.params.max_iter, work.epoch(seed)
-            text = {"done": "ready", "queued": "waiting for a free core",
-                    "failed": f"failed: {job.error}"}.get(job.state, f"epoch {epoch} of {max_iter}")
+            if job.place:
+                state = place_text(job.place)
+            else:
+                state = {"done": "ready", "queued": "waiting for its turn",
+                         "failed": f"failed: {job.error}", "stopped": "stopped"}.get(
+                    job.state, f"epoch {epoch} of {max_iter}")
             done = 1.0 if job.state in ("done", "failed") else epoch / max_iter
-            st.progress(min(done, 1.0), text=f"seed {seed}: {text}")
+            st.progress(min(done, 1.0), text=f"seed {seed}: {state}")
             images = work.weights(seed) if job.state == "training" else None
             if images is not None:
                 st.image(weight_grid_mosaic(images, style=style, zoom=3),
@@ -112,13 +121,14 @@ def results(work: SeedTraining, data: MnistData) -> dict[int, TrainResult | str]
 
 
 def comparison(found: dict[int, TrainResult | str], reference: int, options: dict,
-               data: MnistData) -> None:
+               data: MnistData, work: SeedTraining) -> None:
     """The stability summary, the dead-unit warning, and one lesson-style grid per seed."""
     good = {seed: r for seed, r in found.items() if not isinstance(r, str)}
     if reference not in good:
         if isinstance(found.get(reference), str):
-            st.error(f"The reference seed {reference} has no network to compare with: "
-                     f"{found[reference]}")
+            st.error(text.plain(f"The reference seed {reference} has no network to compare "
+                                f"with: {found[reference]}"), icon=":material/error:")
+            _retry_button(work, reference)
         else:
             st.info(f"Waiting for the reference seed {reference}…", icon=":material/hourglass:")
         return
@@ -142,8 +152,16 @@ def comparison(found: dict[int, TrainResult | str], reference: int, options: dic
     for seed, result in found.items():
         with cards.container(width=CARD_PX):
             _seed_card(seed, result, aligned.get(seed), seed == reference, options, style, shared)
+            _retry_button(work, seed)
     colours.legend(style)
     st.caption("Hover over a seed's picture and click its expand icon to see it larger.")
+
+
+def _retry_button(work: SeedTraining, seed: int) -> None:
+    """A failed or stopped seed can be trained again without reloading the page."""
+    if work.jobs[seed].state in ("failed", "stopped"):
+        st.button(f"Retry seed {seed}", key=f"cmp_retry_{seed}", icon=":material/refresh:",
+                  on_click=work.retry, args=(seed,))
 
 
 def _dead_units(results: dict[int, TrainResult]) -> None:
@@ -153,10 +171,10 @@ def _dead_units(results: dict[int, TrainResult]) -> None:
         return
     params = next(iter(results.values())).params
     seeds = render.join_words([f"seed {seed} ({n})" for seed, n in hit.items()])
-    text = (f"**Dead units** (output zero on every training image) in {seeds}. Why: "
-            + dead_units_cause(params))
+    message = (f"**Dead units** (output zero on every training image) in {seeds}. Why: "
+               + dead_units_cause(params))
     with st.container(border=True):
-        st.warning(text, icon=":material/heart_broken:")
+        st.warning(message, icon=":material/heart_broken:")
         if not params.scale_pixels:
             st.button("Scale pixels to 0–1 and retrain", on_click=set_param,
                       args=("scale_pixels", True), key="cmp_fix_scale_pixels", type="primary")
@@ -190,7 +208,7 @@ def _seed_images(result: TrainResult, epoch: int | None) -> tuple[np.ndarray, tu
 def _seed_card(seed, result, alignment, is_reference, options, style, shared) -> None:
     st.markdown(f"**seed {seed}**" + (" · reference" if is_reference else ""))
     if isinstance(result, str):
-        st.error(result, icon=":material/error:")
+        st.error(text.plain(result), icon=":material/error:")
         return
     images, dead_units, when = _seed_images(result, options["epoch"])
     order = list(alignment.order) if options["align"] else list(range(len(images)))

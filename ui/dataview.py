@@ -16,7 +16,7 @@ from core.gallery import (
 )
 from core.params import FIELDS
 from core.weights import figure_png
-from ui import cached, colours, keys
+from ui import cached, colours, keys, text
 
 OPERATOR_ENV = "MLP_LENS_OPERATOR"  # "1": this page shows the cache folder and can clear it
 
@@ -56,7 +56,7 @@ def _histogram_png(fingerprint: str, _data: MnistData) -> tuple[bytes, float]:
 
 
 def facts(data: MnistData) -> None:
-    st.markdown(f"**Source:** {source_note(data)}")
+    st.markdown(f"**Source:** {text.plain(source_note(data))}")
     st.markdown(f"**Test digits** (held out when *{FIELDS['holdout'].label}* is ticked): "
                 f"{data.split}.")
     low, high = cached.pixel_range(data)
@@ -104,7 +104,8 @@ def caches() -> None:
                     "networks, shared by everyone who uses it: a network trained once loads "
                     "at once for the next person.")
         return
-    st.markdown(f"Cached data copies and trained networks: `{folder}` — **{size / 1e6:.1f} MB**")
+    st.markdown(f"Cached data copies and trained networks: {text.plain(text.folder(folder))} "
+                f"— **{size / 1e6:.1f} MB**")
     if not st.session_state.get(keys.CONFIRM_CLEAR):
         st.button("Clear the caches…", key="data_clear",
                   on_click=lambda: st.session_state.update({keys.CONFIRM_CLEAR: True}))

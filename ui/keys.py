@@ -9,6 +9,7 @@ PARAMS = "mlp_lens_params"  # the sidebar's values, by TrainParams field name
 URL_NOTICES = "mlp_lens_url_notices"  # (values from the link, what was wrong with it)
 LINK_SLOT = "mlp_lens_link_slot"  # where the sidebar shows the link, this run
 ADVANCED_OPEN = "sb_advanced"  # the Advanced section's open state (a fix may open it)
+PAGE_SETTINGS = "mlp_lens_page_settings"  # a page's own widget keys -> defaults (for Reset)
 # Each setting's widget is "sb_<name>" in the sidebar and "qs_<name>" in the page's quick settings.
 
 # Watching a network learn (ui/live.py).

@@ -15,6 +15,7 @@ import uuid
 import streamlit as st
 
 from core import pace
+from core.budget import budget, place_text
 from core.data import MnistData
 from core.live import TrainingRun, start_training
 from core.params import TrainParams
@@ -70,6 +71,12 @@ def _live_view(run: TrainingRun) -> None:
             st.error(run.error, icon=":material/error:")
             return
         st.rerun()  # the whole page now shows the finished network
+    run.seen()
+    if run.place:
+        # No Stop here: nothing has been computed yet, and leaving the page leaves the line.
+        st.progress(0.0, text=f"{place_text(run.place).capitalize()}. This server trains "
+                              f"{budget().limit} networks at a time; yours starts when one ends.")
+        return
     snapshot = run.snapshot()
     st.progress(min((snapshot.epoch if snapshot else 0) / run.params.max_iter, 1.0),
                 text=_progress_text(run, snapshot))

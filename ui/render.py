@@ -13,7 +13,7 @@ from core.outcome import epoch_word, outcome
 from core.params import FIELDS, TrainParams
 from core.train import TrainingFailed, TrainResult, dead_units_cause
 from core.weights import WeightStyle, grid_shape
-from ui import cached, colours, dataview, keys, replay
+from ui import cached, colours, dataview, keys, replay, text
 from ui.sidebar import ADVANCED_OPEN, set_param
 
 log = logging.getLogger("mlp_lens")
@@ -47,7 +47,7 @@ def data_summary(data: MnistData, params: TrainParams | None) -> None:
     if data.source == "sample":
         label += " (offline sample)"
     with st.expander(label, icon=":material/dataset:", key="explore_data"):
-        st.caption(dataview.source_note(data))
+        st.caption(text.plain(dataview.source_note(data)))
         row = st.container(horizontal=True, key="metrics_data")
         row.metric("X.shape", f"{len(data.y):,} × {data.X.shape[1]}", width="content",
                    help="Images × pixels: each 28 × 28 image is one row of 784 numbers.")

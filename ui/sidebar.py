@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
+from core.cache import cache_dir, cache_problem
 from core.params import (
     ADVANCED,
     FIELDS,
@@ -26,7 +27,7 @@ from core.params import (
     Whole,
     YesNo,
 )
-from ui import colours, keys, theme
+from ui import colours, keys, text, theme
 
 PAGES = (  # the pages, in the order the sidebar lists them
     ("app.py", "Explore", ":material/grid_view:"),
@@ -79,17 +80,16 @@ def sidebar() -> TrainParams | None:
         _section(MAIN)
         with st.expander("Advanced", key=ADVANCED_OPEN, on_change="rerun"):
             _section(ADVANCED)
-        st.button("Reset to the lesson's settings", on_click=set_params, args=(TrainParams(),),
-                  key="sb_reset", width="stretch")
+        st.button("Reset to the lesson's settings", on_click=reset, key="sb_reset",
+                  width="stretch")
+        cache_notice()
     from_link, notices = st.session_state[URL_NOTICES]
     if st.session_state[STORE] == from_link:  # shown until the person changes a setting
-        for notice in notices:
-            st.warning(notice, icon=":material/link:")
+        text.notices(notices, icon=":material/link:", most=len(FIELDS))  # one per field
     try:
         params = TrainParams(**st.session_state[STORE])
     except InvalidParams as exc:
-        for message in exc.messages:
-            st.info(message, icon=":material/front_hand:")
+        text.notices(exc.messages, kind="info", icon=":material/front_hand:", most=len(FIELDS))
         return None
     for name, value in params.to_query().items():  # other keys (a page's own) stay
         st.query_params[name] = value
@@ -121,6 +121,26 @@ def show_link() -> None:
 def current_link() -> str:
     """This page's address with every query parameter it has now."""
     return f"{st.context.url or ''}?{urlencode(st.query_params.to_dict())}"
+
+
+def page_setting(key: str, default) -> None:
+    """Register a page's own setting (a widget ``key``), which Reset puts back to ``default``."""
+    st.session_state.setdefault(keys.PAGE_SETTINGS, {})[key] = default
+
+
+def reset() -> None:
+    """Back to the lesson's settings, and every page's own settings to their defaults."""
+    set_params(TrainParams())
+    for key, default in st.session_state.get(keys.PAGE_SETTINGS, {}).items():
+        st.session_state[key] = default
+
+
+def cache_notice() -> None:
+    """Say once, in the sidebar, when networks are kept in memory only, where and why."""
+    problem = cache_problem()
+    if problem:
+        st.caption(text.plain(f"Networks are kept in memory only (lost on restart): the cache "
+                              f"folder {text.folder(cache_dir())} cannot be used ({problem})."))
 
 
 def set_params(params: TrainParams) -> None:

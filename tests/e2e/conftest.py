@@ -86,7 +86,8 @@ class Server:
         return self.stderr_path.read_text(errors="replace")
 
 
-def server_environment(tmp: Path, *, sample: bool, cache: Path | None = None) -> dict[str, str]:
+def server_environment(tmp: Path, *, sample: bool, cache: Path | None = None,
+                       extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment of a server that never finds OpenML data on disk.
 
     With ``sample`` it is told to use the bundled offline sample; without, it
@@ -100,13 +101,17 @@ def server_environment(tmp: Path, *, sample: bool, cache: Path | None = None) ->
     if sample:
         env["MLP_LENS_DATA"] = "sample"
     env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra or {})
     return env
 
 
 @contextmanager
-def running_server(tmp: Path, *, sample: bool = True, cache: Path | None = None
-                   ) -> Iterator[Server]:
-    """Start the app on a free port, wait until it is healthy, and stop it afterwards."""
+def running_server(tmp: Path, *, sample: bool = True, cache: Path | None = None,
+                   env: dict[str, str] | None = None) -> Iterator[Server]:
+    """Start the app on a free port, wait until it is healthy, and stop it afterwards.
+
+    ``env`` adds to the server's environment (``MLP_LENS_MAX_TRAININGS``...).
+    """
     (tmp / "scikit-learn-data").mkdir(parents=True, exist_ok=True)
     port = _free_port()
     stderr_path = tmp / "server-stderr.log"
@@ -117,7 +122,7 @@ def running_server(tmp: Path, *, sample: bool = True, cache: Path | None = None
              # Test the code as it was at the start: an edit to the working tree during
              # the run must not hot-reload modules (and reset in-process state) mid-test.
              "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=server_environment(tmp, sample=sample, cache=cache),
+            cwd=ROOT, env=server_environment(tmp, sample=sample, cache=cache, extra=env),
             stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL,
             start_new_session=True,  # its own process group, so children stop with it
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections import Counter
 
 import psutil
@@ -12,12 +13,14 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import (
     EXCEPTION,
+    TRAINING_TIMEOUT_MS,
     VIEWPORT,
     Server,
     running_server,
     save_screenshot,
     wait_for_weight_grid,
 )
+from tests.e2e.load import ServerWatch, most_trainers_busy
 
 pytestmark = pytest.mark.e2e
 
@@ -115,3 +118,56 @@ def test_eight_visitors_at_once_train_each_configuration_once(browser, fresh_ser
         f"each configuration should train exactly once; trainings by hidden units: {trained}")
     assert memory.peak_mb < MEMORY_LIMIT_MB, (
         f"the server used {memory.peak_mb:.0f} MB (limit {MEMORY_LIMIT_MB} MB)")
+
+
+# Ten digits, 36 units, scaled pixels: long trainings (each a few hundred epochs on the sample).
+LONG = "/?digits=0,1,2,3,4,5,6,7,8,9&hidden_units=36&scale_pixels=true&max_iter=1000"
+UNWATCHED_S = 5
+
+
+def test_one_trainer_serves_three_visitors_in_turn_and_trains_nothing_once_they_leave(
+        browser, tmp_path_factory):
+    """The server trains at most MLP_LENS_MAX_TRAININGS networks at once (measured by the CPU
+    of each of its threads): the others wait, with their place in line on the page; once every
+    visitor has left, no training goes on past MLP_LENS_UNWATCHED_SECONDS."""
+    env = {"MLP_LENS_MAX_TRAININGS": "1", "MLP_LENS_UNWATCHED_SECONDS": str(UNWATCHED_S)}
+    contexts = [browser.new_context(viewport=VIEWPORT) for _ in range(3)]
+    with running_server(tmp_path_factory.mktemp("budget"), env=env) as server, \
+            ServerWatch(server.pid) as watch:
+        try:
+            pages = [context.new_page() for context in contexts]
+            for seed, page in enumerate(pages, start=1):
+                page.goto(f"{server.url}{LONG}&random_state={seed}", wait_until="commit")
+            shown = _until_each_is_shown(pages, (
+                "(updating as it learns)", "Waiting for a free trainer: 1st in line",
+                "Waiting for a free trainer: 2nd in line"), timeout=TRAINING_TIMEOUT_MS / 1000)
+            assert len(set(shown.values())) == 3, f"one page each: {shown}"
+            watch.restart_count()
+            time.sleep(4)  # CPU samples while one trains and two wait
+            busy_while_open = watch.busy_max
+        finally:
+            for context in contexts:
+                context.close()
+        idle_after = watch.wait_until_idle(UNWATCHED_S + 30)
+        log = server.stderr()
+    print(f"busy threads at most: {busy_while_open}; idle {idle_after} s after the visitors "
+          f"left; peak memory {watch.peak_mb:.0f} MB")
+    assert busy_while_open == 1, f"{busy_while_open} threads trained at once with one trainer"
+    assert most_trainers_busy(log) == (1, 1)
+    assert idle_after is not None, "trainings went on after every visitor had left"
+    assert "no page watched it" in log
+
+
+def _until_each_is_shown(pages, texts, *, timeout: float) -> dict[str, int]:
+    """Wait until each text is on one of the pages at the same time (they update themselves);
+    on which page each is."""
+    deadline, found = time.monotonic() + timeout, {}
+    while time.monotonic() < deadline:
+        found = {}
+        for index, page in enumerate(pages):
+            content = page.locator('[data-testid="stMain"]').inner_text()
+            found.update({text: index for text in texts if text in content})
+        if len(found) == len(texts):
+            return found
+        time.sleep(0.5)
+    pytest.fail(f"only {sorted(found)} of {texts} were shown within {timeout:.0f} s")

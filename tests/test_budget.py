@@ -1,0 +1,140 @@
+"""The server-wide training budget: a line for trainers, shared by live runs and seed workers."""
+
+import time
+
+import pytest
+
+from core.budget import Budget, ordinal, place_text
+from core.compare import SeedTraining
+from core.live import start_training
+from core.params import TrainParams
+from core.train import is_trained
+
+LONG = 1000  # max_iter of a training the test ends itself
+
+
+def _until(condition, timeout: float = 30) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return condition()
+
+
+def test_tickets_are_granted_up_to_the_limit_then_first_come_first_served():
+    trainers = Budget(2)
+    first, second, third, fourth = (trainers.request(name) for name in "abcd")
+    assert first.granted and second.granted
+    assert (third.place, fourth.place) == (1, 2)
+    fourth.release()  # leaving the line moves nobody ahead of it
+    assert third.place == 1 and trainers.waiting == 1
+    first.release()
+    assert third.granted and third.place == 0 and trainers.busy == 2
+    first.release()  # twice: nothing more is freed
+    assert trainers.busy == 2 and trainers.peak == 2
+
+
+def test_a_slot_waits_for_a_free_trainer_and_gives_up_after_its_timeout():
+    trainers = Budget(1)
+    with trainers.slot("first"):
+        with pytest.raises(TimeoutError), trainers.slot("second", timeout=0.1):
+            pass
+        assert trainers.waiting == 0  # the one that gave up left the line
+    with trainers.slot("third", timeout=0.1) as ticket:
+        assert ticket.granted
+
+
+def test_the_budget_and_the_timeout_come_from_the_environment(monkeypatch):
+    from core.budget import unwatched_seconds
+
+    monkeypatch.setenv("MLP_LENS_MAX_TRAININGS", "3")
+    monkeypatch.setenv("MLP_LENS_UNWATCHED_SECONDS", "7.5")
+    assert Budget().limit == 3 and unwatched_seconds() == 7.5
+    monkeypatch.setenv("MLP_LENS_MAX_TRAININGS", "lots")
+    assert Budget().limit >= 1  # an unusable value falls back to the number of cores
+
+
+def test_places_read_as_a_person_would_say_them():
+    assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101)] == [
+        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st"]
+    assert place_text(2) == "waiting for a free trainer: 2nd in line"
+
+
+def test_a_live_training_waits_in_line_while_the_trainers_are_busy(small):
+    """With one trainer, a second network waits (its place is shown) until the first ends."""
+    trainers = Budget(1)
+    first = start_training(TrainParams(max_iter=LONG, scale_pixels=True, random_state=61), small,
+                           session="a", trainers=trainers)
+    second = start_training(TrainParams(max_iter=20, scale_pixels=True, random_state=62), small,
+                            session="b", trainers=trainers)
+    assert _until(lambda: first.snapshot() is not None)
+    assert second.place == 1 and second.snapshot() is None
+    assert trainers.busy == 1
+    first.release("a", stop=True)
+    assert second.wait(60) and second.result is not None and not second.result.stopped
+    assert trainers.busy == 0 and trainers.peak == 1
+
+
+def test_a_training_nobody_watches_stops_uncached_and_trains_again_on_request(small):
+    params = TrainParams(max_iter=LONG, scale_pixels=True, random_state=63, hidden_units=20)
+    trainers = Budget(1)
+    run = start_training(params, small, session="a", trainers=trainers, unwatched_after=1.0)
+    assert _until(lambda: run.snapshot() is not None)
+    for _ in range(4):  # a page polls: the run goes on
+        run.seen()
+        time.sleep(0.4)
+    assert not run.done
+    assert run.wait(20), "an unwatched training should stop"
+    assert run.abandoned and run.result is None and run.error is None
+    assert not is_trained(params, small)
+    assert trainers.busy == 0
+    again = start_training(params, small, session="b", trainers=trainers, unwatched_after=1.0)
+    assert again is not run  # asked again: a new training
+    again.release("b", stop=True)
+    assert again.wait(30)
+
+
+def test_a_waiting_training_nobody_watches_leaves_the_line(small):
+    trainers = Budget(1)
+    with trainers.slot("someone else"):
+        run = start_training(TrainParams(max_iter=5, scale_pixels=True, random_state=64), small,
+                             session="a", trainers=trainers, unwatched_after=0.5)
+        assert run.wait(10) and run.abandoned
+        assert trainers.waiting == 0
+
+
+def test_seed_workers_and_live_trainings_share_one_budget(sample):
+    """A live training holds the only trainer: the seeds wait in line, then one runs at a time."""
+    trainers = Budget(1)
+    live = start_training(TrainParams(max_iter=LONG, scale_pixels=True, random_state=65), sample,
+                          session="a", trainers=trainers)
+    work = SeedTraining(TrainParams(scale_pixels=True, max_iter=6), (66, 67), sample, n_jobs=2,
+                        trainers=trainers)
+    assert _until(lambda: work.poll()[66].state == "waiting" and live.snapshot() is not None)
+    assert [work.jobs[seed].place for seed in (66, 67)] == [1, 2]
+    assert all(job.process is None for job in work.jobs.values())
+    live.release("a", stop=True)
+    most = 0
+    deadline = time.monotonic() + 120
+    while not work.finished and time.monotonic() < deadline:
+        alive = sum(job.process is not None and job.process.is_alive()
+                    for job in work.jobs.values())
+        most = max(most, alive)
+        time.sleep(0.05)
+    assert work.finished and all(job.state == "done" for job in work.jobs.values())
+    assert most == 1 and trainers.peak == 1 and trainers.busy == 0
+
+
+def test_seed_workers_nobody_watches_are_stopped(sample):
+    trainers = Budget(2)
+    work = SeedTraining(TrainParams(scale_pixels=True, max_iter=LONG, hidden_units=30), (68,),
+                        sample, trainers=trainers, unwatched_after=1.0)
+    job = work.jobs[68]
+    assert _until(lambda: job.state == "training")  # read without poll(): nobody watches
+    assert _until(lambda: job.state == "stopped", timeout=20)
+    assert _until(lambda: not job.process.is_alive(), timeout=10)
+    assert trainers.busy == 0
+    work.retry(68)  # asked again: it goes back in line and trains
+    assert _until(lambda: work.poll()[68].state == "training")
+    work.stop()
+    assert _until(lambda: not work.jobs[68].process.is_alive(), timeout=10)
+    assert trainers.busy == 0
