@@ -33,10 +33,12 @@ def cache_problem() -> str:
     if monotonic() - when < _CHECK_SECONDS:
         return problem
     try:
-        (folder / "models").mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder / "models"):
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
             pass
         problem = ""
+    except FileExistsError:
+        problem = "it is a file, not a folder"
     except OSError as exc:
         problem = f"{type(exc).__name__}: {exc.strerror or exc}"
     _checked[folder] = (monotonic(), problem)
