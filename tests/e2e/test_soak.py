@@ -35,7 +35,7 @@ ROUND = (
     ("/Compare_seeds?seeds={r},{s}&" + SETTINGS, "Stability"),
     ("/Inspect_a_unit?" + SETTINGS, "Switch it off"),
     ("/Data", "Pixel values"),
-    ("/Draw_a_digit?" + SETTINGS, "Draw a digit from 0 to 9"),
+    ("/Draw_a_digit?" + SETTINGS, "This network knows"),
     ("/Lesson", "What had to change"),
 )
 POOL = [dict(h=h, m=m, r=r, s=r + 1) for h, m, r in itertools.product((4, 9), (15, 40), (1, 2))]
