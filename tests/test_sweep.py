@@ -223,3 +223,22 @@ def test_two_visitors_sweeping_at_once_both_finish_on_the_shared_workers(small):
         assert not run.progress().error
         assert sorted(r.params.random_state for r in run.rows) == [p.random_state for p in configs]
         assert all(r.ok and r.n_iter == 3 for r in run.rows)
+
+
+def test_local_sweeps_take_trainers_from_the_servers_budget(small):
+    """While every trainer of the server is taken (visitors training in Explore), a local
+    sweep waits in the same line; once one is free, it trains."""
+    from core.budget import budget
+
+    trainers = budget()
+    held = [trainers.request("explore") for _ in range(trainers.limit)]
+    try:
+        assert all(ticket.granted for ticket in held)
+        run = SweepRun([replace(TINY, random_state=60)], small, LocalEngine(2))
+        time.sleep(3)
+        assert run.progress().done == 0 and trainers.waiting == 1
+    finally:
+        for ticket in held:
+            ticket.release()
+    assert run.wait(180)
+    assert [row.ok for row in run.rows] == [True]

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import joblib
 
+from core.budget import budget
 from core.data import MnistData
 
 SCHEDULER_ENV = "MLP_LENS_DASK_SCHEDULER"
@@ -53,8 +54,30 @@ class LocalEngine:
 
     @contextmanager
     def lanes(self, stop: threading.Event):
-        """How many configurations may train now: no limit on this engine's own workers."""
-        yield None
+        """How many configurations may train now: trainers from the server's budget.
+
+        Waits in the one line every training of this process stands in (``core.budget``)
+        for a first trainer, takes as many more as are free at once (up to ``n_workers``),
+        and gives them all back after that wave: a visitor opening Explore meanwhile is
+        next in line, so a sweep never holds the server's cores for longer than one fit.
+        Yields 0 if ``stop`` was set while waiting.
+        """
+        trainers = budget()
+        tickets = [trainers.request("sweep")]
+        try:
+            while not tickets[0].wait(0.2):
+                if stop.is_set():
+                    yield 0
+                    return
+            while len(tickets) < self.n_workers:
+                more = trainers.request("sweep")
+                tickets.append(more)
+                if not more.granted:
+                    break
+            yield sum(ticket.granted for ticket in tickets)
+        finally:
+            for ticket in tickets:
+                ticket.release()
 
     def close(self) -> None:
         """Nothing to close: loky keeps its workers for the next sweep, ends them when idle."""
