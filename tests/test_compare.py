@@ -165,3 +165,20 @@ def test_without_a_usable_cache_folder_seeds_train_in_the_server(sample, tmp_pat
     assert {seed: job.state for seed, job in work.jobs.items()} == {74: "done", 75: "done"}
     assert all(job.process is None for job in work.jobs.values())
     assert is_trained(replace(params, random_state=74), sample)
+
+
+def test_a_seed_shows_its_weights_while_it_trains_and_stop_ends_the_rest(sample):
+    """The live view reads each worker's latest weights; Stop ends what is still training."""
+    work = SeedTraining(TrainParams(scale_pixels=True, max_iter=400, hidden_units=5), (61, 62),
+                        sample, n_jobs=1, trainers=Budget(1))
+    deadline = time.monotonic() + 120
+    while work.epoch(61) < 2 and time.monotonic() < deadline:
+        work.poll()
+        time.sleep(0.05)
+    images = work.weights(61)
+    assert images is not None and images.shape == (5, 28, 28)
+    assert np.abs(images).max() > 0
+    assert work.weights(62) is None  # waiting for a free worker: nothing to show yet
+    work.stop()
+    assert work.finished
+    assert {seed: job.state for seed, job in work.jobs.items()} == {61: "stopped", 62: "stopped"}
