@@ -16,8 +16,6 @@ from core.weights import figure_png, hidden_weight_images, weight_grid_figure, w
 from ui import cached, colours, keys, render, text
 from ui.sidebar import page_setting, set_param, show_link
 
-CARD_PX = 300  # one seed's picture: three side by side on a wide screen, one on a phone
-
 
 def holdout_caption(params: TrainParams | None) -> None:
     if params is not None and params.holdout:
@@ -84,7 +82,7 @@ def progress(work: SeedTraining) -> None:
     style = colours.weight_style()
     cards = st.container(horizontal=True, gap="medium")
     for seed, job in jobs.items():
-        with cards.container(width=CARD_PX):
+        with cards.container(key=f"seedcard_live_{seed}"):  # sized by ui.theme
             max_iter, epoch = job.params.max_iter, work.epoch(seed)
             if job.place:
                 state = place_text(job.place)
@@ -150,7 +148,7 @@ def comparison(found: dict[int, TrainResult | str], reference: int, options: dic
     options = {**options, "epoch": _epoch_slider(good)}
     cards = st.container(horizontal=True, gap="medium")  # wraps: one seed per row on a phone
     for seed, result in found.items():
-        with cards.container(width=CARD_PX):
+        with cards.container(key=f"seedcard_{seed}"):  # sized by ui.theme
             _seed_card(seed, result, aligned.get(seed), seed == reference, options, style, shared)
             _retry_button(work, seed)
     colours.legend(style)

@@ -16,6 +16,7 @@ import streamlit as st
 CAPTION_COLOUR = "#4d5864"  # 6.6:1 on the page (#fbfbf8), 6.0:1 on the sidebar (#eef1f4)
 BUTTON_BACKGROUND = "#fbfbf8"
 NARROW_PX = 768  # below this Streamlit collapses the sidebar
+SEED_CARD_PX = 260  # Compare's seeds: three a row on a wide screen, two on a tablet, one on a phone
 
 _CSS = f"""
 <style>
@@ -29,6 +30,7 @@ _CSS = f"""
 [class*="st-key-metrics"] [data-testid="stMetricLabel"] p {{
     overflow: visible; text-overflow: clip; white-space: nowrap;
 }}
+[class*="st-key-seedcard_"] {{ flex: 1 1 {SEED_CARD_PX}px !important; max-width: 440px; }}
 [data-testid="stMain"] h1 {{ font-size: 2.3rem; padding-top: 0.5rem; }}
 @media (min-width: {NARROW_PX + 1}px) {{ .st-key-quick_settings {{ display: none; }} }}
 .mlp-legend {{ display: flex; flex-wrap: wrap; gap: 0.2rem 1.2rem; font-size: 0.85rem;
