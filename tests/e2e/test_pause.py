@@ -24,6 +24,7 @@ from core.params import TrainParams
 from core.train import is_trained, train_mlp
 from tests.e2e.conftest import (
     EXCEPTION,
+    RUN_TIMEOUT_MS,
     TRAINING_TIMEOUT_MS,
     save_screenshot,
     wait_for_weight_grid,
@@ -116,7 +117,7 @@ def test_three_quick_slider_steps_leave_one_training_running(page, server):
     thumb = hidden_units_thumb(page)
     for _ in range(3):
         thumb.press("ArrowLeft")
-    expect(page).to_have_url(re.compile(r"[?&]hidden_units=27(&|$)"))
+    expect(page).to_have_url(re.compile(r"[?&]hidden_units=27(&|$)"), timeout=RUN_TIMEOUT_MS)
     expect(page.get_by_text(re.compile(r"27 hidden units at epoch"))).to_be_visible(
         timeout=TRAINING_TIMEOUT_MS)
 
