@@ -58,7 +58,10 @@ class Visitor:
     def next(self) -> None:
         self.current, self.done_text = next(self.visits)
         self.started = time.monotonic()
-        self.page.goto(self.url + self.current, wait_until="commit")
+        # A busy 2-core server may take longer than Playwright's 30 s to answer a navigation;
+        # that is a slow visit (bounded by VISIT_TIMEOUT_S in ``check``), not an error.
+        self.page.goto(self.url + self.current, wait_until="commit",
+                       timeout=VISIT_TIMEOUT_S * 1000)
 
     def check(self) -> bool:
         """Whether the page has finished (a problem on it is recorded, and ends the visit)."""
