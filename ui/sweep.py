@@ -121,14 +121,16 @@ def run_controls(grid: SweepGrid | None, found_engine, data: MnistData) -> None:
         cached = sum(is_trained(p, data) for p in grid.configurations())
         st.caption(f"{grid.size} configuration{'s' if grid.size != 1 else ''}"
                    + (f", {cached} already trained (loaded from the cache)" if cached else ""))
-    cols = st.columns([1, 1, 4])
-    cols[0].button("Run sweep", type="primary", key="sw_start", width="stretch",
-                   disabled=grid is None or found_engine is None or running,
-                   on_click=_start, args=(grid, data, found_engine))
-    cols[1].button("Stop", key="sw_stop", width="stretch", disabled=not running,
-                   on_click=run.stop if running else None)
+    # One row of buttons as wide as their words: in fixed columns "Run sweep" was cut off
+    # at tablet width.
+    row = st.container(horizontal=True, vertical_alignment="center")
+    row.button("Run sweep", type="primary", key="sw_start",
+               disabled=grid is None or found_engine is None or running,
+               on_click=_start, args=(grid, data, found_engine))
+    row.button("Stop", key="sw_stop", disabled=not running,
+               on_click=run.stop if running else None)
     if running:
-        cols[2].caption("One sweep at a time per visitor: Stop it to start another.")
+        row.caption("One sweep at a time per visitor: Stop it to start another.")
         progress(run)
 
 
