@@ -33,13 +33,13 @@ def run(script=EXPLORE, query=None) -> AppTest:
     return settle(at.run())
 
 
-def settle(at: AppTest, timeout: float = 120) -> AppTest:
-    """Rerun until no training is in progress (the browser's fragment polls the same way)."""
+def settle(at: AppTest, timeout: float = 120, *, what: str = "training") -> AppTest:
+    """Rerun until no progress bar is left (the browser's fragment polls the same way)."""
     deadline = time.monotonic() + timeout
     while at.get("progress") and time.monotonic() < deadline:
         time.sleep(0.2)
         at.run()
-    assert not at.get("progress"), "training did not finish in time"
+    assert not at.get("progress"), f"{what} did not finish in time"
     assert not at.exception
     assert not at.error, [e.value for e in at.error]  # what ui.render.guarded shows instead
     return at

@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.params import TrainParams
+from tests.test_pages import settle as settle_page
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = "pages/6_Sweep.py"
@@ -20,15 +21,8 @@ def offline_sample(monkeypatch):
 
 
 def settle(at: AppTest, timeout: float = 240) -> AppTest:
-    """Rerun until the sweep's progress bar is gone (the browser's fragment polls the same way)."""
-    deadline = time.monotonic() + timeout
-    while at.get("progress") and time.monotonic() < deadline:
-        time.sleep(0.3)
-        at.run()
-    assert not at.get("progress"), "the sweep did not finish in time"
-    assert not at.exception
-    assert not at.error, [e.value for e in at.error]
-    return at
+    """Rerun until the sweep's progress bar is gone, with the page tests' own check."""
+    return settle_page(at, timeout, what="the sweep")
 
 
 def page(query=None) -> AppTest:
