@@ -22,7 +22,7 @@ from scipy.optimize import linear_sum_assignment
 from core.budget import Budget, Ticket, Watch, budget, name_this_thread
 from core.cache import CACHE_ENV, cache_dir, cache_problem
 from core.data import MnistData, open_copy, verified_copy
-from core.live import TrainingRun, start_training
+from core.live import TrainingRun, running_for, start_training
 from core.params import FIELDS, TrainParams
 from core.process import configure_process
 from core.train import TrainingFailed, train_mlp, training_state
@@ -107,15 +107,17 @@ def _cut(text: str, limit: int = 40) -> str:
 
 @dataclass
 class SeedJob:
-    """One seed's training in its own worker process."""
+    """One seed of a page's comparison: waiting, then trained in a worker process (its own or
+    one it follows), or in a thread of this process."""
 
     params: TrainParams
     state: str = "queued"  # queued, waiting (for a free trainer), training, done, failed, stopped
     error: str = ""
-    process: multiprocessing.Process | None = None
-    started: float = 0.0
-    ticket: Ticket | None = None
+    process: multiprocessing.Process | None = None  # the worker process training it
+    ticket: Ticket | None = None  # its place in line, until a worker takes it over
+    worker: SeedWorker | None = None  # the worker training this network (maybe for others too)
     run: TrainingRun | None = None  # when it trains in a thread of this process instead
+    following: bool = False  # another page started the training it shows
     abandoned: bool = False  # stopped because no page watched it (not by a person)
 
     @property
@@ -124,6 +126,128 @@ class SeedJob:
         if self.run is not None:
             return self.run.place
         return self.ticket.place if self.state == "waiting" and self.ticket else 0
+
+
+class SeedWorker:
+    """One network trained in a worker process, for every Compare page that waits for it.
+
+    The server keeps one per network under way (``_workers``, keyed like the cache by
+    the parameters and the data's fingerprint). It holds the trainer its process took
+    and the shared memory the process writes its epoch and latest weights to. Pages
+    ``watch`` and ``release`` it by name; the process is ended only when the last of
+    them releases it, so one visitor's Stop never ends another's training.
+    """
+
+    def __init__(self, params: TrainParams, data: MnistData, path, ticket: Ticket, *,
+                 context, timeout: float):
+        self.params, self.ticket, self.error = params, ticket, ""
+        self.key = (params, data.fingerprint)
+        self.outcome: str | None = None  # "done", "failed" or "stopped" once it has ended
+        self._epochs = context.Value("i", 0, lock=False)
+        self._peak_kb = context.Value("l", 0, lock=False)  # the process's, on finishing
+        # The latest first-layer weights, written after every epoch, for the live view.
+        self._weights = context.Array("d", 784 * params.hidden_units, lock=False)
+        self._watchers: set[str] = set()
+        self._deadline = monotonic() + timeout
+        self._timeout = timeout
+        self.process = context.Process(
+            target=_train_in_worker, daemon=True, name=f"seed-{params.random_state}",
+            args=(params, str(path), data.source, data.note, data.fingerprint, str(cache_dir()),
+                  self._epochs, self._peak_kb, self._weights))
+
+    @property
+    def epoch(self) -> int:
+        return self._epochs.value
+
+    @property
+    def peak_kb(self) -> int:
+        return self._peak_kb.value
+
+    def images(self) -> np.ndarray:
+        """The hidden weight images at its latest epoch: (n_hidden, 28, 28)."""
+        first_layer = np.frombuffer(self._weights, dtype=np.float64).reshape(784, -1)
+        return first_layer.T.reshape(-1, 28, 28).copy()
+
+    def watch(self, session: str) -> bool:
+        """``session`` waits for this network too; False if the worker has already ended."""
+        with _workers_lock:
+            if self.outcome is None:
+                self._watchers.add(session)
+            return self.outcome is None
+
+    def release(self, session: str) -> None:
+        """``session`` no longer waits; the last one to leave ends the process."""
+        with _workers_lock:
+            self._watchers.discard(session)
+            if self._watchers or self.outcome is not None:
+                return
+            self.process.terminate()
+            self.process.join(5)
+            self._end("stopped", "nobody waits for it any more")
+
+    def check(self, data: MnistData) -> str | None:
+        """How it ended ("done": the network is in the cache), or None while it trains."""
+        with _workers_lock:
+            if self.outcome is not None:
+                return self.outcome
+            process = self.process
+            if process.is_alive():
+                if monotonic() > self._deadline:
+                    process.terminate()
+                    self._end("failed", f"took longer than {self._timeout:.0f} s")
+                return self.outcome
+            process.join()
+            if process.exitcode == 0 and training_state(self.params, data) != "untrained":
+                self._end("done")
+            elif process.exitcode == _DATA_CHANGED:
+                self._end("failed", "its copy of the data changed on disk while it started")
+            else:
+                self._end("failed", "the worker process ended unexpectedly "
+                                    f"(exit code {process.exitcode})")
+            return self.outcome
+
+    def _end(self, outcome: str, error: str = "") -> None:
+        """(``_workers_lock`` is held.) Give the trainer back; a new request starts anew."""
+        self.outcome, self.error = outcome, error
+        self.ticket.release()
+        if _workers.get(self.key) is self:
+            del _workers[self.key]
+        log.info("seed worker ended (%s): %s", outcome, self.params)
+
+
+def running_worker(params: TrainParams, data: MnistData) -> SeedWorker | None:
+    """The worker training ``params`` on ``data`` now, for some page; None if there is none."""
+    with _workers_lock:
+        return _workers.get((params, data.fingerprint))
+
+
+def _worker_for(params: TrainParams, data: MnistData, path, ticket: Ticket, *, session: str,
+                context, timeout: float) -> tuple[SeedWorker, bool]:
+    """The worker of ``params`` on ``data``, watched by ``session``; whether it was started
+    now (with ``ticket``) rather than found under way. One lock makes the two atomic."""
+    global _workers_started
+    with _workers_lock:
+        worker = _workers.get((params, data.fingerprint))
+        if worker is not None and worker.watch(session):
+            return worker, False
+        worker = SeedWorker(params, data, path, ticket, context=context, timeout=timeout)
+        worker.process.start()
+        worker.watch(session)
+        _workers[worker.key] = worker
+        _workers_started += 1
+        return worker, True
+
+
+def workers_started() -> int:
+    """How many seed worker processes this process has started."""
+    return _workers_started
+
+
+# The seed workers under way, one per network, and the one lock of all of them (reentrant:
+# ``release`` ends a worker with it held).
+_workers: dict[tuple[TrainParams, str], SeedWorker] = {}
+_workers_lock = threading.RLock()
+_workers_started = 0
 
 
 class SeedTraining:
@@ -136,11 +260,28 @@ class SeedTraining:
     leaves its network in the persistent cache, where the page reads it. A
     supervising thread starts and reaps the workers; ``poll()`` never blocks and
     tells it a page is watching: when none has for ``unwatched_after`` seconds
-    (``MLP_LENS_UNWATCHED_SECONDS``), the workers are stopped.
+    (``MLP_LENS_UNWATCHED_SECONDS``), this page lets go of its seeds.
+
+    Identical requests share one training, server-wide. Before a seed takes a
+    trainer (and again once it is granted one) it looks for a training of the
+    same network already under way: another page's worker (``running_worker``)
+    or a live training of the Explore page (``core.live.running_for``). It then
+    follows that one (``following``): its card shows that training's epoch and
+    weights, it is "done" once the network is in the cache, and it gives its
+    place in line back. A worker belongs to no page: every page that waits for
+    it watches it by name, and its process ends only when the last of them lets
+    go (a Stop, a change of settings, a page nobody watched for the limit). So a
+    visitor's Stop ends only the trainings nobody else waits for, and a worker
+    is stopped as unwatched only when every page waiting for it went unwatched.
+    If a followed training ends without a network (it failed, its own visitor
+    stopped a live training, or paused it: a held training is not waited for),
+    the follower goes back in line and trains the seed itself (or follows a
+    newer training); the page that started a failed worker shows the failure.
 
     Without a usable cache folder (``core.cache.cache_problem``) a worker could
     not hand its network back, so the seeds train in threads of this process
-    instead (``core.live``), into the in-memory cache.
+    instead (``core.live``, which shares identical trainings itself), into the
+    in-memory cache.
     """
 
     def __init__(self, params: TrainParams, seeds, data: MnistData, *, n_jobs: int | None = None,
@@ -152,11 +293,7 @@ class SeedTraining:
         self._trainers = trainers or budget()
         self._watch = Watch(unwatched_after)
         self._context = _worker_context()
-        self._epochs = self._context.Array("i", len(seeds), lock=False)
-        self._peak_kb = self._context.Array("l", len(seeds), lock=False)  # each worker's
-        # Each worker's latest first-layer weights, written after every epoch, for the live view.
-        self._size = 784 * params.hidden_units
-        self._weights = self._context.Array("d", len(seeds) * self._size, lock=False)
+        self._session = f"seeds-{id(self)}"  # its name among the watchers of a training
         self._lock = threading.Lock()
         self._stopped = threading.Event()
         self._supervisor: threading.Thread | None = None
@@ -175,30 +312,28 @@ class SeedTraining:
         return self.jobs
 
     def epoch(self, seed: int) -> int:
-        run = self.jobs[seed].run
-        if run is not None:
-            snapshot = run.snapshot()
+        job = self.jobs[seed]
+        if job.run is not None:
+            snapshot = job.run.snapshot()
             return snapshot.epoch if snapshot else 0
-        return self._epochs[list(self.jobs).index(seed)]
+        return job.worker.epoch if job.worker is not None else 0
 
     def weights(self, seed: int) -> np.ndarray | None:
         """The seed's hidden weight images as they were at its latest epoch: (n_hidden, 28, 28);
         None before its first epoch (or when it came from the cache)."""
         if self.epoch(seed) == 0:
             return None
-        run = self.jobs[seed].run
-        if run is not None:  # training in a thread here: its latest snapshot
-            return run.snapshot().model.coefs_[0].T.reshape(-1, 28, 28).copy()
-        index = list(self.jobs).index(seed)
-        flat = np.frombuffer(self._weights, dtype=np.float64)
-        first_layer = flat[index * self._size:(index + 1) * self._size].reshape(784, -1)
-        return first_layer.T.reshape(-1, 28, 28).copy()
+        job = self.jobs[seed]
+        if job.run is not None:  # training in a thread here: its latest snapshot
+            return job.run.snapshot().model.coefs_[0].T.reshape(-1, 28, 28).copy()
+        return job.worker.images()
 
     @property
     def worker_peak_mb(self) -> float:
         """The largest peak resident memory of the workers so far (MB), as each reported it
         on finishing; it counts the libraries the worker shares with the fork server."""
-        return max(self._peak_kb, default=0) / 1024
+        peaks = [job.worker.peak_kb for job in self.jobs.values() if job.worker is not None]
+        return max(peaks, default=0) / 1024
 
     @property
     def finished(self) -> bool:
@@ -220,7 +355,8 @@ class SeedTraining:
         self._supervise_in_background()
 
     def stop(self) -> None:
-        """End every worker still running and leave the line for trainers."""
+        """Let go of every seed still training or waiting: the trainings nobody else waits
+        for end, and the seeds leave the line for trainers."""
         self._stopped.set()
         with self._lock:
             self._stop_jobs("stopped")
@@ -238,7 +374,7 @@ class SeedTraining:
         while not self._stopped.is_set():
             with self._lock:
                 if self._watch.unwatched:
-                    log.info("stopping seeds %s: no page watched them for %.0f s",
+                    log.info("letting go of seeds %s: no page watched them for %.0f s",
                              list(self.jobs), self._watch.after)
                     self._stop_jobs("stopped", abandoned=True)
                 for job in self.jobs.values():
@@ -250,76 +386,119 @@ class SeedTraining:
             self._stopped.wait(0.1)
 
     def _schedule(self) -> None:
-        """Put queued seeds in line for trainers (``n_jobs`` at most); start the granted ones."""
-        active = sum(job.state in ("waiting", "training") for job in self.jobs.values())
-        for index, job in enumerate(self.jobs.values()):
+        """Follow trainings under way; put other queued seeds in line for trainers (``n_jobs``
+        at most); start the granted ones."""
+        active = sum(job.state == "waiting" or (job.state == "training" and not job.following)
+                     for job in self.jobs.values())
+        for job in self.jobs.values():
+            if job.state in ("queued", "waiting") and self._follow(job):
+                continue
             if job.state == "queued" and active < self.n_jobs and self._in_process:
-                job.run = start_training(job.params, self.data, session=f"seeds-{id(self)}",
+                job.run = start_training(job.params, self.data, session=self._session,
                                          trainers=self._trainers, unwatched_after=self._watch.after)
                 job.state, active = "training", active + 1
             if job.state == "queued" and active < self.n_jobs:
                 job.ticket = self._trainers.request(f"seed {job.params.random_state}")
                 job.state, active = "waiting", active + 1
             if job.state == "waiting" and job.ticket.granted:
-                self._start(index, job)
+                self._start(job)
+
+    def _follow(self, job: SeedJob) -> bool:
+        """Follow a training of the seed's network already under way, if there is one: another
+        page's worker or a live training (not a paused one, whose visitor holds it)."""
+        if self._in_process:
+            return False  # core.live shares these trainings itself
+        worker = running_worker(job.params, self.data)
+        if worker is not None and worker.watch(self._session):
+            job.worker, job.process = worker, worker.process
+        else:
+            run = running_for(job.params, self.data)
+            if run is None or run.paused:
+                return False
+            run.watch(self._session)
+            job.run = run
+        if job.ticket is not None:  # it was in line: the place goes to the next one
+            job.ticket.release()
+            job.ticket = None
+        job.state, job.following = "training", True
+        log.info("seed %d follows the training of %s under way", job.params.random_state,
+                 job.params)
+        return True
 
     def _stop_jobs(self, state: str, *, abandoned: bool = False) -> None:
         for job in self.jobs.values():
             if job.state in _ENDED:
                 continue
             job.abandoned = abandoned
-            if job.process is not None and job.process.is_alive():
-                job.process.terminate()
-                job.process.join(5)
-            if job.run is not None:
-                job.run.release(f"seeds-{id(self)}", stop=True)
+            self._let_go(job)
             self._end(job, state, "no page was watching" if abandoned else "")
+
+    def _let_go(self, job: SeedJob) -> None:
+        """This page no longer waits for the seed's training (it ends if nobody else does)."""
+        if job.worker is not None:
+            job.worker.release(self._session)
+        if job.run is not None:
+            job.run.release(self._session, stop=True)
 
     def _end(self, job: SeedJob, state: str, error: str = "") -> None:
         job.state, job.error = state, error
         if job.ticket is not None:
             job.ticket.release()
 
-    def _start(self, index: int, job: SeedJob) -> None:
-        data = self.data
+    def _requeue(self, job: SeedJob, why: str) -> None:
+        """The training it followed ended without a network: back in line, to train it itself."""
+        log.info("seed %d trains itself: the training it followed %s", job.params.random_state,
+                 why)
+        self._let_go(job)
+        job.state, job.following, job.worker, job.run, job.process = (
+            "queued", False, None, None, None)
+
+    def _start(self, job: SeedJob) -> None:
+        """Its trainer is granted: start its worker, unless the network is cached by now or
+        a training of it started meanwhile (then the trainer goes back)."""
+        if training_state(job.params, self.data) != "untrained":
+            self._end(job, "done")
+            return
+        if self._follow(job):
+            return
         try:
-            path = verified_copy(data)
+            path = verified_copy(self.data)
         except OSError as exc:
             self._end(job, "failed", f"the data could not be written for the worker ({exc})")
             return
-        self._epochs[index] = 0
-        job.process = self._context.Process(
-            target=_train_in_worker, daemon=True, name=f"seed-{job.params.random_state}",
-            args=(job.params, str(path), data.source, data.note, data.fingerprint,
-                  str(cache_dir()), self._epochs, self._peak_kb, index, self._weights))
-        job.process.start()
-        job.state, job.started = "training", monotonic()
+        worker, started = _worker_for(job.params, self.data, path, job.ticket,
+                                      session=self._session, context=self._context,
+                                      timeout=self.timeout)
+        if not started:  # another page started it between the look and now
+            job.ticket.release()
+        job.worker, job.process, job.ticket = worker, worker.process, None
+        job.state, job.following = "training", not started
 
     def _reap(self, job: SeedJob) -> None:
         if job.run is not None:
             self._reap_thread(job)
             return
-        process = job.process
-        if process.is_alive():
-            if monotonic() - job.started > self.timeout:
-                process.terminate()
-                self._end(job, "failed", f"took longer than {self.timeout:.0f} s")
+        outcome = job.worker.check(self.data)
+        if outcome is None:
             return
-        process.join()
-        if process.exitcode == 0 and training_state(job.params, self.data) != "untrained":
+        if outcome == "done":
             self._end(job, "done")
-        elif process.exitcode == _DATA_CHANGED:
-            self._end(job, "failed", "its copy of the data changed on disk while it started")
+        elif job.following:
+            self._requeue(job, f"ended: {job.worker.error}")
         else:
-            self._end(job, "failed", "the worker process ended unexpectedly "
-                                     f"(exit code {process.exitcode})")
+            self._end(job, outcome, job.worker.error)
 
     def _reap_thread(self, job: SeedJob) -> None:
         run = job.run
+        if job.following and run.paused and not run.done:
+            self._requeue(job, "was paused by its visitor")
+            return
         if not run.done:
             return
         if run.result is not None and not run.result.stopped:
             self._end(job, "done")
+        elif job.following:
+            self._requeue(job, "ended without a network")
         elif run.error:
             self._end(job, "failed", run.error)
         else:
@@ -346,7 +525,7 @@ def _worker_context():
     return context
 
 
-def _train_in_worker(params, path, source, note, fingerprint, cache, epochs, peak_kb, index,
+def _train_in_worker(params, path, source, note, fingerprint, cache, epochs, peak_kb,
                      weights) -> None:
     """Runs in a worker process: one BLAS thread, the data read from its uint8 copy.
 
@@ -364,16 +543,15 @@ def _train_in_worker(params, path, source, note, fingerprint, cache, epochs, pea
         except ValueError:
             os._exit(_DATA_CHANGED)  # this seed fails; the page and the other seeds go on
 
-        size = 784 * params.hidden_units
-        shown = np.frombuffer(weights, dtype=np.float64)[index * size:(index + 1) * size]
+        shown = np.frombuffer(weights, dtype=np.float64)
 
         def count(model):
             shown[:] = model.coefs_[0].ravel()  # before the epoch count, which says it is there
-            epochs[index] = int(getattr(model, "n_iter_", epochs[index] + 1))
+            epochs.value = int(getattr(model, "n_iter_", epochs.value + 1))
 
         try:
             train_mlp(params, data, on_epoch=count)
         except TrainingFailed:
             pass  # the cache holds the TrainingFailure; the page shows it for this seed
     name_this_thread("mlp-done")  # still holds its trainer until it exits, but trains no more
-    peak_kb[index] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_kb.value = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -258,3 +258,11 @@ def running() -> list[TrainingRun]:
     """The trainings under way in this process."""
     with _runs_lock:
         return [run for run in _runs.values() if run.alive]
+
+
+def running_for(params: TrainParams, data: MnistData) -> TrainingRun | None:
+    """The training of ``params`` on ``data`` under way in this process, if any; it starts
+    nothing (``start_training`` does). A caller joins it with ``run.watch(session)``."""
+    with _runs_lock:
+        run = _runs.get((params, data.fingerprint))
+    return run if run is not None and not run.done else None
