@@ -16,6 +16,8 @@ from core.params import TrainParams
 from core.train import is_trained, make_model, train_mlp, training_inputs
 from core.weights import hidden_weight_images
 
+LONG = 1000  # max_iter of a training the test ends itself
+
 
 @pytest.fixture(scope="module")
 def images(small):
@@ -182,3 +184,189 @@ def test_a_seed_shows_its_weights_while_it_trains_and_stop_ends_the_rest(sample)
     work.stop()
     assert work.finished
     assert {seed: job.state for seed, job in work.jobs.items()} == {61: "stopped", 62: "stopped"}
+
+
+# Identical requests share one training. 30 units on ten digits: ~35 ms an epoch on the sample
+# on one idle core, so each test's training lasts several seconds at least (much longer on a
+# busy machine), long enough to act on it while it trains.
+def _network(max_iter: int, **changes) -> TrainParams:
+    return TrainParams(hidden_units=30, digits=tuple(range(10)), scale_pixels=True,
+                       max_iter=max_iter, **changes)
+
+
+def _until(condition, timeout: float = 60) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return condition()
+
+
+def _following(work: SeedTraining, seed: int) -> bool:
+    job = work.poll()[seed]
+    return job.state == "training" and job.following
+
+
+def test_two_pages_comparing_the_same_seeds_share_one_worker_per_seed(sample, tmp_path,
+                                                                      monkeypatch):
+    """A teacher's link opened twice: each seed trains once, the second page follows the first's
+    workers (live epoch and weights included), and both end with the same cached networks."""
+    from core.compare import workers_started
+
+    monkeypatch.setenv("MLP_LENS_CACHE", str(tmp_path))  # nothing cached: both must train
+    before = workers_started()
+    trainers = Budget(4)
+    first = SeedTraining(_network(100), (91, 92), sample, n_jobs=2, trainers=trainers)
+    second = SeedTraining(_network(100), (91, 92), sample, n_jobs=2, trainers=trainers)
+    try:
+        assert _until(lambda: _following(second, 91) and _following(second, 92))
+        assert _until(lambda: second.epoch(91) > 0)
+        images = second.weights(91)
+        assert images is not None and images.shape == (30, 28, 28) and np.abs(images).max() > 0
+        assert second.jobs[91].process is first.jobs[91].process
+        assert second.jobs[91].place == 0 and trainers.waiting == 0  # nobody else kept in line
+        assert first.wait(300) and second.wait(60)
+        for work in (first, second):
+            assert {seed: job.state for seed, job in work.jobs.items()} == {91: "done",
+                                                                             92: "done"}
+        assert workers_started() - before == 2
+        assert len(list((tmp_path / "models").rglob("output.pkl"))) == 2
+        assert trainers.busy == 0 and trainers.peak == 2
+    finally:
+        first.stop()
+        second.stop()
+
+
+def test_a_seed_goes_on_for_its_follower_when_the_page_that_started_it_stops(sample):
+    """The first visitor presses Stop: their seed stops for them, but the worker keeps
+    training for the second visitor, who gets the network (no second training)."""
+    from core.compare import workers_started
+
+    before = workers_started()
+    trainers = Budget(2)
+    first = SeedTraining(_network(150), (93,), sample, trainers=trainers)
+    second = None
+    try:
+        assert _until(lambda: first.poll()[93].state == "training")
+        second = SeedTraining(_network(150), (93,), sample, trainers=trainers)
+        assert _until(lambda: _following(second, 93) and second.epoch(93) > 0)
+        assert first.epoch(93) < 150  # still training when its visitor stops it
+        first.stop()
+        assert first.jobs[93].state == "stopped"
+        assert second.jobs[93].process.is_alive()
+        assert second.wait(300) and second.jobs[93].state == "done"
+        assert second.jobs[93].process.exitcode == 0  # finished, never ended by the Stop
+        assert workers_started() - before == 1 and trainers.busy == 0
+    finally:
+        first.stop()
+        if second is not None:
+            second.stop()
+
+
+def test_a_worker_is_stopped_as_unwatched_only_when_no_page_waiting_for_it_looks(sample):
+    """The page that started a worker is closed; the one following it still polls: the worker
+    goes on. Once neither polls, it is stopped and its trainer freed."""
+    trainers = Budget(2)
+    first = SeedTraining(_network(LONG), (94,), sample, trainers=trainers, unwatched_after=1.0)
+    second = SeedTraining(_network(LONG), (94,), sample, trainers=trainers, unwatched_after=1.0)
+    try:
+        assert _until(lambda: _following(second, 94))  # the first page is never polled
+        deadline = time.monotonic() + 4
+        while time.monotonic() < deadline:  # only the second page is open
+            second.poll()
+            time.sleep(0.2)
+        assert first.jobs[94].state == "stopped" and first.jobs[94].abandoned
+        assert second.poll()[94].state == "training"
+        assert second.jobs[94].process.is_alive() and trainers.busy == 1
+        assert _until(lambda: second.jobs[94].state == "stopped", timeout=20)  # nobody looks
+        assert _until(lambda: not second.jobs[94].process.is_alive(), timeout=10)
+        assert trainers.busy == 0
+    finally:
+        first.stop()
+        second.stop()
+
+
+def test_a_seed_trained_live_on_explore_is_joined_not_trained_again(sample):
+    """The network is training live (the Explore page): a Compare seed of it follows that run,
+    and the Explore visitor leaving does not end it while the Compare page waits for it."""
+    from core.compare import workers_started
+    from core.live import start_training
+    from core.train import trainings_run
+
+    params = _network(120, random_state=95)
+    trainers = Budget(2)
+    live = start_training(params, sample, session="explore", trainers=trainers)
+    work = None
+    try:
+        assert _until(lambda: live.snapshot() is not None)
+        workers, trained = workers_started(), trainings_run()
+        work = SeedTraining(_network(120), (95,), sample, trainers=trainers)
+        assert _until(lambda: _following(work, 95))
+        assert work.jobs[95].run is live and work.jobs[95].process is None
+        assert work.epoch(95) > 0 and work.weights(95).shape == (30, 28, 28)
+        live.release("explore", stop=True)  # the Explore visitor moves on
+        assert work.wait(300) and work.jobs[95].state == "done"
+        assert live.result is not None and not live.result.stopped
+        assert workers_started() == workers and trainings_run() == trained  # no second training
+        assert is_trained(params, sample)
+    finally:
+        live.release("explore", stop=True)
+        if work is not None:
+            work.stop()
+
+
+def test_a_follower_whose_training_dies_trains_the_seed_itself(sample):
+    """The followed worker is killed: the page that started it shows the failure; the follower
+    goes back in line, trains the seed in its own worker (exactly one more) and ends done."""
+    from core.compare import workers_started
+
+    before = workers_started()
+    trainers = Budget(2)
+    first = SeedTraining(_network(150), (96,), sample, trainers=trainers)
+    second = None
+    try:
+        assert _until(lambda: first.poll()[96].state == "training")
+        second = SeedTraining(_network(150), (96,), sample, trainers=trainers)
+        assert _until(lambda: _following(second, 96))
+        killed = first.jobs[96].process
+        os.kill(killed.pid, signal.SIGKILL)
+        assert first.wait(30) and first.jobs[96].state == "failed"
+        assert "exit code -9" in first.jobs[96].error
+        assert second.wait(300), second.jobs[96]
+        assert second.jobs[96].state == "done" and not second.jobs[96].following
+        assert second.jobs[96].process is not killed
+        assert workers_started() - before == 2 and trainers.busy == 0
+    finally:
+        first.stop()
+        if second is not None:
+            second.stop()
+
+
+def test_a_waiting_seed_looks_again_before_it_starts_a_worker(sample):
+    """While a seed waits for a trainer, its network is trained elsewhere and cached: once
+    granted, it is done and gives the trainer back at once. A seed waiting in line while
+    another page starts the same network leaves the line and follows it."""
+    from core.compare import workers_started
+
+    trainers = Budget(1)
+    held = trainers.request("another visitor")
+    before = workers_started()
+    work = SeedTraining(_network(5), (97,), sample, trainers=trainers)
+    other = None
+    try:
+        assert _until(lambda: work.poll()[97].state == "waiting")
+        train_mlp(_network(5, random_state=97), sample)  # e.g. the Explore page, meanwhile
+        held.release()
+        assert work.wait(30) and work.jobs[97].state == "done"
+        assert workers_started() == before and trainers.busy == 0
+
+        held = trainers.request("another visitor")
+        work = SeedTraining(_network(LONG), (98,), sample, trainers=trainers)
+        assert _until(lambda: work.poll()[98].state == "waiting")
+        other = SeedTraining(_network(LONG), (98,), sample, trainers=Budget(1))  # another budget
+        assert _until(lambda: _following(work, 98))
+        assert trainers.waiting == 0 and workers_started() == before + 1
+    finally:
+        held.release()
+        work.stop()
+        if other is not None:
+            other.stop()
