@@ -194,6 +194,7 @@ class SeedWorker:
             if process.is_alive():
                 if monotonic() > self._deadline:
                     process.terminate()
+                    process.join(5)
                     self._end("failed", f"took longer than {self._timeout:.0f} s")
                 return self.outcome
             process.join()
@@ -243,8 +244,8 @@ def workers_started() -> int:
     return _workers_started
 
 
-# The seed workers under way, one per network, and the one lock of all of them (reentrant:
-# ``release`` ends a worker with it held).
+# The seed workers under way, one per network, and the one lock of all of them and of the
+# registry (reentrant: ``_worker_for`` watches the worker it found with it held).
 _workers: dict[tuple[TrainParams, str], SeedWorker] = {}
 _workers_lock = threading.RLock()
 _workers_started = 0

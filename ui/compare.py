@@ -78,7 +78,8 @@ def progress(work: SeedTraining) -> None:
     if work.finished:
         st.rerun()
     st.button("Stop", key="cmp_stop", icon=":material/stop_circle:", on_click=work.stop,
-              help="End the trainings still running; finished seeds stay.")
+              help="End the trainings still running; finished seeds stay. A seed another "
+                   "page also waits for goes on training for that page.")
     style = colours.weight_style()
     cards = st.container(horizontal=True, gap="medium")
     for seed, job in jobs.items():
@@ -87,9 +88,10 @@ def progress(work: SeedTraining) -> None:
             if job.place:
                 state = place_text(job.place)
             else:
+                shared = ", shared with another page" if job.following else ""
                 state = {"done": "ready", "queued": "waiting for its turn",
                          "failed": f"failed: {job.error}", "stopped": "stopped"}.get(
-                    job.state, f"epoch {epoch} of {max_iter}")
+                    job.state, f"epoch {epoch} of {max_iter}{shared}")
             done = 1.0 if job.state in ("done", "failed") else epoch / max_iter
             st.progress(min(done, 1.0), text=f"seed {seed}: {state}")
             images = work.weights(seed) if job.state == "training" else None
