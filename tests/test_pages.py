@@ -513,6 +513,33 @@ def test_a_failed_seed_can_be_retried_without_a_reload():
         work.stop()
 
 
+def test_a_second_visitor_of_the_same_compare_link_follows_the_first_ones_training():
+    """A class opens one Compare link: the second page starts no worker of its own; its seed
+    card shows the first page's training, live, and says it is shared."""
+    query = {"seeds": "83", "max_iter": "400", "hidden_units": "30", "scale_pixels": "true",
+             "digits": "0,1,2,3,4,5,6,7,8,9"}
+    first = run_page("pages/2_Compare_seeds.py", query)
+    work, other = first.session_state["cmp_training"][1], None
+    try:
+        deadline = time.monotonic() + 60
+        while work.poll()[83].state != "training" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        second = run_page("pages/2_Compare_seeds.py", query)
+        other = second.session_state["cmp_training"][1]
+        deadline = time.monotonic() + 60
+        while not (other.poll()[83].following and other.epoch(83)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        second.run()
+        bars = [p.proto.text for p in second.get("progress")]
+        assert any(re.search(r"seed 83: epoch \d+ of 400, shared with another page", text)
+                   for text in bars), bars
+        assert any("updating as it learns" in i.proto.imgs[0].caption for i in second.get("image"))
+        assert other.jobs[83].process is work.jobs[83].process
+    finally:
+        work.stop()
+        if other is not None:
+            other.stop()
+
 def test_without_a_usable_cache_folder_the_pages_work_and_say_why_once(tmp_path, monkeypatch):
     (tmp_path / "file").write_text("a file where the cache folder should be")
     monkeypatch.setenv("MLP_LENS_CACHE", str(tmp_path / "file"))
