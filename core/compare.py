@@ -263,10 +263,11 @@ class SeedTraining:
     tells it a page is watching: when none has for ``unwatched_after`` seconds
     (``MLP_LENS_UNWATCHED_SECONDS``), this page lets go of its seeds.
 
-    Identical requests share one training, server-wide. Before a seed takes a
-    trainer (and again once it is granted one) it looks for a training of the
-    same network already under way: another page's worker (``running_worker``)
-    or a live training of the Explore page (``core.live.running_for``). It then
+    Identical requests share one training, server-wide. While a seed waits for
+    a trainer, and again once granted one (after looking in the cache), it looks
+    for a training of the same network already under way: another page's worker
+    (``running_worker``) or a live training of the Explore page
+    (``core.live.running_for``). It then
     follows that one (``following``): its card shows that training's epoch and
     weights, it is "done" once the network is in the cache, and it gives its
     place in line back. A worker belongs to no page: every page that waits for
