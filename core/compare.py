@@ -263,21 +263,20 @@ class SeedTraining:
     tells it a page is watching: when none has for ``unwatched_after`` seconds
     (``MLP_LENS_UNWATCHED_SECONDS``), this page lets go of its seeds.
 
-    Identical requests share one training, server-wide. While a seed waits for
-    a trainer, and again once granted one (after looking in the cache), it looks
-    for a training of the same network already under way: another page's worker
+    Identical requests share one training, server-wide. While a seed waits for a
+    trainer, and again once granted one (after looking in the cache), it looks for a
+    training of the same network already under way: another page's worker
     (``running_worker``) or a live training of the Explore page
-    (``core.live.running_for``). It then
-    follows that one (``following``): its card shows that training's epoch and
-    weights, it is "done" once the network is in the cache, and it gives its
-    place in line back. A worker belongs to no page: every page that waits for
-    it watches it by name, and its process ends only when the last of them lets
-    go (a Stop, a change of settings, a page nobody watched for the limit). So a
-    visitor's Stop ends only the trainings nobody else waits for, and a worker
-    is stopped as unwatched only when every page waiting for it went unwatched.
-    If a followed training ends without a network (it failed, its own visitor
-    stopped a live training, or paused it: a held training is not waited for),
-    the follower goes back in line and trains the seed itself (or follows a
+    (``core.live.running_for``). It then follows that one (``following``): its card
+    shows that training's epoch and weights, it is "done" once the network is in the
+    cache, and it gives its place in line back. A worker belongs to no page: every
+    page that waits for it watches it by name, and its process ends only when the
+    last of them lets go (a Stop, a change of settings, a page nobody watched for
+    the limit). So a visitor's Stop ends only the trainings nobody else waits for,
+    and a worker is stopped as unwatched only when every page waiting for it went
+    unwatched. If a followed training ends without a network (it failed, its own
+    visitor stopped a live training, or paused it: a held training is not waited
+    for), the follower goes back in line and trains the seed itself (or follows a
     newer training); the page that started a failed worker shows the failure.
 
     Without a usable cache folder (``core.cache.cache_problem``) a worker could
