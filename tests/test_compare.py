@@ -370,3 +370,26 @@ def test_a_waiting_seed_looks_again_before_it_starts_a_worker(sample):
         work.stop()
         if other is not None:
             other.stop()
+
+
+def test_a_seed_does_not_wait_on_a_live_training_its_visitor_paused(sample):
+    """Pause holds a live training for as long as its visitor likes: a Compare seed that
+    followed it goes back in line and trains the network in its own worker."""
+    from core.live import start_training
+
+    trainers = Budget(2)
+    live = start_training(_network(LONG, random_state=99), sample, session="explore",
+                          trainers=trainers)
+    work = None
+    try:
+        assert _until(lambda: live.snapshot() is not None)
+        work = SeedTraining(_network(LONG), (99,), sample, trainers=trainers)
+        assert _until(lambda: _following(work, 99))
+        live.pause()
+        assert _until(lambda: work.poll()[99].state == "training" and not work.jobs[99].following)
+        assert work.jobs[99].run is None and work.jobs[99].process.is_alive()
+        assert not live.done  # still held for its own visitor
+    finally:
+        live.release("explore", stop=True)
+        if work is not None:
+            work.stop()
