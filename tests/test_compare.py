@@ -216,8 +216,10 @@ def test_two_pages_comparing_the_same_seeds_share_one_worker_per_seed(sample, tm
     before = workers_started()
     trainers = Budget(4)
     first = SeedTraining(_network(100), (91, 92), sample, n_jobs=2, trainers=trainers)
-    second = SeedTraining(_network(100), (91, 92), sample, n_jobs=2, trainers=trainers)
+    second = None
     try:
+        assert _until(lambda: all(job.state == "training" for job in first.poll().values()))
+        second = SeedTraining(_network(100), (91, 92), sample, n_jobs=2, trainers=trainers)
         assert _until(lambda: _following(second, 91) and _following(second, 92))
         assert _until(lambda: second.epoch(91) > 0)
         images = second.weights(91)
@@ -233,7 +235,8 @@ def test_two_pages_comparing_the_same_seeds_share_one_worker_per_seed(sample, tm
         assert trainers.busy == 0 and trainers.peak == 2
     finally:
         first.stop()
-        second.stop()
+        if second is not None:
+            second.stop()
 
 
 def test_a_seed_goes_on_for_its_follower_when_the_page_that_started_it_stops(sample):
@@ -267,9 +270,13 @@ def test_a_worker_is_stopped_as_unwatched_only_when_no_page_waiting_for_it_looks
     goes on. Once neither polls, it is stopped and its trainer freed."""
     trainers = Budget(2)
     first = SeedTraining(_network(LONG), (94,), sample, trainers=trainers, unwatched_after=1.0)
-    second = SeedTraining(_network(LONG), (94,), sample, trainers=trainers, unwatched_after=1.0)
+    second = None
     try:
-        assert _until(lambda: _following(second, 94))  # the first page is never polled
+        assert _until(lambda: first.poll()[94].state == "training")
+        second = SeedTraining(_network(LONG), (94,), sample, trainers=trainers,
+                              unwatched_after=1.0)
+        assert _until(lambda: first.poll() and _following(second, 94))
+        # From now on the first page is closed.
         deadline = time.monotonic() + 4
         while time.monotonic() < deadline:  # only the second page is open
             second.poll()
@@ -282,7 +289,8 @@ def test_a_worker_is_stopped_as_unwatched_only_when_no_page_waiting_for_it_looks
         assert trainers.busy == 0
     finally:
         first.stop()
-        second.stop()
+        if second is not None:
+            second.stop()
 
 
 def test_a_seed_trained_live_on_explore_is_joined_not_trained_again(sample):
