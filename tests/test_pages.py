@@ -489,6 +489,40 @@ def test_a_seed_list_of_fifty_thousand_entries_gives_a_few_notices_and_reset_cle
         at.session_state["cmp_training"][1].stop()
 
 
+def test_a_seed_waiting_for_a_trainer_waits_and_the_page_trains_nothing_itself():
+    """Every trainer is taken: the seed says its place in line, and the page's own run
+    neither trains it nor blocks (it used to train a waiting seed in the script thread)."""
+    from core.budget import budget
+
+    held = [budget().request("another visitor") for _ in range(budget().limit)]
+    before = trainings_run()
+    started = time.monotonic()
+    at = run_page("pages/2_Compare_seeds.py", {
+        "seeds": "82", "max_iter": "400", "hidden_units": "30", "scale_pixels": "true",
+        "digits": "0,1,2,3,4,5,6,7,8,9"})
+    work = at.session_state["cmp_training"][1]
+    try:
+        deadline = time.monotonic() + 10
+        while work.poll()[82].state != "waiting" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert work.jobs[82].state == "waiting"
+        at.run()
+        assert time.monotonic() - started < 60  # it trained nothing while it ran
+        assert trainings_run() == before
+        bars = [p.proto.text for p in at.get("progress")]
+        assert any("seed 82: waiting for a free trainer" in text and "in line" in text
+                   for text in bars), bars
+        held.pop().release()
+        deadline = time.monotonic() + 30
+        while work.poll()[82].state == "waiting" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert work.jobs[82].state == "training" and work.jobs[82].process is not None
+    finally:
+        work.stop()
+        for ticket in held:
+            ticket.release()
+
+
 def test_a_failed_seed_can_be_retried_without_a_reload():
     import os
     import signal

@@ -105,8 +105,8 @@ def results(work: SeedTraining, data: MnistData) -> dict[int, TrainResult | str]
     """Each finished seed's network, or the message saying why it has none."""
     out = {}
     for seed, job in work.poll().items():
-        if job.state in ("queued", "training"):
-            continue
+        if job.state in ("queued", "waiting", "training"):
+            continue  # its worker (or the line for a trainer) has it; never trained here
         if job.state == "stopped":
             out[seed] = f"Seed {seed} was stopped before it finished."
             continue
