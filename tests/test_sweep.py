@@ -161,6 +161,28 @@ def test_stop_starts_no_new_training_and_keeps_the_rows_done(small):
     assert sum(is_trained(p, small) for p in configs) == now.done
 
 
+def test_a_sweep_no_page_watches_stops_and_keeps_the_rows_done(small, caplog):
+    """A visitor who leaves the Sweep page stops polling it: after the unwatched limit it
+    starts no new training, keeps what is done and says why; a watched one goes on."""
+    configs = [replace(TINY, random_state=s, max_iter=30) for s in range(70, 80)]
+    caplog.set_level("INFO", logger="mlp_lens")
+    left = SweepRun(configs, small, LocalEngine(1), unwatched_after=1.0)
+    assert left.wait(120)
+    now = left.progress()
+    assert now.finished and now.stopped and now.abandoned and not now.error
+    assert now.done < len(configs)
+    assert sum(is_trained(p, small) for p in configs) == now.done
+    assert "no page watched it for 1 s" in caplog.text
+
+    watched = SweepRun(configs[:3], small, LocalEngine(1), unwatched_after=1.0)
+    deadline = time.monotonic() + 120
+    while not watched.finished and time.monotonic() < deadline:
+        watched.progress()  # the page's fragment polls twice a second
+        time.sleep(0.3)
+    now = watched.progress()
+    assert now.finished and now.done == 3 and not now.stopped and not now.abandoned
+
+
 def test_an_unreachable_scheduler_says_so_within_ten_seconds():
     start = time.monotonic()
     with pytest.raises(EngineUnavailable, match="cannot be reached"):

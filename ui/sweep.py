@@ -165,6 +165,8 @@ def results(run: SweepRun) -> None:
         return
     failed = sum(not r.ok for r in rows)
     state = "stopped" if now.stopped else ("finished" if now.finished else "running")
+    if now.abandoned:
+        state = "stopped: no page watched it for a while; Run sweep goes on from the cache"
     st.subheader("Results")
     st.caption(f"{len(rows)} of {now.total} configurations ({state}, {now.elapsed:.0f} s) on "
                f"{run.engine.description}" + (f"; {failed} failed" if failed else "") + ".")

@@ -8,6 +8,7 @@ it and writes the network into its own persistent cache.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from dataclasses import dataclass, replace
@@ -15,6 +16,7 @@ from time import monotonic
 
 import joblib
 
+from core.budget import Watch
 from core.data import MnistData
 from core.params import TrainParams
 from core.process import configure_process
@@ -28,6 +30,8 @@ from core.train import (
     train_mlp,
     train_once,
 )
+
+log = logging.getLogger("mlp_lens")
 
 
 @dataclass(frozen=True)
@@ -207,15 +211,24 @@ class SweepProgress:
     finished: bool
     stopped: bool
     error: str  # why the sweep itself ended early (an engine failure), else ""
+    abandoned: bool = False  # stopped because no page watched it (not by a person)
 
 
 class SweepRun:
-    """A sweep in a background thread, for a page: it polls ``progress()`` and may ``stop()``."""
+    """A sweep in a background thread, for a page: it polls ``progress()`` and may ``stop()``.
 
-    def __init__(self, configurations, data: MnistData, engine):
+    Polling is watching: once no page has called ``progress()`` for ``unwatched_after``
+    seconds (``MLP_LENS_UNWATCHED_SECONDS``, 60 by default), the sweep stops as ``stop()``
+    does (the rows done stay, and so do their networks in the cache) and says so.
+    """
+
+    def __init__(self, configurations, data: MnistData, engine, *,
+                 unwatched_after: float | None = None):
         self.configurations = tuple(dict.fromkeys(configurations))
         self.data, self.engine = data, engine
         self.error = ""
+        self.abandoned = False
+        self._watch = Watch(unwatched_after)
         self._rows: list[SweepRow] = []
         self._trained = 0
         self._lock = threading.Lock()
@@ -224,6 +237,8 @@ class SweepRun:
         self._ended: float | None = None
         self._thread = threading.Thread(target=self._work, daemon=True, name="sweep")
         self._thread.start()
+        threading.Thread(target=self._stop_when_unwatched, daemon=True,
+                         name="sweep-watch").start()
 
     @property
     def rows(self) -> list[SweepRow]:
@@ -243,6 +258,8 @@ class SweepRun:
         return self.finished
 
     def progress(self) -> SweepProgress:
+        """Where the sweep is; a page is watching it."""
+        self._watch.seen()
         with self._lock:
             done, trained, ended = len(self._rows), self._trained, self._ended
         elapsed = (ended or monotonic()) - self._started
@@ -250,7 +267,7 @@ class SweepRun:
         remaining = elapsed / trained * left if trained and ended is None else None
         return SweepProgress(done, len(self.configurations), elapsed,
                              0.0 if ended is not None else remaining, ended is not None,
-                             self._stop.is_set(), self.error)
+                             self._stop.is_set(), self.error, self.abandoned)
 
     def _accept(self, row: SweepRow) -> None:
         with self._lock:
@@ -266,3 +283,13 @@ class SweepRun:
         finally:
             with self._lock:
                 self._ended = monotonic()
+
+    def _stop_when_unwatched(self) -> None:
+        while not self._stop.is_set() and self._thread.is_alive():
+            if self._watch.unwatched:
+                log.info("stopping a sweep of %d configurations: no page watched it for %.0f s",
+                         len(self.configurations), self._watch.after)
+                self.abandoned = True
+                self._stop.set()
+                return
+            self._stop.wait(min(1.0, self._watch.after / 4))
