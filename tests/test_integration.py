@@ -29,10 +29,16 @@ def full_home(tmp_path_factory):
     return home
 
 
-def test_full_mnist_784_loads_like_the_lessons_fetch_openml(full_home):
-    data = load_mnist(full_home)
-    X, y = fetch_openml("mnist_784", version=1, return_X_y=True, as_frame=False,
+@pytest.fixture(scope="module")
+def lessons_arrays(full_home):
+    """``X, y`` as the lesson's ``fetch_openml`` gives them (parsing them takes seconds)."""
+    return fetch_openml("mnist_784", version=1, return_X_y=True, as_frame=False,
                         data_home=str(full_home))
+
+
+def test_full_mnist_784_loads_like_the_lessons_fetch_openml(full_home, lessons_arrays):
+    data = load_mnist(full_home)
+    X, y = lessons_arrays
     assert data.source == "openml"
     assert data.X.shape == X.shape == (70000, 784)
     np.testing.assert_array_equal(data.X, X)
@@ -64,12 +70,11 @@ def test_full_size_training_matches_the_lessons_code(full_home, tmp_path):
     assert same_network(arrays, result.model)
 
 
-def test_full_size_holdout_is_mnists_own_split(full_home):
+def test_full_size_holdout_is_mnists_own_split(full_home, lessons_arrays):
     """Rows 0-59,999 train, 60,000-69,999 (the real MNIST test digits) test."""
     data = load_mnist(full_home)
     assert (data.n_train, data.n_test) == (60_000, 10_000)
     result = train_mlp(TrainParams(max_iter=3, scale_pixels=True, holdout=True), data)
-    X, y = fetch_openml("mnist_784", version=1, return_X_y=True, as_frame=False,
-                        data_home=str(full_home))
+    _, y = lessons_arrays
     assert result.n_samples == int((y[:60_000] <= "3").sum())
     assert result.n_test == int((y[60_000:] <= "3").sum()) == result.confusion.sum()
