@@ -22,7 +22,7 @@ from tests.e2e.conftest import (
 )
 from tests.e2e.load import ServerWatch, most_trainers_busy
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.alone]
 
 # hidden units -> (rows, columns) of its weight grid; max_iter keeps each training short.
 GRIDS = {3: (2, 2), 4: (2, 2), 5: (2, 3), 7: (3, 3)}
