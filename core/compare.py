@@ -309,7 +309,7 @@ class SeedTraining:
         self._watch.seen()
         for job in list(self.jobs.values()):
             if job.run is not None:
-                job.run.seen()
+                job.run.seen(self._session)
         return self.jobs
 
     def epoch(self, seed: int) -> int:

@@ -13,7 +13,7 @@ it run one more epoch and holds it again.
 
 Every run takes a trainer from the server's budget (``core.budget``) before it
 trains, and waits in line (``run.place``) while none is free. A run that no page
-has polled (``run.seen()``) for ``MLP_LENS_UNWATCHED_SECONDS`` ends without a
+has polled (``run.seen(session)``) for ``MLP_LENS_UNWATCHED_SECONDS`` ends without a
 result (``run.abandoned``): nothing is cached, and the next request trains anew.
 """
 
@@ -23,7 +23,7 @@ import copy
 import logging
 import threading
 from dataclasses import dataclass
-from time import perf_counter
+from time import monotonic, perf_counter
 
 from sklearn.neural_network import MLPClassifier
 
@@ -35,6 +35,8 @@ from core.train import StopTraining, TrainingFailed, TrainResult, describe_parti
 
 log = logging.getLogger("mlp_lens")
 HOLD_CHECK_SECONDS = 0.5  # a held fit looks up this often (to notice it is no longer watched)
+# Another session that looked at a run this recently still watches it (pages poll every 0.5 s).
+STILL_WATCHING_SECONDS = 10.0
 _runs: dict[tuple[TrainParams, str], TrainingRun] = {}
 _runs_lock = threading.Lock()
 TRAINING_THREAD = "mlp-train"  # the system's name of a thread while it trains
@@ -64,7 +66,7 @@ class TrainingRun:
         self._trainers = trainers or budget()
         self._ticket = None
         self._watch = Watch(unwatched_after)
-        self._watchers: set[str] = set()
+        self._watchers: dict[str, float] = {}  # session -> when it last looked (monotonic)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._finished = threading.Event()
@@ -128,22 +130,29 @@ class TrainingRun:
             self._paused, self._steps = False, 0
             self._control.notify_all()
 
-    def seen(self) -> None:
-        """A page is showing this run now (its live view polls twice a second)."""
+    def seen(self, session: str) -> None:
+        """``session``'s page is showing this run now (its live view polls twice a second)."""
+        with self._lock:
+            if session in self._watchers:
+                self._watchers[session] = monotonic()
         self._watch.seen()
 
     def watch(self, session: str) -> None:
         """``session`` waits for this run (again): a stop asked for earlier is called off."""
         with self._lock:
-            self._watchers.add(session)
+            self._watchers[session] = monotonic()
             self._stop.clear()
         self._watch.seen()
 
     def release(self, session: str, *, stop: bool) -> None:
-        """``session`` no longer waits for this run; with ``stop``, end it if nobody else does."""
+        """``session`` no longer waits for this run; with ``stop``, end it unless another
+        session has looked at it in the last ``STILL_WATCHING_SECONDS`` (a session whose
+        browser went away, or reconnected as a new session, never releases its runs)."""
         with self._lock:
-            self._watchers.discard(session)
-            unwatched = not self._watchers
+            self._watchers.pop(session, None)
+            now = monotonic()
+            unwatched = not any(now - last < STILL_WATCHING_SECONDS
+                                for last in self._watchers.values())
         if stop and unwatched:
             self._stop.set()
             with self._control:

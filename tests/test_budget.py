@@ -80,7 +80,7 @@ def test_a_training_nobody_watches_stops_uncached_and_trains_again_on_request(sm
     run = start_training(params, small, session="a", trainers=trainers, unwatched_after=1.0)
     assert _until(lambda: run.snapshot() is not None)
     for _ in range(4):  # a page polls: the run goes on
-        run.seen()
+        run.seen("a")
         time.sleep(0.4)
     assert not run.done
     assert run.wait(20), "an unwatched training should stop"

@@ -5,7 +5,7 @@ import time
 import numpy as np
 import pytest
 
-from core import pace
+from core import live, pace
 from core.live import running, start_training
 from core.params import TrainParams
 from core.train import is_trained, make_model, train_mlp, training_inputs
@@ -54,6 +54,25 @@ def test_two_sessions_asking_for_one_network_share_one_run(small):
     assert first.result.stopped and first.result.n_iter < 400
     assert "stopped by you at epoch" in first.result.stop_reason
     assert not is_trained(params, small)  # a partial network is never cached
+
+
+def test_a_session_gone_silent_does_not_keep_a_run_another_one_leaves(small, monkeypatch):
+    """A session that stopped looking (its browser went away, or reconnected as a new
+    session, without releasing anything) does not keep a run going once the last page that
+    still looks at it moves on; one that still looks does."""
+    monkeypatch.setattr(live, "STILL_WATCHING_SECONDS", 1.0)
+    params = TrainParams(max_iter=1000, scale_pixels=True, random_state=25, hidden_units=20)
+    run = start_training(params, small, session="gone")
+    assert start_training(params, small, session="here") is run
+    run.seen("gone")
+    run.release("here", stop=True)  # "gone" looked just now: it still watches
+    assert not run.wait(0.5)
+    run.watch("here")
+    time.sleep(1.5)  # "gone" says nothing more; "here" keeps looking
+    run.seen("here")
+    run.release("here", stop=True)
+    assert run.wait(30), "the run should stop: no session looks at it any more"
+    assert run.result.stopped
 
 
 def test_an_abandoned_run_keeps_training_and_fills_the_cache(small):

@@ -71,7 +71,7 @@ def _live_view(run: TrainingRun) -> None:
             st.error(run.error, icon=":material/error:")
             return
         st.rerun()  # the whole page now shows the finished network
-    run.seen()
+    run.seen(_session())
     if run.place:
         # No Stop here: nothing has been computed yet, and leaving the page leaves the line.
         st.progress(0.0, text=f"{place_text(run.place).capitalize()}. This server trains "
