@@ -10,13 +10,15 @@ run: $(VENV)/.installed
 	$(BIN)/streamlit run app.py
 
 # Tests in two rounds: most of them in TEST_WORKERS processes at once (pytest-xdist), then the
-# ones marked `alone` (a class of visitors, the benchmark) one at a time on an otherwise idle
-# machine. Both rounds run; the target fails if either does.
+# ones marked `alone` (the class soak, the budget checked by CPU per thread) one at a time on
+# an otherwise idle machine. Both rounds run (each lists its slowest tests); the target fails
+# if either does.
 TEST_WORKERS ?= 2
 
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest -m "not alone" -n $(TEST_WORKERS) --dist load; first=$$?; \
-	$(BIN)/python -m pytest -m alone; second=$$?; \
+	$(BIN)/python -m pytest -m "not alone" -n $(TEST_WORKERS) --dist load --durations=10; \
+	first=$$?; \
+	$(BIN)/python -m pytest -m alone --durations=5; second=$$?; \
 	test $$first -eq 0 && test $$second -eq 0
 
 bench: $(VENV)/.installed-dev
