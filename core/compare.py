@@ -123,9 +123,10 @@ class SeedJob:
     @property
     def place(self) -> int:
         """Its place in the line for a free trainer (0 unless waiting)."""
-        if self.run is not None:
-            return self.run.place
-        return self.ticket.place if self.state == "waiting" and self.ticket else 0
+        run, ticket = self.run, self.ticket  # once each: the supervisor may requeue meanwhile
+        if run is not None:
+            return run.place
+        return ticket.place if self.state == "waiting" and ticket else 0
 
 
 class SeedWorker:
@@ -308,26 +309,35 @@ class SeedTraining:
         """Every seed's job, as the supervising thread last left it; a page is watching."""
         self._watch.seen()
         for job in list(self.jobs.values()):
-            if job.run is not None:
-                job.run.seen(self._session)
+            run = job.run
+            if run is not None:
+                run.seen(self._session)
         return self.jobs
+
+    # The page reads these without the lock: each reads a job's run and worker once, since
+    # the supervisor may requeue the job (both None) at any moment.
 
     def epoch(self, seed: int) -> int:
         job = self.jobs[seed]
-        if job.run is not None:
-            snapshot = job.run.snapshot()
+        run, worker = job.run, job.worker
+        if run is not None:
+            snapshot = run.snapshot()
             return snapshot.epoch if snapshot else 0
-        return job.worker.epoch if job.worker is not None else 0
+        return worker.epoch if worker is not None else 0
 
     def weights(self, seed: int) -> np.ndarray | None:
         """The seed's hidden weight images as they were at its latest epoch: (n_hidden, 28, 28);
         None before its first epoch (or when it came from the cache)."""
-        if self.epoch(seed) == 0:
-            return None
         job = self.jobs[seed]
-        if job.run is not None:  # training in a thread here: its latest snapshot
-            return job.run.snapshot().model.coefs_[0].T.reshape(-1, 28, 28).copy()
-        return job.worker.images()
+        run, worker = job.run, job.worker
+        if run is not None:  # training in a thread here: its latest snapshot
+            snapshot = run.snapshot()
+            if snapshot is None or snapshot.epoch == 0:
+                return None
+            return snapshot.model.coefs_[0].T.reshape(-1, 28, 28).copy()
+        if worker is None or worker.epoch == 0:
+            return None
+        return worker.images()
 
     @property
     def worker_peak_mb(self) -> float:
@@ -372,6 +382,17 @@ class SeedTraining:
             self._supervisor.start()
 
     def _supervise(self) -> None:
+        try:
+            self._supervise_until_done()
+        except Exception as exc:  # noqa: BLE001 - e.g. no process could start: say so per seed
+            log.exception("supervising seeds %s failed", list(self.jobs))
+            with self._lock:
+                self._stop_jobs("failed")
+                for job in self.jobs.values():
+                    if job.state == "failed" and not job.error:
+                        job.error = f"its training could not be run ({type(exc).__name__}: {exc})"
+
+    def _supervise_until_done(self) -> None:
         while not self._stopped.is_set():
             with self._lock:
                 if self._watch.unwatched:

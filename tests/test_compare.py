@@ -401,3 +401,25 @@ def test_a_seed_does_not_wait_on_a_live_training_its_visitor_paused(sample):
         live.release("explore", stop=True)
         if work is not None:
             work.stop()
+
+
+def test_when_no_worker_can_start_each_seed_fails_with_the_reason_and_frees_its_trainer(
+        sample, monkeypatch):
+    """The machine refuses a new process (out of process slots, say): the seeds fail with a
+    message the page shows, instead of waiting forever with a trainer held."""
+    import core.compare
+
+    def no_process(*args, **kwargs):
+        raise OSError("Resource temporarily unavailable")
+
+    monkeypatch.setattr(core.compare, "_worker_for", no_process)
+    trainers = Budget(2)
+    params = TrainParams(max_iter=5, scale_pixels=True)
+    work = SeedTraining(params, [97, 98], sample, trainers=trainers)
+    try:
+        assert work.wait(30)
+        assert [job.state for job in work.poll().values()] == ["failed", "failed"]
+        assert all("Resource temporarily unavailable" in job.error for job in work.jobs.values())
+        assert trainers.busy == 0 and trainers.waiting == 0
+    finally:
+        work.stop()
