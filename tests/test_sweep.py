@@ -164,7 +164,10 @@ def test_stop_starts_no_new_training_and_keeps_the_rows_done(small):
 def test_a_sweep_no_page_watches_stops_and_keeps_the_rows_done(small, caplog):
     """A visitor who leaves the Sweep page stops polling it: after the unwatched limit it
     starts no new training, keeps what is done and says why; a watched one goes on."""
-    configs = [replace(TINY, random_state=s, max_iter=30) for s in range(70, 80)]
+    # 40 networks of 30 units: far more than the loky worker (maybe already started) trains
+    # before the 1 s limit.
+    configs = [replace(TINY, random_state=s, max_iter=100, hidden_units=30)
+               for s in range(70, 110)]
     caplog.set_level("INFO", logger="mlp_lens")
     left = SweepRun(configs, small, LocalEngine(1), unwatched_after=1.0)
     assert left.wait(120)

@@ -161,12 +161,13 @@ def results(run: SweepRun) -> None:
     rows, now = sorted(run.rows, key=lambda r: order[r.params]), run.progress()
     if now.error:
         st.error(now.error, icon=":material/error:")
+    if now.abandoned:
+        st.info("This sweep stopped: no page watched it for a while. The networks it trained "
+                "are kept; Run sweep goes on from the cache.", icon=":material/visibility_off:")
     if not rows:
         return
     failed = sum(not r.ok for r in rows)
     state = "stopped" if now.stopped else ("finished" if now.finished else "running")
-    if now.abandoned:
-        state = "stopped: no page watched it for a while; Run sweep goes on from the cache"
     st.subheader("Results")
     st.caption(f"{len(rows)} of {now.total} configurations ({state}, {now.elapsed:.0f} s) on "
                f"{run.engine.description}" + (f"; {failed} failed" if failed else "") + ".")
