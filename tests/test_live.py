@@ -63,16 +63,20 @@ def test_a_session_gone_silent_does_not_keep_a_run_another_one_leaves(small, mon
     monkeypatch.setattr(live, "STILL_WATCHING_SECONDS", 1.0)
     params = TrainParams(max_iter=1000, scale_pixels=True, random_state=25, hidden_units=20)
     run = start_training(params, small, session="gone")
-    assert start_training(params, small, session="here") is run
-    run.seen("gone")
-    run.release("here", stop=True)  # "gone" looked just now: it still watches
-    assert not run.wait(0.5)
-    run.watch("here")
-    time.sleep(1.5)  # "gone" says nothing more; "here" keeps looking
-    run.seen("here")
-    run.release("here", stop=True)
-    assert run.wait(30), "the run should stop: no session looks at it any more"
-    assert run.result.stopped
+    try:
+        assert start_training(params, small, session="here") is run
+        run.seen("gone")
+        run.release("here", stop=True)  # "gone" looked just now: it still watches
+        assert not run.wait(0.5)
+        run.watch("here")
+        time.sleep(1.5)  # "gone" says nothing more; "here" keeps looking
+        run.seen("here")
+        run.release("here", stop=True)
+        assert run.wait(30), "the run should stop: no session looks at it any more"
+        assert run.result.stopped
+    finally:
+        run.release("gone", stop=True)
+        run.release("here", stop=True)
 
 
 def test_an_abandoned_run_keeps_training_and_fills_the_cache(small):

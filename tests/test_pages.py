@@ -496,9 +496,8 @@ def test_a_seed_waiting_for_a_trainer_waits_and_the_page_trains_nothing_itself()
 
     held = [budget().request("another visitor") for _ in range(budget().limit)]
     before = trainings_run()
-    started = time.monotonic()
     at = run_page("pages/2_Compare_seeds.py", {
-        "seeds": "82", "max_iter": "400", "hidden_units": "30", "scale_pixels": "true",
+        "seeds": "82", "max_iter": "1000", "hidden_units": "30", "scale_pixels": "true",
         "digits": "0,1,2,3,4,5,6,7,8,9"})
     work = at.session_state["cmp_training"][1]
     try:
@@ -507,7 +506,6 @@ def test_a_seed_waiting_for_a_trainer_waits_and_the_page_trains_nothing_itself()
             time.sleep(0.05)
         assert work.jobs[82].state == "waiting"
         at.run()
-        assert time.monotonic() - started < 60  # it trained nothing while it ran
         assert trainings_run() == before
         bars = [p.proto.text for p in at.get("progress")]
         assert any("seed 82: waiting for a free trainer" in text and "in line" in text
@@ -528,7 +526,7 @@ def test_a_failed_seed_can_be_retried_without_a_reload():
     import signal
 
     at = run_page("pages/2_Compare_seeds.py", {
-        "seeds": "81", "max_iter": "400", "hidden_units": "30", "scale_pixels": "true",
+        "seeds": "81", "max_iter": "1000", "hidden_units": "30", "scale_pixels": "true",
         "digits": "0,1,2,3,4,5,6,7,8,9"})
     work = at.session_state["cmp_training"][1]
     deadline = time.monotonic() + 60
@@ -550,7 +548,7 @@ def test_a_failed_seed_can_be_retried_without_a_reload():
 def test_a_second_visitor_of_the_same_compare_link_follows_the_first_ones_training():
     """A class opens one Compare link: the second page starts no worker of its own; its seed
     card shows the first page's training, live, and says it is shared."""
-    query = {"seeds": "83", "max_iter": "400", "hidden_units": "30", "scale_pixels": "true",
+    query = {"seeds": "83", "max_iter": "1000", "hidden_units": "30", "scale_pixels": "true",
              "digits": "0,1,2,3,4,5,6,7,8,9"}
     first = run_page("pages/2_Compare_seeds.py", query)
     work, other = first.session_state["cmp_training"][1], None
@@ -573,6 +571,7 @@ def test_a_second_visitor_of_the_same_compare_link_follows_the_first_ones_traini
         work.stop()
         if other is not None:
             other.stop()
+
 
 def test_without_a_usable_cache_folder_the_pages_work_and_say_why_once(tmp_path, monkeypatch):
     (tmp_path / "file").write_text("a file where the cache folder should be")
