@@ -563,7 +563,7 @@ def test_a_second_visitor_of_the_same_compare_link_follows_the_first_ones_traini
             time.sleep(0.05)
         second.run()
         bars = [p.proto.text for p in second.get("progress")]
-        assert any(re.search(r"seed 83: epoch \d+ of 400, shared with another page", text)
+        assert any(re.search(r"seed 83: epoch \d+ of 1000, shared with another page", text)
                    for text in bars), bars
         assert any("updating as it learns" in i.proto.imgs[0].caption for i in second.get("image"))
         assert other.jobs[83].process is work.jobs[83].process
