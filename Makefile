@@ -10,7 +10,7 @@ run: $(VENV)/.installed
 	$(BIN)/streamlit run app.py
 
 # Tests in two rounds: most of them in TEST_WORKERS processes at once (pytest-xdist), then the
-# ones marked `alone` (the class soak, the budget checked by CPU per thread) one at a time on
+# ones marked `alone` (the class soak, the crowd, the benchmark smoke) one at a time on
 # an otherwise idle machine. Both rounds run (each lists its slowest tests); the target fails
 # if either does.
 TEST_WORKERS ?= 2

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bench.datahome import prepare_data
 from bench.report import ROWS
 from bench.run import NO_OPENML, QUICK_MAX_ITER, QUICK_ROWS, Bench, parse_args
@@ -44,6 +46,7 @@ def assert_full_report(done: subprocess.CompletedProcess, tmp_path: Path) -> dic
     return saved
 
 
+@pytest.mark.alone  # about 20 fresh processes: beside other tests it only makes both slower
 def test_quick_run_reports_every_row(tmp_path):
     """One quick run, on what this machine has. With ../shared every row runs and MLP Lens
     trains the lesson script's exact network; without it, MLP Lens's rows run on the sample

@@ -50,6 +50,10 @@ STOP_TIMEOUT_S = 10
 RUN_START_GRACE_MS = 10_000
 RUN_TIMEOUT_MS = 90_000
 TRAINING_TIMEOUT_MS = 120_000  # a loaded 2-core machine trains slowly while it renders
+# Every ``expect`` waits as long as a script run may take (Playwright's default is 5 s): with
+# the tests two at a time on 2 cores, a server took more than 5 s to write a slider's new
+# value into the URL.
+expect.set_options(timeout=RUN_TIMEOUT_MS)
 
 APP = '[data-testid="stApp"]'
 SCRIPT_STATE = "data-test-script-state"  # "initial", then "running" / "notRunning"

@@ -22,7 +22,7 @@ from tests.e2e.conftest import (
 )
 from tests.e2e.load import ServerWatch, most_trainers_busy
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.alone]  # eight browsers, then CPU per thread
 
 # hidden units -> (rows, columns) of its weight grid; max_iter keeps each training short.
 GRIDS = {3: (2, 2), 4: (2, 2), 5: (2, 3), 7: (3, 3)}
@@ -125,7 +125,6 @@ LONG = "/?digits=0,1,2,3,4,5,6,7,8,9&hidden_units=36&scale_pixels=true&max_iter=
 UNWATCHED_S = 5
 
 
-@pytest.mark.alone  # it reads the CPU each thread of the server used: nothing else may run
 def test_one_trainer_serves_three_visitors_in_turn_and_trains_nothing_once_they_leave(
         browser, tmp_path_factory):
     """The server trains at most MLP_LENS_MAX_TRAININGS networks at once (measured by the CPU
