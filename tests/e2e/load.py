@@ -79,6 +79,7 @@ class ServerWatch:
     def __exit__(self, *exc_info) -> None:
         self._stop.set()
         self._thread.join()
+        self.sample()
 
 
 def _training_threads(pid: int) -> dict[tuple[int, int], int]:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections import Counter
 
-import psutil
 import pytest
 from playwright.sync_api import expect
 
@@ -39,42 +37,6 @@ def fresh_server(tmp_path_factory):
         yield server
 
 
-class MemoryWatch:
-    """Samples the resident memory of the server and its child processes in the background."""
-
-    def __init__(self, pid: int, *, every: float = 0.2):
-        self._process = psutil.Process(pid)
-        self._every = every
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self.peak_mb = 0.0
-
-    def sample(self) -> float:
-        processes = [self._process, *self._process.children(recursive=True)]
-        total = 0
-        for process in processes:
-            try:
-                total += process.memory_info().rss
-            except psutil.NoSuchProcess:
-                pass  # a worker that ended between listing and reading
-        self.peak_mb = max(self.peak_mb, total / 2**20)
-        return self.peak_mb
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._every):
-            self.sample()
-
-    def __enter__(self) -> MemoryWatch:
-        self.sample()
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.sample()
-
-
 def trainings_by_units(server: Server) -> Counter:
     """How many real trainings the server logged, per number of hidden units."""
     return Counter(int(units) for units in TRAINING_LINE.findall(server.stderr()))
@@ -91,7 +53,7 @@ def test_eight_visitors_at_once_train_each_configuration_once(browser, fresh_ser
     contexts = [browser.new_context(viewport=VIEWPORT) for _ in visitors]
     errors: list[str] = []
     try:
-        with MemoryWatch(fresh_server.pid) as memory:
+        with ServerWatch(fresh_server.pid) as memory:
             pages = []
             for context, units in zip(contexts, visitors, strict=True):
                 page = context.new_page()
