@@ -118,12 +118,16 @@ def test_three_quick_slider_steps_leave_one_training_running(page, server):
     expect(page.get_by_text("(updating as it learns)")).to_be_visible(
         timeout=TRAINING_TIMEOUT_MS)
     thumb = hidden_units_thumb(page)
-    for _ in range(3):
-        thumb.press("ArrowLeft")
     # A press that lands while a run starts can be lost (the sidebar writes its stored values
-    # back into the widgets each run), so the slider settles on 27, 28 or 29.
-    wait_for_app(page)
-    final = int(thumb.input_value())
+    # back into the widgets each run), so the slider settles on 27, 28 or 29; on a loaded
+    # server all three were lost once (the slider back at 30): then the visitor tries again.
+    for _ in range(3):
+        for _ in range(3):
+            thumb.press("ArrowLeft")
+        wait_for_app(page)
+        final = int(thumb.input_value())
+        if final < 30:
+            break
     assert 27 <= final < 30
     expect(page).to_have_url(re.compile(rf"[?&]hidden_units={final}(&|$)"),
                              timeout=RUN_TIMEOUT_MS)
