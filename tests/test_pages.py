@@ -53,6 +53,14 @@ def run_page(page: str, query=None) -> AppTest:
     return at.run()
 
 
+def setting(at: AppTest, kind: str, name: str, copy: str = "sb"):
+    """The widget that shows setting ``name`` now, in the sidebar or (``"qs"``) in the page;
+    a copy made anew has a numbered key (``sb_hidden_units_1``)."""
+    widgets = [w for w in getattr(at, kind) if re.fullmatch(rf"{copy}_{name}(_\d+)?", w.key or "")]
+    assert len(widgets) == 1, [w.key for w in widgets]
+    return widgets[0]
+
+
 def grid_caption(at: AppTest) -> str:
     return at.get("image")[0].proto.imgs[0].caption
 
@@ -96,7 +104,7 @@ def test_the_lessons_settings_say_which_units_are_dead_and_offer_the_fix():
     assert any("never activate" in w.value and "raw 0–255" in w.value for w in at.warning)
     before = metric(at, "Training accuracy")
     settle(at.button(key="fix_scale_pixels").click().run())
-    assert at.checkbox(key="sb_scale_pixels").value is True
+    assert setting(at, "checkbox", "scale_pixels").value is True
     assert float(metric(at, "Training accuracy").rstrip("%")) > 90
     assert not any("never activate" in w.value for w in at.warning)
     effect = next(s.value for s in at.success if "Scaling the pixels" in s.value)
@@ -107,7 +115,7 @@ def test_the_lessons_settings_say_which_units_are_dead_and_offer_the_fix():
 
 def test_nine_hidden_units_show_nine_images():
     at = run()
-    settle(at.slider(key="sb_hidden_units").set_value(9).run())
+    settle(setting(at, "slider", "hidden_units").set_value(9).run())
     assert not at.exception
     assert grid_caption(at).startswith("9 hidden units in a 3 × 3 grid")
     assert any("`(784, 9)` and `(9, 4)`" in c.value for c in at.caption)
@@ -115,11 +123,11 @@ def test_nine_hidden_units_show_nine_images():
 
 def test_an_empty_digit_selection_explains_and_trains_nothing():
     at = run()
-    at.multiselect(key="sb_digits").set_value([]).run()
+    setting(at, "multiselect", "digits").set_value([]).run()
     assert not at.exception
     assert any("Pick at least two digits" in i.value for i in at.info)
     assert not at.get("image")
-    at.multiselect(key="sb_digits").set_value([7]).run()
+    setting(at, "multiselect", "digits").set_value([7]).run()
     assert any("you picked only 7" in i.value for i in at.info)
     assert shared_link(at) is None  # no link to a view that cannot be shown
     at.switch_page("pages/2_Compare_seeds.py").run()
@@ -130,27 +138,55 @@ def test_an_empty_digit_selection_explains_and_trains_nothing():
 def test_parameters_survive_a_page_switch():
     """Pages-directory mode drops widget values on a page switch; the sidebar keeps them."""
     at = run()
-    at.slider(key="sb_hidden_units").set_value(4).run()
-    at.number_input(key="sb_random_state").set_value(7).run()
-    at.multiselect(key="sb_digits").set_value([1, 7]).run()
-    at.checkbox(key="sb_scale_pixels").check().run()
+    setting(at, "slider", "hidden_units").set_value(4).run()
+    setting(at, "number_input", "random_state").set_value(7).run()
+    setting(at, "multiselect", "digits").set_value([1, 7]).run()
+    setting(at, "checkbox", "scale_pixels").check().run()
     for script in (LESSON, "app.py", LESSON):
         settle(at.switch_page(script).run())
         assert not at.exception
-        assert at.slider(key="sb_hidden_units").value == 4
-        assert at.number_input(key="sb_random_state").value == 7
-        assert at.multiselect(key="sb_digits").value == [1, 7]
-        assert at.checkbox(key="sb_scale_pixels").value is True
+        assert setting(at, "slider", "hidden_units").value == 4
+        assert setting(at, "number_input", "random_state").value == 7
+        assert setting(at, "multiselect", "digits").value == [1, 7]
+        assert setting(at, "checkbox", "scale_pixels").value is True
+
+
+def test_the_server_never_writes_into_a_setting_widget_the_browser_holds():
+    """A request the browser sent before it took a written value carries the old one, which
+    the server takes for a change: three quick presses on one copy of a setting met the
+    other copy's old value and the setting jumped back. A copy that must show another
+    value is a new widget instead; the copy the visitor moves keeps its own."""
+    at = run(query={"max_iter": "5"})
+    sidebar_copy, page_copy = (setting(at, "slider", "hidden_units", copy).key
+                               for copy in ("sb", "qs"))
+    at.run()  # nothing changed: no value goes to the browser
+    assert not setting(at, "slider", "hidden_units").proto.set_value
+    assert not setting(at, "slider", "hidden_units", "qs").proto.set_value
+    settle(setting(at, "slider", "hidden_units", "qs").set_value(4).run())  # the page's copy
+    assert setting(at, "slider", "hidden_units", "qs").key == page_copy  # kept
+    moved = setting(at, "slider", "hidden_units")
+    assert moved.key != sidebar_copy and moved.value == 4  # the sidebar's copy, made anew
+    assert grid_caption(at).startswith("4 hidden units")
+    for _ in range(2):
+        at.run()  # neither copy is written into again
+        assert not setting(at, "slider", "hidden_units").proto.set_value
+        assert not setting(at, "slider", "hidden_units", "qs").proto.set_value
+    assert setting(at, "slider", "hidden_units").key == moved.key
+    at.button(key="sb_reset").click().run()  # a button: both copies made anew
+    assert {setting(at, "slider", "hidden_units", copy).value for copy in ("sb", "qs")} == {6}
+    assert setting(at, "slider", "hidden_units", "qs").key != page_copy
+    at.switch_page(LESSON).run()  # another page's widgets start from the stored values
+    assert setting(at, "slider", "hidden_units").value == 6
 
 
 def test_the_lesson_page_resets_the_sidebar_to_the_lessons_settings():
     at = run()
-    at.slider(key="sb_hidden_units").set_value(3).run()
+    setting(at, "slider", "hidden_units").set_value(3).run()
     at.switch_page(LESSON).run()
     assert not at.exception
     assert any("What had to change" in h.value for h in at.header)
     at.button(key="lesson_reset").click().run()
-    assert at.slider(key="sb_hidden_units").value == 6
+    assert setting(at, "slider", "hidden_units").value == 6
     assert any("lesson's exact settings" in s.value for s in at.success)
     settle(at.switch_page("app.py").run())
     assert grid_caption(at).startswith("6 hidden units")
@@ -159,8 +195,8 @@ def test_the_lesson_page_resets_the_sidebar_to_the_lessons_settings():
 def test_a_link_sets_the_parameters():
     at = run(query={"hidden_units": "5", "random_state": "3", "digits": "2,5,8"})
     assert not at.exception
-    assert at.slider(key="sb_hidden_units").value == 5
-    assert at.multiselect(key="sb_digits").value == [2, 5, 8]
+    assert setting(at, "slider", "hidden_units").value == 5
+    assert setting(at, "multiselect", "digits").value == [2, 5, 8]
     assert grid_caption(at).startswith("5 hidden units")
 
 
@@ -169,7 +205,7 @@ def test_a_link_with_nonsense_values_shows_notices_and_still_renders():
     assert not at.exception
     notices = [w.value for w in at.warning if w.value.startswith("The link's")]
     assert len(notices) == 4
-    assert at.slider(key="sb_hidden_units").value == 6
+    assert setting(at, "slider", "hidden_units").value == 6
     assert grid_caption(at).startswith("6 hidden units")
 
 
@@ -325,9 +361,9 @@ def test_the_new_settings_come_from_a_link_and_early_stopping_shows_its_curve():
     at = run(query={"activation": "tanh", "early_stopping": "true", "validation_fraction": "0.2",
                     "batch_size": "100", "scale_pixels": "true", "max_iter": "40",
                     "digits": "0,1"})
-    assert at.selectbox(key="sb_activation").value == "tanh"
-    assert at.checkbox(key="sb_early_stopping").value is True
-    assert at.number_input(key="sb_batch_size").value == 100
+    assert setting(at, "selectbox", "activation").value == "tanh"
+    assert setting(at, "checkbox", "early_stopping").value is True
+    assert setting(at, "number_input", "batch_size").value == 100
     assert any(h.value == "Validation accuracy" for h in at.subheader)
     assert any("validation_scores_" in c.value for c in at.caption)
     assert metric(at, "Saturated units").endswith("of 6")
@@ -340,7 +376,7 @@ def test_sgd_only_settings_say_so_under_another_solver():
     notes = [c.value for c in at.sidebar.caption]
     assert "momentum: Used only when Solver is sgd; now it is adam." in notes
     assert any(n.startswith("learning_rate: Used only when Solver is sgd") for n in notes)
-    at.selectbox(key="sb_solver").set_value("sgd").run()
+    setting(at, "selectbox", "solver").set_value("sgd").run()
     assert not any("Solver is sgd" in c.value for c in at.sidebar.caption)
 
 
@@ -362,12 +398,12 @@ def test_every_sidebar_control_and_every_metric_explains_itself_on_hover():
 def test_the_main_settings_have_a_copy_in_the_page_that_edits_the_same_values():
     """For phones (the theme hides it elsewhere): the page's copy and the sidebar stay in step."""
     at = run(query={"max_iter": "5", "random_state": "14"})
-    assert at.slider(key="qs_hidden_units").value == 6
-    settle(at.slider(key="qs_hidden_units").set_value(4).run())
-    assert at.slider(key="sb_hidden_units").value == 4
+    assert setting(at, "slider", "hidden_units", "qs").value == 6
+    settle(setting(at, "slider", "hidden_units", "qs").set_value(4).run())
+    assert setting(at, "slider", "hidden_units").value == 4
     assert grid_caption(at).startswith("4 hidden units")
-    at.number_input(key="sb_random_state").set_value(15).run()
-    assert at.number_input(key="qs_random_state").value == 15
+    setting(at, "number_input", "random_state").set_value(15).run()
+    assert setting(at, "number_input", "random_state", "qs").value == 15
 
 
 def test_a_diverged_network_shows_its_message_and_does_not_train_again(sample):
@@ -408,7 +444,7 @@ def test_a_holdout_link_shows_test_accuracy_the_split_the_confusions_and_the_mis
     side's counts, the confusion matrix and the most confident mistakes, and a script that
     splits the same way."""
     at = run(query=HOLDOUT_LINK)
-    assert at.checkbox(key="sb_holdout").value is True
+    assert setting(at, "checkbox", "holdout").value is True
     assert metric(at, "Training / test images") == "1,714 / 286"
     test = next(m for m in at.metric if m.label == "Test accuracy")
     assert test.value.endswith("%") and "points vs training" in test.delta
@@ -431,12 +467,12 @@ def test_a_holdout_link_shows_test_accuracy_the_split_the_confusions_and_the_mis
 
 def test_with_the_holdout_off_a_note_says_so_and_its_button_turns_it_on():
     at = run(query={"scale_pixels": "true", "max_iter": "20"})
-    assert at.checkbox(key="sb_holdout").value is False
+    assert setting(at, "checkbox", "holdout").value is False
     assert "sb_holdout" not in {c.key for c in at.sidebar.expander[0].checkbox}  # main block
     assert any("it has seen every one of them" in c.value for c in at.caption)
     assert not [m for m in at.metric if m.label == "Test accuracy"]
     settle(at.button(key="turn_on_holdout").click().run())
-    assert at.checkbox(key="sb_holdout").value is True
+    assert setting(at, "checkbox", "holdout").value is True
     assert [m for m in at.metric if m.label == "Test accuracy"]
     assert at.query_params["holdout"] in ("true", ["true"])
 

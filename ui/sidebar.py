@@ -2,8 +2,9 @@
 
 Streamlit's pages-directory mode drops a widget's value when the page
 changes, so the values live in session state under ``STORE`` (updated by the
-widgets' callbacks) and are written back into the widgets at the top of every
-run. The URL is read once per session and rewritten on every run.
+widgets) and each widget starts from them (``_take_moves`` says why the server
+never writes into a widget). The URL is read once per session and rewritten on
+every run.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ PAGES = (  # the pages, in the order the sidebar lists them
     ("pages/1_Lesson.py", "The lesson", ":material/school:"),
 )
 STORE, URL_NOTICES, LINK_SLOT = keys.PARAMS, keys.URL_NOTICES, keys.LINK_SLOT
+GENERATIONS, SHOWN = keys.WIDGET_GENERATIONS, keys.WIDGETS_SHOWN
+SIDEBAR = "sb"  # the key prefix of the settings' widgets in the sidebar
 QUICK = "qs"  # the key prefix of the main settings' copy in the page (for phones)
 ADVANCED_OPEN = keys.ADVANCED_OPEN
 _COPY_LABEL = "Copy link to this view"
@@ -69,10 +72,7 @@ def sidebar() -> TrainParams | None:
     _start_session()
     theme.apply()
     st.session_state.pop(LINK_SLOT, None)  # a link only for valid settings, made this run
-    for name, value in st.session_state[STORE].items():
-        st.session_state[_key(name)] = value
-        if FIELDS[name].section == MAIN:
-            st.session_state[_key(name, QUICK)] = value
+    _take_moves()
     with st.sidebar:
         for path, label, icon in PAGES:
             st.page_link(path, label=label, icon=icon)
@@ -153,6 +153,39 @@ def set_param(name: str, value) -> None:
     st.session_state[STORE][name] = value
 
 
+def _take_moves() -> None:
+    """Take a setting the visitor moved into the stored values, and make anew every copy of
+    a setting that must show another value than it holds.
+
+    The server never writes into a widget: the browser sends every widget's value with
+    every request, and one sent before the browser took a written value carries the old
+    one, which the server takes for a change. (With two copies of a setting, the sidebar's
+    and the page's for phones, three quick presses on one copy met the other copy's old
+    value coming back, and the setting jumped back.) So each widget starts from the stored
+    value as its default, and a copy that must show another value (the other copy moved,
+    or a button changed the setting) becomes a new widget under a new key; the copy the
+    visitor moves keeps its widget, and an old copy's late value is never read.
+    """
+    stored, shown = st.session_state[STORE], st.session_state.setdefault(SHOWN, {})
+    generations = st.session_state.setdefault(GENERATIONS, {})
+    for name in FIELDS:
+        copies = _copies(name)
+        if stored[name] == shown.get(name):  # no button changed it since the last run
+            moved = [prefix for prefix in copies
+                     if st.session_state.get(_key(name, prefix), shown[name]) != shown[name]]
+            if moved:  # the visitor's move (of the sidebar's copy, if both moved)
+                stored[name] = st.session_state[_key(name, moved[0])]
+        for prefix in copies:
+            if st.session_state.get(_key(name, prefix), stored[name]) != stored[name]:
+                generations[f"{prefix}_{name}"] = generations.get(f"{prefix}_{name}", 0) + 1
+        shown[name] = stored[name]
+
+
+def _copies(name: str) -> tuple[str, ...]:
+    """The key prefixes of the widgets that show setting ``name``."""
+    return (SIDEBAR, QUICK) if FIELDS[name].section == MAIN else (SIDEBAR,)
+
+
 def _start_session() -> None:
     if STORE in st.session_state:
         return
@@ -175,21 +208,19 @@ def quick_settings() -> None:
         _section(MAIN, prefix=QUICK)
 
 
-def _key(name: str, prefix: str = "sb") -> str:
-    return f"{prefix}_{name}"
+def _key(name: str, prefix: str = SIDEBAR) -> str:
+    """The key of the widget that shows ``name`` now: ``sb_hidden_units``, then
+    ``sb_hidden_units_1``... each time ``_take_moves`` makes that copy anew."""
+    generation = st.session_state.get(GENERATIONS, {}).get(f"{prefix}_{name}", 0)
+    return f"{prefix}_{name}_{generation}" if generation else f"{prefix}_{name}"
 
 
-def _bind(name: str, prefix: str = "sb") -> dict:
+def _bind(name: str, prefix: str = SIDEBAR) -> dict:
     """Widget arguments that tie a widget to the stored value ``name``."""
-    key = _key(name, prefix)
-    return {
-        "key": key,
-        "help": FIELDS[name].help,
-        "on_change": lambda: set_param(name, st.session_state[key]),
-    }
+    return {"key": _key(name, prefix), "help": FIELDS[name].help}
 
 
-def _section(section: str, *, prefix: str = "sb") -> None:
+def _section(section: str, *, prefix: str = SIDEBAR) -> None:
     """The widget of every parameter in ``section``, in table order, each chosen by its kind."""
     current = _current()
     for name, kind in FIELDS.items():
@@ -209,30 +240,36 @@ def _current() -> TrainParams | None:
 
 
 def _whole_widget(name: str, kind: Whole, prefix: str) -> None:
+    value = st.session_state[STORE][name]
     if kind.slider:
-        st.slider(kind.label, kind.low, kind.high, **_bind(name, prefix))
+        st.slider(kind.label, kind.low, kind.high, value, **_bind(name, prefix))
     else:
-        st.number_input(kind.label, kind.low, kind.high, step=kind.step, **_bind(name, prefix))
+        st.number_input(kind.label, kind.low, kind.high, value, step=kind.step,
+                        **_bind(name, prefix))
     if kind.zero:
         st.caption(f"{kind.label} 0 means {kind.zero}.")
 
 
 def _number_widget(name: str, kind: Number, prefix: str) -> None:
     """A slider over the suggested steps; a value from a link that is not a step is kept as one."""
-    options = sorted(set(kind.steps) | {st.session_state[STORE][name]})
-    st.select_slider(kind.label, options, format_func=lambda v: f"{v:g}", **_bind(name, prefix))
+    value = st.session_state[STORE][name]
+    options = sorted(set(kind.steps) | {value})
+    st.select_slider(kind.label, options, value, format_func=lambda v: f"{v:g}",
+                     **_bind(name, prefix))
 
 
 def _choice_widget(name: str, kind: Choice, prefix: str) -> None:
-    st.selectbox(kind.label, kind.choices, **_bind(name, prefix))
+    index = kind.choices.index(st.session_state[STORE][name])
+    st.selectbox(kind.label, kind.choices, index, **_bind(name, prefix))
 
 
 def _yes_no_widget(name: str, kind: YesNo, prefix: str) -> None:
-    st.checkbox(kind.label, **_bind(name, prefix))
+    st.checkbox(kind.label, st.session_state[STORE][name], **_bind(name, prefix))
 
 
 def _digit_list_widget(name: str, kind: DigitList, prefix: str) -> None:
-    st.multiselect(kind.label, list(range(kind.low, kind.high + 1)), **_bind(name, prefix))
+    st.multiselect(kind.label, list(range(kind.low, kind.high + 1)),
+                   st.session_state[STORE][name], **_bind(name, prefix))
 
 
 _WIDGETS = {Whole: _whole_widget, Number: _number_widget, Choice: _choice_widget,

@@ -49,8 +49,7 @@ def step_hidden_units(page: Page, value: int) -> None:
     """Move the Hidden units slider to ``value`` with the arrow keys, one press per run.
 
     Each press waits until the server has taken the new value (it writes it
-    into the URL) and the run has ended: a press made while the previous run
-    is starting can be lost (see the report on the sidebar's write-back).
+    into the URL) and the run has ended, as a person watching each step does.
     """
     thumb = hidden_units_thumb(page)
     current = int(thumb.input_value())
