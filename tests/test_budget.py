@@ -120,7 +120,8 @@ def test_seed_workers_and_live_trainings_share_one_budget(sample):
                     for job in work.jobs.values())
         most = max(most, alive)
         time.sleep(0.05)
-    assert work.finished and all(job.state == "done" for job in work.jobs.values())
+    ended = {seed: (job.state, job.error) for seed, job in work.jobs.items()}
+    assert work.finished and all(state == "done" for state, _ in ended.values()), ended
     assert most == 1 and trainers.peak == 1 and trainers.busy == 0
 
 
