@@ -222,11 +222,11 @@ def _bind(name: str, prefix: str = SIDEBAR) -> dict:
 
 def _section(section: str, *, prefix: str = SIDEBAR) -> None:
     """The widget of every parameter in ``section``, in table order, each chosen by its kind."""
-    current = _current()
+    current, stored = _current(), st.session_state[STORE]
     for name, kind in FIELDS.items():
         if kind.section != section:
             continue
-        _WIDGETS[type(kind)](name, kind, prefix)
+        _WIDGETS[type(kind)](name, kind, prefix, stored[name])  # the widget starts from it
         reason = current.unused(name) if current is not None else None
         if reason:
             st.caption(f"{kind.label}: {reason}")
@@ -239,8 +239,7 @@ def _current() -> TrainParams | None:
         return None
 
 
-def _whole_widget(name: str, kind: Whole, prefix: str) -> None:
-    value = st.session_state[STORE][name]
+def _whole_widget(name: str, kind: Whole, prefix: str, value: int) -> None:
     if kind.slider:
         st.slider(kind.label, kind.low, kind.high, value, **_bind(name, prefix))
     else:
@@ -250,26 +249,23 @@ def _whole_widget(name: str, kind: Whole, prefix: str) -> None:
         st.caption(f"{kind.label} 0 means {kind.zero}.")
 
 
-def _number_widget(name: str, kind: Number, prefix: str) -> None:
+def _number_widget(name: str, kind: Number, prefix: str, value: float) -> None:
     """A slider over the suggested steps; a value from a link that is not a step is kept as one."""
-    value = st.session_state[STORE][name]
     options = sorted(set(kind.steps) | {value})
     st.select_slider(kind.label, options, value, format_func=lambda v: f"{v:g}",
                      **_bind(name, prefix))
 
 
-def _choice_widget(name: str, kind: Choice, prefix: str) -> None:
-    index = kind.choices.index(st.session_state[STORE][name])
-    st.selectbox(kind.label, kind.choices, index, **_bind(name, prefix))
+def _choice_widget(name: str, kind: Choice, prefix: str, value: str) -> None:
+    st.selectbox(kind.label, kind.choices, kind.choices.index(value), **_bind(name, prefix))
 
 
-def _yes_no_widget(name: str, kind: YesNo, prefix: str) -> None:
-    st.checkbox(kind.label, st.session_state[STORE][name], **_bind(name, prefix))
+def _yes_no_widget(name: str, kind: YesNo, prefix: str, value: bool) -> None:
+    st.checkbox(kind.label, value, **_bind(name, prefix))
 
 
-def _digit_list_widget(name: str, kind: DigitList, prefix: str) -> None:
-    st.multiselect(kind.label, list(range(kind.low, kind.high + 1)),
-                   st.session_state[STORE][name], **_bind(name, prefix))
+def _digit_list_widget(name: str, kind: DigitList, prefix: str, value: list[int]) -> None:
+    st.multiselect(kind.label, list(range(kind.low, kind.high + 1)), value, **_bind(name, prefix))
 
 
 _WIDGETS = {Whole: _whole_widget, Number: _number_widget, Choice: _choice_widget,
