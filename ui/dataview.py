@@ -7,6 +7,7 @@ import os
 import streamlit as st
 
 from core.cache import cache_dir, clear_cache, folder_size
+from core.charts import bar_spec
 from core.data import MnistData
 from core.gallery import (
     examples_figure,
@@ -73,8 +74,8 @@ def facts(data: MnistData) -> None:
 
 def counts(data: MnistData) -> None:
     st.subheader("Images per digit")
-    st.bar_chart({str(d): n for d, n in data.counts(range(10)).items()}, height=220,
-                 x_label="digit", y_label="images")
+    st.vega_lite_chart(bar_spec(data.counts(range(10)), x_label="digit", y_label="images",
+                                value_format=",d"), height=220, width="stretch")
 
 
 def pictures(data: MnistData, digits: tuple[int, ...]) -> None:

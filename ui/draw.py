@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import altair as alt
 import numpy as np
-import pandas as pd
 import streamlit as st
 
+from core.charts import bar_spec
 from core.draw import (
     ROWS_PER_BLOCK,
     activations_figure,
@@ -70,7 +69,11 @@ def answer(result: TrainResult, digit: np.ndarray) -> None:
     st.metric("The network says", str(best), delta=f"{probabilities[best]:.0%} probability",
               delta_color="off", delta_arrow="off",
               help="The digit with the highest probability.")
-    st.altair_chart(_probability_chart(probabilities, best), height=230, width="stretch")
+    # Bars on a fixed 0-100% scale, the predicted digit in its own colour.
+    st.vega_lite_chart(bar_spec({str(d): p for d, p in probabilities.items()}, x_label="digit",
+                                y_label="probability", highlight=str(best), domain=(0, 1),
+                                value_format=".1%", axis_format="%"),
+                       height=230, width="stretch")
 
 
 def units(result: TrainResult, digit: np.ndarray) -> None:
@@ -102,17 +105,3 @@ def units(result: TrainResult, digit: np.ndarray) -> None:
 _BEND = {"relu": "ReLU: a negative sum becomes 0", "tanh": "tanh, which squeezes it between −1 "
          "and 1", "logistic": "the logistic function, which squeezes it between 0 and 1",
          "identity": "nothing (identity): the output is the sum itself"}
-
-
-def _probability_chart(probabilities: dict[int, float], best: int) -> alt.Chart:
-    """Bars on a fixed 0-100% scale, the predicted digit in its own colour."""
-    frame = pd.DataFrame({"digit": [str(d) for d in probabilities],
-                          "probability": list(probabilities.values())})
-    return alt.Chart(frame).mark_bar().encode(
-        x=alt.X("digit:N", sort=None, axis=alt.Axis(labelAngle=0, title="digit")),
-        y=alt.Y("probability:Q", scale=alt.Scale(domain=[0, 1]),
-                axis=alt.Axis(format="%", title="probability")),
-        color=alt.condition(alt.datum.digit == str(best), alt.value("#e45756"),
-                            alt.value("#4c78a8")),
-        tooltip=["digit", alt.Tooltip("probability:Q", format=".1%")],
-    )

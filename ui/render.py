@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import streamlit as st
 
+from core.charts import line_spec
 from core.data import MnistData
 from core.outcome import epoch_word, outcome
 from core.params import FIELDS, TrainParams
@@ -202,14 +203,12 @@ def loss_curve(result: TrainResult) -> None:
         return
     if not result.validation_scores:
         st.subheader("Training loss")
-        st.line_chart({"loss": list(result.loss_curve)}, x_label="epoch", y_label="loss",
-                      height=220)
+        loss_chart(result.loss_curve)
         return
     loss, score = st.columns(2, gap="large")
     with loss:
         st.subheader("Training loss")
-        st.line_chart({"loss": list(result.loss_curve)}, x_label="epoch", y_label="loss",
-                      height=220)
+        loss_chart(result.loss_curve)
     with score:
         validation_curve(result)
 
@@ -219,11 +218,17 @@ def validation_curve(result: TrainResult) -> None:
     if not result.validation_scores:
         return
     st.subheader("Validation accuracy")
-    st.line_chart({"accuracy": list(result.validation_scores)}, x_label="epoch",
-                  y_label="accuracy", height=220)
+    st.vega_lite_chart(line_spec(result.validation_scores, x_label="epoch", y_label="accuracy",
+                                 value_format=".1%"), height=220, width="stretch")
     share = result.params.validation_fraction
     st.caption(f"On the {share:.0%} of the training images set aside (validation_scores_); "
                "training stops when it stops improving and keeps the best network.")
+
+
+def loss_chart(loss_curve, *, height: int = 220) -> None:
+    """The loss after each epoch, as a Vega-Lite spec (no Altair conversion on every run)."""
+    st.vega_lite_chart(line_spec(loss_curve, x_label="epoch", y_label="loss"), height=height,
+                       width="stretch")
 
 
 def join_words(items, last: str = "and") -> str:

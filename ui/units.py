@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from core.charts import bar_spec
 from core.data import MnistData
 from core.params import TrainParams
 from core.train import (
@@ -94,8 +95,9 @@ def one_unit(result: TrainResult, data: MnistData, unit: int) -> None:
     with right:
         st.markdown("**How it votes**: its weight to each digit's output")
         # With horizontal bars, x is still the index (the digits), drawn upright.
-        st.bar_chart(votes(result.model, unit), horizontal=True, height=220, x_label="digit",
-                     y_label="weight (positive = votes for)")
+        st.vega_lite_chart(bar_spec(votes(result.model, unit), x_label="digit",
+                                    y_label="weight (positive = votes for)", horizontal=True,
+                                    value_format=".2f"), height=220, width="stretch")
         st.markdown("**When it fires**: its activation on each digit's images")
         st.image(pictures["activation"])
     replay.unit_over_training(result, data, unit)

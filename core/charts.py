@@ -1,0 +1,78 @@
+"""Charts as plain Vega-Lite specs: the pictures of st.line_chart and st.bar_chart, no Altair.
+
+Streamlit's built-in charts build an Altair chart and convert it on every call
+(about 115 ms for a 200-point line in Streamlit 1.67); a page that refreshes
+twice a second spent most of its time there. These functions build the same
+picture as a dict in well under a millisecond, for ``st.vega_lite_chart``:
+the same marks, axes, grid lines, hover point, tooltips and zoom that the
+built-in charts give, with the data inline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
+HIGHLIGHT, BAR = "#e45756", "#4c78a8"  # the predicted digit's bar, and every other bar
+_ZOOM = {"name": "zoom", "select": {"type": "interval", "encodings": ["x", "y"]},
+         "bind": "scales"}  # drag to pan, scroll to zoom, double-click to reset, as built-in
+
+
+def line_spec(values: Sequence[float], *, x_label: str, y_label: str, first: int = 1,
+              value_format: str = ".4f") -> dict:
+    """One line of ``values`` over ``x_label`` = first, first + 1, ...; hovering shows the
+    nearest point and its two numbers, as ``st.line_chart`` does."""
+    x, y = x_label, y_label
+    rows = [{x: first + i, y: float(value)} for i, value in enumerate(values)]
+    encoding = {
+        "x": {"field": x, "type": "quantitative", "title": x_label,
+              "axis": {"grid": False, "tickMinStep": 1}},
+        "y": {"field": y, "type": "quantitative", "title": y_label, "axis": {"grid": True}},
+        "tooltip": [{"field": x, "type": "quantitative", "title": x_label},
+                    {"field": y, "type": "quantitative", "title": y_label,
+                     "format": value_format}],
+    }
+    hover = {"name": "hover", "select": {"type": "point", "fields": [x], "nearest": True,
+                                         "on": "mousemove", "clear": "mouseleave"}}
+    return {
+        "$schema": SCHEMA,
+        "data": {"values": rows},
+        "layer": [
+            {"mark": {"type": "line"}, "encoding": encoding, "params": [_ZOOM]},
+            {"mark": {"type": "point", "opacity": 0}, "encoding": encoding, "params": [hover]},
+            {"mark": {"type": "point", "filled": True, "size": 65}, "encoding": encoding,
+             "transform": [{"filter": {"param": "hover", "empty": False}}]},
+        ],
+    }
+
+
+def bar_spec(values: Mapping[str, float], *, x_label: str, y_label: str,
+             horizontal: bool = False, highlight: str | None = None,
+             domain: tuple[float, float] | None = None, value_format: str | None = None,
+             axis_format: str | None = None) -> dict:
+    """One bar per key, in the given order, as ``st.bar_chart`` draws a dict.
+
+    ``x_label`` names the keys and ``y_label`` the values, also when ``horizontal``
+    puts the keys on the vertical axis. ``highlight`` draws that key's bar in its
+    own colour; ``domain`` fixes the value axis; ``value_format`` and ``axis_format``
+    are d3 formats of the value in the tooltip and on the axis (``".1%"``, ``"%"``).
+    """
+    key, value = x_label, y_label
+    rows = [{key: str(k), value: float(v)} for k, v in values.items()]
+    keys = {"field": key, "type": "ordinal", "title": x_label, "sort": None,
+            "axis": {"grid": False, "labelAngle": 0}}
+    amounts = {"field": value, "type": "quantitative", "title": y_label,
+               "axis": {"grid": True, **({"format": axis_format} if axis_format else {})}}
+    if domain is not None:
+        amounts["scale"] = {"domain": list(domain)}
+    tip = {"field": value, "type": "quantitative", "title": y_label}
+    if value_format:
+        tip["format"] = value_format
+    encoding = {"x": amounts, "y": keys} if horizontal else {"x": keys, "y": amounts}
+    encoding["tooltip"] = [{"field": key, "type": "nominal", "title": x_label}, tip]
+    if highlight is not None:
+        encoding["color"] = {"condition": {"test": f"datum[{key!r}] === {str(highlight)!r}",
+                                           "value": HIGHLIGHT}, "value": BAR}
+    return {"$schema": SCHEMA, "data": {"values": rows}, "mark": {"type": "bar"},
+            "encoding": encoding}
+
