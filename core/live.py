@@ -29,13 +29,15 @@ from sklearn.neural_network import MLPClassifier
 
 from core import pace
 from core.budget import Budget, Watch, budget, name_this_thread
+from core.charts import line_spec
 from core.data import MnistData
 from core.params import TrainParams
 from core.train import StopTraining, TrainingFailed, TrainResult, describe_partial, train_mlp
+from core.weights import WeightStyle, array_png, hidden_weight_images, weight_grid_mosaic
 
 log = logging.getLogger("mlp_lens")
 HOLD_CHECK_SECONDS = 0.5  # a held fit looks up this often (to notice it is no longer watched)
-# Another session that looked at a run this recently still watches it (pages poll every 0.5 s).
+# Another session that looked at a run this recently still watches it (pages poll every second).
 STILL_WATCHING_SECONDS = 10.0
 _runs: dict[tuple[TrainParams, str], TrainingRun] = {}
 _runs_lock = threading.Lock()
@@ -50,6 +52,29 @@ class Snapshot:
     loss_curve: tuple[float, ...]
     model: MLPClassifier  # a copy: the worker goes on changing its own
     seconds: float
+
+
+@dataclass(frozen=True)
+class Frame:
+    """What a live view shows of a run at one epoch: drawn once per epoch (and weight style),
+    and shared by every page watching the run."""
+
+    epoch: int
+    units: int
+    grid_png: bytes  # the weight grid, coloured in the style it was drawn for, at half size
+    width: int  # pixels to show it at: twice its own, each weight a 4 x 4 block
+    loss_spec: dict | None  # the loss curve so far (a Vega-Lite spec); None before epoch 2
+
+
+def draw_frame(snapshot: Snapshot, style: WeightStyle) -> Frame:
+    """The grid at 2 x 2 pixels per weight (a quarter of the pixels to colour and compress,
+    shown twice as large with sharp edges), and the loss curve."""
+    images = hidden_weight_images(snapshot.model)
+    mosaic = weight_grid_mosaic(images, style=style, zoom=2, gap=1)
+    curve = snapshot.loss_curve
+    spec = line_spec(curve, x_label="epoch", y_label="loss") if len(curve) > 1 else None
+    return Frame(epoch=snapshot.epoch, units=len(images), grid_png=array_png(mosaic),
+                 width=2 * mosaic.shape[1], loss_spec=spec)
 
 
 class TrainingRun:
@@ -71,6 +96,9 @@ class TrainingRun:
         self._stop = threading.Event()
         self._finished = threading.Event()
         self._snapshot: Snapshot | None = None
+        self._frames: dict[WeightStyle, tuple[Snapshot, Frame]] = {}  # the latest, per style
+        self._drawing = threading.Lock()  # one page draws an epoch; the others wait and share it
+        self.draws = 0  # frames drawn: at most one per epoch and style, however many watch
         self._epochs = 0
         self._started = perf_counter()
         self._control = threading.Condition()  # pause, step and resume, and stop while held
@@ -99,6 +127,21 @@ class TrainingRun:
     def snapshot(self) -> Snapshot | None:
         with self._lock:
             return self._snapshot
+
+    def frame(self, style: WeightStyle) -> Frame | None:
+        """The latest snapshot drawn in ``style``, or None before the first epoch ends. Drawn
+        by the first page to ask at each epoch; every later look until the next epoch (a
+        page refreshing, or another page watching) gets the same frame for free."""
+        snapshot = self.snapshot()
+        if snapshot is None:
+            return None
+        with self._drawing:
+            drawn, frame = self._frames.get(style, (None, None))
+            if drawn is not snapshot:  # a new epoch (or loss evaluation) since
+                frame = draw_frame(snapshot, style)
+                self._frames[style] = (snapshot, frame)
+                self.draws += 1
+        return frame
 
     @property
     def paused(self) -> bool:
@@ -131,7 +174,7 @@ class TrainingRun:
             self._control.notify_all()
 
     def seen(self, session: str) -> None:
-        """``session``'s page is showing this run now (its live view polls twice a second)."""
+        """``session``'s page is showing this run now (its live view polls once a second)."""
         with self._lock:
             if session in self._watchers:
                 self._watchers[session] = monotonic()

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
+from PIL import Image
 from sklearn.neural_network import MLPClassifier
 
 DEAD_COLOUR = "#b03a2e"
@@ -194,6 +195,14 @@ def output_weights_figure(model: MLPClassifier, digits) -> Figure:
     fig.colorbar(shown, ax=ax, shrink=0.8)
     fig.tight_layout()
     return fig
+
+
+def array_png(rgb: np.ndarray) -> bytes:
+    """An RGB (or grey) uint8 array as PNG bytes, made fast: pictures of flat pixel blocks
+    compress well at the lowest level, and a page that shows them again sends the same bytes."""
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="png", compress_level=1)
+    return buffer.getvalue()
 
 
 def figure_png(fig: Figure, *, dpi: int = 110) -> bytes:

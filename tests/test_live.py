@@ -10,6 +10,7 @@ from core import live, pace
 from core.live import running, start_training
 from core.params import TrainParams
 from core.train import is_trained, make_model, train_mlp, training_inputs
+from core.weights import DEFAULT_STYLE, WeightStyle
 
 
 def _reference_coefs(params, data):
@@ -154,3 +155,44 @@ def test_the_estimate_comes_from_similar_runs_and_the_own_pace(small):
     assert pace.estimate(other, images) == pytest.approx(100 * per_epoch)
     assert pace.estimate(other, images, done=40, own=0.5) == pytest.approx(30.0)
     assert pace.describe(30.0) == "about 30 s" and pace.describe(300) == "about 5 min"
+
+
+def _until(condition, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the run did not get there in time"
+        time.sleep(0.02)
+
+
+def test_two_sessions_watching_one_run_make_one_frame_per_epoch(small):
+    """Everyone watching a run shares one drawing per epoch (and weight style): looking again
+    without a new epoch draws nothing; a step draws once more, however many pages look."""
+    params = TrainParams(max_iter=1000, scale_pixels=True, random_state=27, hidden_units=12,
+                         learning_rate_init=1e-4)
+    run = start_training(params, small, session="a")
+    try:
+        assert start_training(params, small, session="b") is run
+        _until(lambda: run.snapshot() is not None and run.snapshot().epoch >= 2)  # a curve
+        run.pause()
+        _until(lambda: run.held)
+        first = run.frame(DEFAULT_STYLE)
+        assert run.draws == 1
+        for _ in range(6):  # a's and b's pages refreshing, three times each
+            assert run.frame(DEFAULT_STYLE) is first
+        assert run.draws == 1
+        assert first.epoch == run.snapshot().epoch and first.units == 12
+        assert first.grid_png.startswith(b"\x89PNG")
+        assert [row["loss"] for row in first.loss_spec["data"]["values"]] == \
+            list(run.snapshot().loss_curve)
+        grey = run.frame(WeightStyle("lesson", "unit"))  # another visitor's colours
+        assert grey.grid_png != first.grid_png and run.draws == 2
+        held_at = first.epoch
+        run.step()
+        _until(lambda: run.held and run.snapshot().epoch == held_at + 1)
+        later = [run.frame(DEFAULT_STYLE) for _ in range(4)]
+        assert {frame.epoch for frame in later} == {held_at + 1}
+        assert run.draws == 3
+    finally:
+        run.release("a", stop=True)
+        run.release("b", stop=True)
+    assert run.wait(30)

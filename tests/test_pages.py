@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core import live
 from core.cache import cache_dir, folder_size
 from core.train import trainings_run
 
@@ -245,6 +246,37 @@ def test_stop_keeps_the_partial_network_marked_stopped():
     settle(at.button(key="resume_training").click().run(), timeout=180)
     assert metric(at, "Epochs").endswith(" of 1000")
     assert not any("Stopped at epoch" in w.value for w in at.warning)
+
+
+def test_a_refresh_without_a_new_epoch_draws_nothing_new():
+    """The live view draws a run's grid and curve once per epoch: while the run is held,
+    refreshing the page (three times) re-sends the same picture and chart, drawn once."""
+    at = AppTest.from_file(EXPLORE, default_timeout=120)
+    at.query_params.update({"random_state": "103", "scale_pixels": "true", "max_iter": "1000",
+                            "learning_rate_init": "0.0001"})
+    at.run()
+    deadline = time.monotonic() + 60
+    while not re.search(r"epoch ([2-9]|\d\d+) ", at.get("progress")[0].proto.text):
+        assert time.monotonic() < deadline, "no second epoch in time"
+        time.sleep(0.1)
+        at.run()
+    (run,) = [r for r in live.running() if r.params.random_state == 103]
+    try:
+        at.button(key="pause_live").click().run()
+        while not run.held:
+            assert time.monotonic() < deadline, "the run did not hold in time"
+            time.sleep(0.05)
+        at.run()
+        drawn, shown = run.draws, grid_caption(at)
+        charts = at.get("vega_lite_chart")
+        for _ in range(3):
+            at.run()
+            assert grid_caption(at) == shown and "(held here)" in shown
+            assert at.get("vega_lite_chart")[0].proto.spec == charts[0].proto.spec
+        assert run.draws == drawn
+    finally:
+        at.button(key="stop_training").click().run()
+    assert run.wait(30)
 
 
 def test_the_sidebar_offers_a_link_that_reproduces_the_view():

@@ -65,7 +65,7 @@ def test_pause_step_and_resume_finish_the_same_network_as_plain_scikit_learn(
     expect(page.locator(PROGRESS).filter(has_text="Paused at epoch")).to_be_visible(
         timeout=TRAINING_TIMEOUT_MS)
     held = paused_epoch(page)
-    time.sleep(3)  # the page polls twice a second: six chances to move on
+    time.sleep(3)  # the page polls once a second: three chances to move on
     assert paused_epoch(page) == held, "the epoch moved while paused"
     expect(page.get_by_text("(held here)")).to_be_visible()
     save_screenshot(page, "pause-held")

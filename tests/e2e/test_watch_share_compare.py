@@ -48,7 +48,7 @@ def live_grid_src(page: Page) -> str:
 
 
 def wait_until(condition, *, timeout: float, what: str) -> None:
-    """Poll ``condition`` (the page refreshes on its own twice a second)."""
+    """Poll ``condition`` (the page refreshes on its own once a second)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
