@@ -13,11 +13,13 @@ import re
 import subprocess
 import sys
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from playwright.sync_api import Page, expect
 
+from bench.watch import process_cpu
 from core.data import load_sample
 from core.export import reproduce_code
 from core.params import TrainParams
@@ -26,6 +28,8 @@ from tests.e2e.conftest import (
     EXCEPTION,
     RUN_TIMEOUT_MS,
     TRAINING_TIMEOUT_MS,
+    VIEWPORT,
+    running_server,
     save_screenshot,
     wait_for_app,
     wait_for_weight_grid,
@@ -149,3 +153,30 @@ def test_three_quick_slider_steps_leave_one_training_running(page, server):
     page.get_by_role("button", name="Stop").click()
     expect(page.get_by_test_id("stAlertContentWarning").filter(
         has_text="Stopped at epoch")).to_be_visible(timeout=TRAINING_TIMEOUT_MS)
+
+
+def test_a_paused_page_costs_the_server_almost_no_cpu(browser, tmp_path):
+    """While the visitor looks at a held training, the server (its page threads and the held
+    fit together) uses under 0.02 of a core over 10 s; Resume then finishes the network."""
+    link = "&".join(f"{k}={v}" for k, v in replace(PAUSED, max_iter=1000).to_query().items())
+    with running_server(tmp_path) as server:
+        context = browser.new_context(viewport=VIEWPORT)
+        try:
+            page = context.new_page()
+            page.goto(f"{server.url}/?{link}")
+            expect(page.get_by_text("(updating as it learns)")).to_be_visible(
+                timeout=TRAINING_TIMEOUT_MS)
+            page.get_by_role("button", name="Pause").click()
+            expect(page.get_by_text("(held here)")).to_be_visible(timeout=TRAINING_TIMEOUT_MS)
+            held = paused_epoch(page)
+            wait_for_app(page)  # the switch to the held view's slower refresh is done
+            before, began = process_cpu(server.pid), time.monotonic()
+            time.sleep(10)  # the window measured: the page goes on refreshing by itself
+            cores = (process_cpu(server.pid) - before) / (time.monotonic() - began)
+            assert paused_epoch(page) == held
+            assert cores < 0.02, f"a paused page cost the server {cores:.3f} of a core"
+            page.get_by_role("button", name="Resume").click()
+            expect(page.get_by_text("(updating as it learns)")).to_be_visible()
+            assert page.locator(EXCEPTION).count() == 0
+        finally:
+            context.close()

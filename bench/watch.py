@@ -1,0 +1,116 @@
+"""What watching a training costs: one visitor in headless Chromium against core alone.
+
+``watched`` starts the real server (``bench.server``) on the data the bench uses,
+opens *The data* page once (so imports and the data load are behind it, as on a
+server that has had a visitor), then opens a link to a network nobody has
+trained and times it from the link to the finished page. Meanwhile it reads
+the server's CPU time per thread from ``/proc``: the training thread (named
+``mlp-train`` while it trains) and everything else (the page threads, the
+event loop), over a window while the training runs. ``core_alone`` trains the
+same network with ``core.train.train_mlp`` in a fresh process, as the baseline.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ("--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run")
+TRAINING_THREAD = "mlp-train"  # core.live names its thread so while it trains
+# The network the rows watch: the issue's heavy case, 36 units on every digit.
+WATCHED = {"digits": "0,1,2,3,4,5,6,7,8,9", "hidden_units": "36", "scale_pixels": "true"}
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def core_alone(*, data_home: str | None, query: dict) -> dict:
+    """``train_mlp`` of the network in ``query``, in this fresh process, as the server would."""
+    from time import perf_counter
+
+    from core.data import load_mnist
+    from core.params import TrainParams
+    from core.process import configure_process
+    from core.train import train_mlp
+
+    configure_process()
+    data = load_mnist(data_home=data_home)
+    params, _ = TrainParams.from_query(query)
+    began = perf_counter()
+    result = train_mlp(params, data)
+    return {"seconds": perf_counter() - began, "n_iter": result.n_iter,
+            "n_samples": result.n_samples, "train_accuracy": result.train_accuracy}
+
+
+def watched(*, data_home: str | None, query: dict, window: float) -> dict:
+    """Open the link to ``query`` in Chromium and time it until the finished page shows;
+    the server's CPU per thread over ``window`` seconds of the training."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from bench.server import serve
+    from core.params import TrainParams
+
+    params, _ = TrainParams.from_query(query)
+    link = "/?" + "&".join(f"{k}={v}" for k, v in params.to_query().items())
+    finished = f"{params.hidden_units} hidden units in a"  # the finished grid's caption
+    extra = {"SCIKIT_LEARN_DATA": data_home} if data_home else {}
+    with tempfile.TemporaryDirectory(prefix="mlp-lens-watch-") as tmp, \
+            serve(Path(tmp), sample=data_home is None, cache=Path(os.environ["MLP_LENS_CACHE"]),
+                  env=extra) as server, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=list(CHROMIUM_ARGS))
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(server.url + "/Data")  # imports and the data load, before the clock
+        expect(page.get_by_text("Images per digit")).to_be_visible(timeout=120_000)
+        began = time.perf_counter()
+        page.goto(server.url + link)
+        expect(page.get_by_text("(updating as it learns)")).to_be_visible(timeout=600_000)
+        cpu = _window(server.pid, window)
+        expect(page.get_by_text(finished)).to_be_visible(timeout=3_600_000)
+        seconds = time.perf_counter() - began
+        problems = page.locator('[data-testid="stException"], '
+                                '[data-testid="stAlertContentError"]').count()
+        browser.close()
+    return {"seconds": seconds, **cpu, "link": link,
+            "problem": f"{problems} error(s) on the page" if problems else ""}
+
+
+def _window(pid: int, seconds: float) -> dict:
+    """The server's CPU time over ``seconds`` of a training, split into the training thread
+    and the rest (the page threads, which come and go, and the event loop), in cores. None
+    where the training did not run through the whole window (then the split is unknown)."""
+    first, first_total = _training_cpu(pid), process_cpu(pid)
+    start = time.perf_counter()
+    time.sleep(seconds)
+    last, last_total = _training_cpu(pid), process_cpu(pid)
+    wall = time.perf_counter() - start
+    if not last or set(last) != set(first):
+        return {"window": wall, "page_cores": None, "training_cores": None}
+    trained = sum(last[tid] - first[tid] for tid in last)
+    pages = last_total - first_total - trained
+    return {"window": wall, "page_cores": pages / wall, "training_cores": trained / wall}
+
+
+def _cpu(stat: str) -> float:
+    """utime + stime of a /proc stat line, in seconds."""
+    fields = stat[stat.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def process_cpu(pid: int) -> float:
+    """All CPU the process has used, the threads that have ended included."""
+    return _cpu(Path(f"/proc/{pid}/stat").read_text())
+
+
+def _training_cpu(pid: int) -> dict[int, float]:
+    """The CPU seconds of each thread of ``pid`` that trains now (named ``mlp-train``)."""
+    found = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            if (task / "comm").read_text().strip() == TRAINING_THREAD:
+                found[int(task.name)] = _cpu((task / "stat").read_text())
+        except OSError:
+            continue  # the thread ended
+    return found
