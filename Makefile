@@ -1,25 +1,30 @@
-# `make run` starts the dashboard, `make test` runs the tests, `make bench` the benchmark.
+# `make run` starts the dashboard, `make test` runs the tests, `make bench` the benchmark,
+# `make load` the load runs (a class of visitors for minutes).
 # Each creates .venv and installs the pinned requirements on first use.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench lint
+.PHONY: run test load bench lint
 
 run: $(VENV)/.installed
 	$(BIN)/streamlit run app.py
 
 # Tests in two rounds: most of them in TEST_WORKERS processes at once (pytest-xdist), then the
-# ones marked `alone` (the class soak, the crowd, the benchmark smoke) one at a time on
-# an otherwise idle machine. Both rounds run (each lists its slowest tests); the target fails
-# if either does.
+# ones marked `alone` (the crowd, the budget, the benchmark smoke) one at a time on an
+# otherwise idle machine. Both rounds run (each lists its slowest tests); the target fails if
+# either does. Load runs (marked `load`: the two-minute class soak) are `make load`.
 TEST_WORKERS ?= 2
 
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest -m "not alone" -n $(TEST_WORKERS) --dist load --durations=10; \
+	$(BIN)/python -m pytest -m "not alone and not load" -n $(TEST_WORKERS) --dist load \
+	    --durations=10; \
 	first=$$?; \
-	$(BIN)/python -m pytest -m alone --durations=5; second=$$?; \
+	$(BIN)/python -m pytest -m "alone and not load" --durations=5; second=$$?; \
 	test $$first -eq 0 && test $$second -eq 0
+
+load: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -m load --durations=5
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.run

@@ -33,6 +33,7 @@ from bench.report import (
     parallel_capacity,
     write_json,
 )
+from bench.watch import CHROMIUM, WATCHED
 
 LESSON_MAX_ITER, QUICK_ROWS, QUICK_MAX_ITER = 200, 2_000, 5
 SEEDS = (2, 3, 4, 5)  # the Compare seeds page's default
@@ -41,6 +42,8 @@ SWEEP_ENGINES = ("sequential", "local", "dask")
 # history's 100 frames; its size on disk does not depend on the number of images.
 LARGEST, LARGEST_QUICK = (5_000, 1000), (500, 150)
 NO_OPENML = "not run: needs the OpenML cache (see Data)"
+NO_CHROMIUM = f"not run: needs Chromium at {CHROMIUM} (apt-get install chromium)"
+WATCH_WINDOW, WATCH_WINDOW_QUICK = 8.0, 1.0  # seconds of a live training whose CPU is read
 
 
 def _positive(text: str) -> int:
@@ -126,6 +129,10 @@ class Bench:
                 data_home=self.home, max_iter=self.args.max_iter, scale=scale, holdout=True),
                 trained=1)
         found["page"] = self._page(self.work / "models")
+        found["charts"] = self._measure("the page's loss chart, drawn two ways", "charts",
+                                        cache=self.work / "models", data_home=self.home,
+                                        max_iter=self.args.max_iter)
+        found.update(self._watching())
         for parallel, key in ((False, "seeds_sequential"), (True, "seeds_parallel")):
             how = "in parallel workers" if parallel else "one after another"
             found[key] = self._measure(
@@ -167,6 +174,22 @@ class Bench:
                              sklearn_data=self.home, app=str(ROOT / "app.py"),
                              reruns=self.args.reruns, query=query)
 
+    def _watching(self) -> dict[str, Measurement | str]:
+        """One network trained by core alone, then the same watched live in Chromium, each
+        from an empty model cache (the watched one on a server of its own)."""
+        query = {**WATCHED, "max_iter": str(self.args.max_iter)}
+        alone = self._measure("36 units, 10 digits, core alone", "core_alone",
+                              cache=_fresh_cache(self.prime, self.work / "alone"),
+                              data_home=self.home, query=query)
+        if not Path(CHROMIUM).exists():
+            _progress(f"watched: {NO_CHROMIUM}")
+            return {"core_alone": alone, "watched": NO_CHROMIUM}
+        watched = self._measure("the same network watched in Chromium", "watched",
+                                cache=_fresh_cache(self.prime, self.work / "watched"),
+                                data_home=self.home, query=query,
+                                window=WATCH_WINDOW_QUICK if self.args.quick else WATCH_WINDOW)
+        return {"core_alone": alone, "watched": watched}
+
     def _lesson_only(self, label: str, workload: str, **arguments) -> Measurement | str:
         if not self.source.openml:
             _progress(f"{label}: {NO_OPENML}")
@@ -187,9 +210,9 @@ class Bench:
 
 
 _ALL_KEYS = ("fetch", "load", "lesson", "lesson_scaled", "cold", "warm", "cold_scaled",
-             "warm_scaled", "holdout", "holdout_scaled", "page", "seeds_sequential",
-             "seeds_parallel", "capacity", "sweep_sequential", "sweep_local", "sweep_dask",
-             "recording", "history_size")
+             "warm_scaled", "holdout", "holdout_scaled", "page", "charts", "core_alone",
+             "watched", "seeds_sequential", "seeds_parallel", "capacity", "sweep_sequential",
+             "sweep_local", "sweep_dask", "recording", "history_size")
 
 
 def _fresh_cache(prime: Path, cache: Path) -> Path:

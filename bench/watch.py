@@ -66,30 +66,44 @@ def watched(*, data_home: str | None, query: dict, window: float) -> dict:
         expect(page.get_by_text("Images per digit")).to_be_visible(timeout=120_000)
         began = time.perf_counter()
         page.goto(server.url + link)
-        expect(page.get_by_text("(updating as it learns)")).to_be_visible(timeout=600_000)
-        cpu = _window(server.pid, window)
-        expect(page.get_by_text(finished)).to_be_visible(timeout=3_600_000)
+        live, done = page.get_by_text("(updating as it learns)"), page.get_by_text(finished)
+        expect(live.or_(done).first).to_be_visible(timeout=600_000)
+        first_view = time.perf_counter() - began
+        cpu = _window(server.pid, window) if live.count() else _NOT_SEEN
+        while _training_cpu(server.pid):
+            time.sleep(0.05)
+        trained = time.perf_counter() - began  # the training thread has ended
+        expect(done).to_be_visible(timeout=3_600_000)
         seconds = time.perf_counter() - began
         problems = page.locator('[data-testid="stException"], '
                                 '[data-testid="stAlertContentError"]').count()
         browser.close()
-    return {"seconds": seconds, **cpu, "link": link,
+    return {"seconds": seconds, **cpu, "link": link, "first_view": first_view,
+            "trained": trained,
             "problem": f"{problems} error(s) on the page" if problems else ""}
 
 
+_NOT_SEEN = {"window": 0.0, "page_cores": None, "training_cores": None}  # over too soon
+
+
 def _window(pid: int, seconds: float) -> dict:
-    """The server's CPU time over ``seconds`` of a training, split into the training thread
-    and the rest (the page threads, which come and go, and the event loop), in cores. None
-    where the training did not run through the whole window (then the split is unknown)."""
-    first, first_total = _training_cpu(pid), process_cpu(pid)
-    start = time.perf_counter()
-    time.sleep(seconds)
-    last, last_total = _training_cpu(pid), process_cpu(pid)
-    wall = time.perf_counter() - start
-    if not last or set(last) != set(first):
-        return {"window": wall, "page_cores": None, "training_cores": None}
-    trained = sum(last[tid] - first[tid] for tid in last)
-    pages = last_total - first_total - trained
+    """The server's CPU time over up to ``seconds`` of a training, split into the training
+    thread and the rest (the page threads, which come and go, and the event loop), in cores:
+    read every quarter second, up to the last reading at which the training still ran. None
+    where it ran for less than a second of the window."""
+    first, first_total, start = _training_cpu(pid), process_cpu(pid), time.perf_counter()
+    last = None
+    while time.perf_counter() - start < seconds:
+        time.sleep(0.25)
+        now, total, at = _training_cpu(pid), process_cpu(pid), time.perf_counter()
+        if not now or set(now) != set(first):
+            break  # the training ended (or another began): its last reading was the one before
+        last = (now, total, at - start)
+    if not first or last is None or last[2] < 1.0:
+        return _NOT_SEEN
+    now, total, wall = last
+    trained = sum(now[tid] - first[tid] for tid in now)
+    pages = total - first_total - trained
     return {"window": wall, "page_cores": pages / wall, "training_cores": trained / wall}
 
 

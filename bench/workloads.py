@@ -15,6 +15,8 @@ from time import perf_counter
 START = perf_counter()  # before any workload's imports: totals include them
 MARKER = "BENCH_RESULT"
 
+from bench.watch import core_alone, watched  # noqa: E402 - after the clock; they import late
+
 
 def lesson_script(*, data_home: str, max_iter: int, scale: bool) -> dict:
     """The lesson's code as a person runs it today: fetch_openml, the 0-3 rows, fit."""
@@ -323,6 +325,40 @@ def page(*, app: str, reruns: int, query: dict) -> dict:
             "imports": imported - START, "total": perf_counter() - START, "problem": problem}
 
 
+def charts(*, data_home: str | None, max_iter: int, repeats: int = 20) -> dict:
+    """The Explore page's loss chart, drawn ``repeats`` times as the page draws it now (a
+    Vega-Lite spec) and as it did before (``st.line_chart``, through Altair), outside a page
+    run (Streamlit's bare mode: the element is built, then dropped)."""
+    import logging
+    from statistics import median
+
+    import streamlit as st
+
+    from core.data import load_mnist
+    from core.params import TrainParams
+    from core.process import configure_process
+    from core.train import train_mlp
+    from ui.render import loss_chart
+
+    logging.getLogger("streamlit").setLevel(logging.ERROR)  # "missing ScriptRunContext"
+    configure_process()
+    result = train_mlp(TrainParams(max_iter=max_iter), load_mnist(data_home=data_home))
+    curve = result.loss_curve
+
+    def timed(draw) -> float:
+        times = []
+        for _ in range(repeats):
+            began = perf_counter()
+            draw()
+            times.append(perf_counter() - began)
+        return median(times)
+
+    ours = timed(lambda: loss_chart(curve))
+    altair = timed(lambda: st.line_chart({"loss": list(curve)}, x_label="epoch",
+                                         y_label="loss", height=220))
+    return {"seconds": ours, "altair": altair, "points": len(curve), "repeats": repeats}
+
+
 def _page_problem(at) -> str:
     """Why this run does not show a finished network from the cache ("" when it does)."""
     if at.exception:
@@ -349,7 +385,8 @@ def _digest(arrays) -> str:
 
 
 WORKLOADS = {f.__name__: f for f in (lesson_script, lens_train, seeds, sweep, capacity,
-                                     fetch_load, lens_load, page, recording, history_size)}
+                                     fetch_load, lens_load, page, recording, history_size,
+                                     charts, core_alone, watched)}
 
 
 def main(argv: list[str]) -> None:

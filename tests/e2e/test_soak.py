@@ -20,7 +20,8 @@ from playwright.sync_api import Error as PlaywrightError
 from tests.e2e.conftest import EXCEPTION, running_server
 from tests.e2e.load import ServerWatch, most_trainers_busy
 
-pytestmark = [pytest.mark.e2e, pytest.mark.alone]
+# A load run (two minutes of twelve visitors): `make load`, not part of `make test`.
+pytestmark = [pytest.mark.e2e, pytest.mark.load]
 
 VISITORS = 12
 SOAK_S = 120
