@@ -65,7 +65,9 @@ def one_blas_thread():
     """
     global _one_thread_users, _one_thread_limiter
     with _lock:
-        if _one_thread_users == 0 and not _configured:
+        # Set even when ``configure_process`` has run: a ``threadpool_limits`` block that
+        # began before it and ended after it restored the threads it found (seen in the tests).
+        if _one_thread_users == 0:
             from threadpoolctl import threadpool_limits
 
             _one_thread_limiter = threadpool_limits(limits=1, user_api="blas")

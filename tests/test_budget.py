@@ -75,7 +75,9 @@ def test_a_live_training_waits_in_line_while_the_trainers_are_busy(small):
 
 
 def test_a_training_nobody_watches_stops_uncached_and_trains_again_on_request(small):
-    params = TrainParams(max_iter=LONG, scale_pixels=True, random_state=63, hidden_units=20)
+    # A small step: the loss keeps falling, so it cannot converge and end before the test.
+    params = TrainParams(max_iter=LONG, scale_pixels=True, random_state=63, hidden_units=20,
+                         learning_rate_init=1e-4)
     trainers = Budget(1)
     run = start_training(params, small, session="a", trainers=trainers, unwatched_after=1.0)
     assert _until(lambda: run.snapshot() is not None)

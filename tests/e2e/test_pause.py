@@ -168,8 +168,9 @@ def test_a_paused_page_costs_the_server_almost_no_cpu(browser, tmp_path):
                 timeout=TRAINING_TIMEOUT_MS)
             page.get_by_role("button", name="Pause").click()
             expect(page.get_by_text("(held here)")).to_be_visible(timeout=TRAINING_TIMEOUT_MS)
-            held = paused_epoch(page)
             wait_for_app(page)  # the switch to the held view's slower refresh is done
+            expect(page.locator(PROGRESS).filter(has_text="Paused at epoch")).to_be_visible()
+            held = paused_epoch(page)
             before, began = process_cpu(server.pid), time.monotonic()
             time.sleep(10)  # the window measured: the page goes on refreshing by itself
             cores = (process_cpu(server.pid) - before) / (time.monotonic() - began)
