@@ -33,7 +33,8 @@ _CSS = f"""
 [class*="st-key-seedcard_"] {{ flex: 1 1 {SEED_CARD_PX}px !important; max-width: 440px; }}
 [data-testid="stMain"] h1 {{ font-size: 2.3rem; padding-top: 0.5rem; }}
 @media (min-width: {NARROW_PX + 1}px) {{ .st-key-quick_settings {{ display: none; }} }}
-.st-key-live_grid img {{ image-rendering: pixelated; }}
+.st-key-live_grid * {{ max-width: 100% !important; }}
+.st-key-live_grid img {{ image-rendering: pixelated; height: auto !important; }}
 .mlp-legend {{ display: flex; flex-wrap: wrap; gap: 0.2rem 1.2rem; font-size: 0.85rem;
                color: {CAPTION_COLOUR}; }}
 .mlp-legend > div {{ display: flex; align-items: center; gap: 0.35rem; }}
