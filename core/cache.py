@@ -23,26 +23,66 @@ def cache_dir() -> Path:
     return Path(base) / "mlp-lens"
 
 
-def cache_problem() -> str:
-    """Why the cache folder cannot hold files (it is a file, not writable...), or "" if it can.
+# A network that could not be saved (a full disk) makes the folder unusable this long; then
+# the next network is tried again (the disk may have room by then).
+SAVE_FAILURE_SECONDS = 60.0
+_CHECK_BYTES = 64 * 1024  # written by the check: a file of nothing can still be made on a full disk
+_save_failures: dict[Path, tuple[float, str]] = {}
 
-    Checked by creating a file in it, at most every few seconds per folder.
+
+def cache_problem() -> str:
+    """Why the cache folder cannot hold networks (it is a file, not writable, full, its
+    ``models`` folder unreadable...), or "" if it can.
+
+    Checked by writing real bytes into the folder and into ``models``, at most every few
+    seconds per folder; a network whose save failed recently counts too (``note_save_failure``).
     """
     folder = cache_dir()
+    failed_at, failure = _save_failures.get(folder, (-SAVE_FAILURE_SECONDS, ""))
+    if monotonic() - failed_at < SAVE_FAILURE_SECONDS:
+        return failure
     when, problem = _checked.get(folder, (-_CHECK_SECONDS, ""))
     if monotonic() - when < _CHECK_SECONDS:
         return problem
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
+        _write_probe(folder)
+        models = folder / "models"
+        if models.exists():
+            os.listdir(models)  # joblib reads it on every look-up
+            _write_probe(models)
         problem = ""
     except FileExistsError:
         problem = "it is a file, not a folder"
+    except NotADirectoryError:
+        problem = "its models folder is a file"
     except OSError as exc:
         problem = f"{type(exc).__name__}: {exc.strerror or exc}"
     _checked[folder] = (monotonic(), problem)
     return problem
+
+
+def _write_probe(folder: Path) -> None:
+    with tempfile.TemporaryFile(dir=folder) as probe:
+        probe.write(b"\0" * _CHECK_BYTES)
+        probe.flush()
+        os.fsync(probe.fileno())
+
+
+def note_save_failure(reason: str) -> None:
+    """A network could not be written into the cache folder: say so, and keep the next ones
+    in memory, for ``SAVE_FAILURE_SECONDS``."""
+    _save_failures[cache_dir()] = (monotonic(), reason)
+
+
+def free_space(folder: Path) -> str:
+    """'1.2 MB free', or '' if the folder's disk cannot be asked."""
+    try:
+        import shutil
+
+        return f"{shutil.disk_usage(folder).free / 1e6:.1f} MB free"
+    except OSError:
+        return ""
 
 
 class InMemoryCache:
@@ -64,10 +104,7 @@ class InMemoryCache:
                 self._results.move_to_end(key)
                 return self._results[key]
         value = self.func(*args)
-        with self._lock:
-            self._results[key] = value
-            while len(self._results) > self._size:
-                self._results.popitem(last=False)
+        self.keep(args, value)
         return value
 
     def call(self, *args):
@@ -79,6 +116,13 @@ class InMemoryCache:
     def check_call_in_cache(self, *args) -> bool:
         with self._lock:
             return self._key(*args) in self._results
+
+    def keep(self, args: tuple, value) -> None:
+        """Hold ``value`` as the result for ``args`` (made elsewhere)."""
+        with self._lock:
+            self._results[self._key(*args)] = value
+            while len(self._results) > self._size:
+                self._results.popitem(last=False)
 
     def clear(self) -> None:
         with self._lock:

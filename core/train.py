@@ -13,7 +13,7 @@ import numpy as np
 from scipy.special import expit
 from sklearn.neural_network import MLPClassifier
 
-from core.cache import InMemoryCache, cache_dir, cache_problem
+from core.cache import InMemoryCache, cache_dir, cache_problem, free_space, note_save_failure
 from core.data import MnistData
 from core.evaluation import evaluate
 from core.history import HistoryRecorder, TrainingHistory, probe_rows
@@ -163,15 +163,49 @@ def train_mlp(params: TrainParams, data: MnistData, *, on_epoch=None) -> TrainRe
     ``StopTraining``, which propagates and leaves nothing in the cache.
     """
     _check_test_rows(params, data)
-    cached_fit = _cached_fit()
-    outcome = cached_fit(params, data.fingerprint, data, on_epoch)
-    if isinstance(outcome, TrainResult) and not _is_network_of(outcome, params):
-        # Another setting's network in this setting's slot (a copied file): train this one.
-        log.warning("the cached network for %s is not that setting's; training it again", params)
-        outcome, _ = cached_fit.call(params, data.fingerprint, data, on_epoch)
+    outcome = _kept_in_memory(params, data)
+    if outcome is None:
+        cached_fit = _cached_fit()
+        outcome = cached_fit(params, data.fingerprint, data, on_epoch)
+        if not _holds_own(outcome, params):
+            # Another setting's network, or no network at all, in this setting's slot (a
+            # copied or damaged file): train this one, once, and put it there.
+            log.warning("the cache entry for %s does not hold its network; training it "
+                        "again", params)
+            outcome, _ = cached_fit.call(params, data.fingerprint, data, on_epoch)
+        if cached_fit is not _in_memory_fit and \
+                not cached_fit.check_call_in_cache(params, data.fingerprint, data):
+            _keep_unsaved(cached_fit, params, data, outcome)
     if isinstance(outcome, TrainingFailure):
         raise TrainingFailed(outcome.message)
     return outcome
+
+
+def _kept_in_memory(params: TrainParams, data: MnistData) -> TrainResult | TrainingFailure | None:
+    """The outcome held in memory for ``params`` (the cache folder was unusable, or could not
+    take it), or None."""
+    if _in_memory_fit.check_call_in_cache(params, data.fingerprint, data):
+        return _in_memory_fit(params, data.fingerprint, data)
+    return None
+
+
+def _keep_unsaved(cached_fit, params: TrainParams, data: MnistData,
+                  outcome: TrainResult | TrainingFailure) -> None:
+    """The disk cache did not take ``outcome`` (a full disk): keep it in memory, so the page
+    shows it instead of training it again, remove what the failed save left, and say why."""
+    _in_memory_fit.keep((params, data.fingerprint), outcome)
+    folder = cache_dir() / "models"
+    free = free_space(folder)
+    log.warning("could not save the network for %s in %s (%s); kept in memory", params, folder,
+                free or "free space unknown")
+    note_save_failure("a trained network could not be saved there" + (f", {free}" if free
+                                                                      else ""))
+    try:  # joblib's half-written temporary files and the empty entry folder
+        call_id = (cached_fit.func_id,
+                   cached_fit._get_args_id(params, data.fingerprint, data, None))
+        cached_fit.store_backend.clear_item(call_id)
+    except (AttributeError, OSError) as exc:
+        log.warning("could not clean up the failed save: %s", exc)
 
 
 def train_once(params: TrainParams, data: MnistData) -> TrainResult | TrainingFailure:
@@ -226,15 +260,21 @@ def cached_failure(params: TrainParams, data: MnistData) -> TrainingFailure | No
 
 
 def _cached_outcome(params: TrainParams, data: MnistData) -> TrainResult | TrainingFailure | None:
-    """What the persistent cache holds for ``params`` on ``data``; None when it holds nothing.
+    """What the caches hold for ``params`` on ``data``: the disk cache, else the networks kept
+    in memory; None when neither holds its network (an entry holding anything else counts as
+    nothing: ``train_mlp`` trains it again).
 
     It loads, never trains, unless the entry vanishes between the check and the load
     (someone clearing the cache just then).
     """
     fit = _cached_fit()
-    if not fit.check_call_in_cache(params, data.fingerprint, data):
-        return None
-    return fit(params, data.fingerprint, data)
+    try:
+        if fit.check_call_in_cache(params, data.fingerprint, data):
+            outcome = fit(params, data.fingerprint, data)
+            return outcome if _holds_own(outcome, params) else None
+    except OSError as exc:  # the folder became unreadable since it was checked
+        log.warning("could not read the cache for %s: %s", params, exc)
+    return _kept_in_memory(params, data)
 
 
 def trainings_run() -> int:
@@ -248,6 +288,17 @@ def _cached_fit():
         return _in_memory_fit
     memory = joblib.Memory(cache_dir() / "models", verbose=0)
     return memory.cache(_fit, ignore=["data", "on_epoch"])
+
+
+def _holds_own(outcome, params: TrainParams) -> bool:
+    """Whether a cache entry holds what ``params`` trains to: its network, or the message of
+    its failure (not another setting's network, nor a value of some other kind)."""
+    if isinstance(outcome, TrainingFailure):
+        return isinstance(outcome.message, str)
+    try:
+        return isinstance(outcome, TrainResult) and _is_network_of(outcome, params)
+    except (AttributeError, TypeError, ValueError):  # a damaged TrainResult
+        return False
 
 
 def _is_network_of(result: TrainResult, params: TrainParams) -> bool:

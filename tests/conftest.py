@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import numpy as np
 import pytest
 
@@ -33,3 +35,18 @@ def small(sample) -> MnistData:
     rows = rng.permutation(rows)
     return MnistData(np.ascontiguousarray(sample.X[rows]), sample.y[rows],
                      source="sample", note="120 real MNIST digits per class")
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A cache folder on a 1 MB tmpfs: room for the small files, not for a network."""
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)],
+                             capture_output=True, text=True, check=False)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here ({mounted.stderr.strip()})")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from core import live
 from core.cache import cache_dir, folder_size
 from core.train import trainings_run
+from ui.text import plain
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPLORE, LESSON = str(ROOT / "app.py"), "pages/1_Lesson.py"
@@ -457,7 +458,8 @@ def test_a_diverged_network_shows_its_message_and_does_not_train_again(sample):
     at.query_params.update({"max_iter": "5", "random_state": "977"})
     at.run()
     assert not at.exception and not at.get("progress")
-    assert [e.value for e in at.error] == [str(TrainingFailed(_diverged(params)))]
+    # As text, never Markdown (the message names learning\_rate\_init, with underscores).
+    assert [e.value for e in at.error] == [plain(str(TrainingFailed(_diverged(params))))]
     assert not at.get("image") and not any(m.label == "Training accuracy" for m in at.metric)
     assert trainings_run() == before
 
@@ -651,6 +653,22 @@ def test_without_a_usable_cache_folder_the_pages_work_and_say_why_once(tmp_path,
     for page in ("pages/2_Compare_seeds.py", "pages/3_Inspect_a_unit.py", "pages/4_Data.py",
                  "pages/5_Draw_a_digit.py"):
         settle(at.switch_page(page).run())
+
+
+def test_on_a_full_disk_a_new_network_trains_once_is_shown_and_the_sidebar_says_why(
+        full_disk, monkeypatch):
+    """The cache folder has room for small files but not for the network: the page trains it
+    once, shows it (no endless retraining), and the sidebar says the networks are kept in
+    memory because one could not be saved."""
+    monkeypatch.setenv("MLP_LENS_CACHE", str(full_disk))
+    before = trainings_run()
+    at = run(query={"random_state": "104", "scale_pixels": "true", "max_iter": "40",
+                    "hidden_units": "24"})
+    assert grid_caption(at).startswith("24 hidden units")
+    settle(at.run())
+    assert trainings_run() == before + 1
+    said = " ".join(c.value for c in at.sidebar.caption)
+    assert "kept in memory only" in said and "could not be saved" in said
 
 
 def test_server_folders_are_shortened_for_a_visitor_on_another_machine(monkeypatch):

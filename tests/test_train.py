@@ -7,6 +7,7 @@ import time
 import warnings
 from dataclasses import replace
 
+import joblib
 import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
@@ -434,3 +435,67 @@ def test_without_a_usable_cache_folder_networks_are_kept_in_memory(small, tmp_pa
     assert is_trained(params, small)
     again = train_mlp(params, small)
     assert trainings_run() == before and again is first
+
+
+@pytest.mark.parametrize("held", [{"a": "dict"}, "a string", None,
+                                  TrainingFailure(message=["not", "a", "message"])],
+                         ids=["a dict", "a string", "None", "a damaged failure"])
+def test_a_cache_entry_holding_no_network_of_its_own_is_retrained_once(
+        small, tmp_path, monkeypatch, held):
+    """A valid pickle of something else in a setting's slot counts as no network: the page
+    sees it untrained, one training puts the right network there, and it then loads."""
+    monkeypatch.setenv("MLP_LENS_CACHE", str(tmp_path))
+    params = TrainParams(max_iter=4, scale_pixels=True, random_state=17)
+    reference = train_mlp(params, small)
+    (slot,) = (tmp_path / "models").rglob("output.pkl")
+    joblib.dump(held, slot)
+    assert training_state(params, small) == "untrained"
+    before = trainings_run()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        shown = train_mlp(params, small)
+    assert trainings_run() == before + 1
+    for ours, theirs in zip(shown.model.coefs_, reference.model.coefs_, strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+    assert training_state(params, small) == "trained"
+    train_mlp(params, small)
+    assert trainings_run() == before + 1  # loaded, not trained again
+
+
+def test_a_network_the_full_disk_cannot_take_is_trained_once_and_kept_in_memory(
+        small, full_disk, monkeypatch):
+    """On a cache folder with too little room, a training finishes, its save fails, and the
+    network is kept in memory: shown once, never trained again; the folder is reported
+    unusable with the reason, and the failed save leaves no temporary file behind."""
+    from core.cache import cache_problem
+
+    monkeypatch.setenv("MLP_LENS_CACHE", str(full_disk))
+    assert cache_problem() == ""  # small files still fit
+    params = TrainParams(max_iter=60, scale_pixels=True, random_state=18, hidden_units=30)
+    before = trainings_run()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # joblib's own CacheWarning on the failed save
+        first = train_mlp(params, small)
+    assert trainings_run() == before + 1
+    assert training_state(params, small) == "trained"  # the page shows it, no new training
+    assert train_mlp(params, small) is first and trainings_run() == before + 1
+    assert "could not be saved" in cache_problem() and "MB free" in cache_problem()
+    leftovers = [p for p in full_disk.rglob("*") if p.is_file() and "output.pkl" in p.name]
+    assert leftovers == [], leftovers
+    other = replace(params, random_state=19)  # the next one goes to memory at once
+    train_mlp(other, small)
+    assert training_state(other, small) == "trained" and trainings_run() == before + 2
+
+
+def test_a_models_folder_that_cannot_be_read_falls_back_to_memory(small, tmp_path, monkeypatch):
+    """``models`` is there but unusable (a file here; mode 000 for a user who is not root):
+    every page works on networks kept in memory, and says why."""
+    from core.cache import cache_problem
+
+    monkeypatch.setenv("MLP_LENS_CACHE", str(tmp_path))
+    (tmp_path / "models").write_text("not a folder")
+    assert "models" in cache_problem()
+    params = TrainParams(max_iter=3, scale_pixels=True, random_state=20)
+    assert training_state(params, small) == "untrained"
+    first = train_mlp(params, small)
+    assert is_trained(params, small) and train_mlp(params, small) is first

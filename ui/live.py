@@ -20,7 +20,7 @@ from core.data import MnistData
 from core.live import TrainingRun, start_training
 from core.params import TrainParams
 from core.train import TrainResult, cached_failure, describe_partial, training_state
-from ui import cached, colours, keys
+from ui import cached, colours, keys, text
 
 # Once a second: each refresh is a script run (about 10 ms of the server's CPU, all in Streamlit)
 # and, at a new epoch, one drawing of the grid shared by every watcher (about 11 ms for 36
@@ -45,7 +45,7 @@ def network(params: TrainParams, data: MnistData) -> TrainResult | None:
     failure = cached_failure(params, data) if state == "failed" else None
     if failure is not None:  # it trained and diverged: the same settings would again
         _switch_to(None)
-        st.error(failure.message, icon=":material/error:")
+        st.error(text.plain(failure.message), icon=":material/error:")
         return None
     current = st.session_state.get(keys.RUN)
     if current is not None and current.params == params and current.done and current.error:
