@@ -154,7 +154,7 @@ class SeedWorker:
         self.process = context.Process(
             target=_train_in_worker, daemon=True, name=f"seed-{params.random_state}",
             args=(params, str(path), data.source, data.note, data.fingerprint, str(cache_dir()),
-                  self._epochs, self._peak_kb, self._weights))
+                  self._epochs, self._peak_kb, self._weights, os.getpid()))
 
     @property
     def epoch(self) -> int:
@@ -530,6 +530,7 @@ class SeedTraining:
 
 _ENDED = ("done", "failed", "stopped")
 _DATA_CHANGED = 3  # a worker's exit code when the data it read is not the page's
+_SERVER_GONE = 4  # a worker's exit code when the page server that started it has ended
 WORKER_THREAD = "mlp-seed"  # the system's name of a seed worker's thread
 
 
@@ -548,14 +549,16 @@ def _worker_context():
 
 
 def _train_in_worker(params, path, source, note, fingerprint, cache, epochs, peak_kb,
-                     weights) -> None:
+                     weights, server: int) -> None:
     """Runs in a worker process: one BLAS thread, the data read from its uint8 copy.
 
     The cache folder is the parent's now: the fork server keeps the environment it
-    started with, which may be older than the parent's ``MLP_LENS_CACHE``.
+    started with, which may be older than the parent's ``MLP_LENS_CACHE``. The worker
+    ends as soon as the ``server`` process does (killed, even with SIGKILL).
     """
     from threadpoolctl import threadpool_limits
 
+    _end_with(server)
     configure_process()
     os.environ[CACHE_ENV] = cache
     name_this_thread(WORKER_THREAD)
@@ -577,3 +580,24 @@ def _train_in_worker(params, path, source, note, fingerprint, cache, epochs, pea
             pass  # the cache holds the TrainingFailure; the page shows it for this seed
     name_this_thread("mlp-done")  # still holds its trainer until it exits, but trains no more
     peak_kb.value = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _end_with(pid: int) -> None:
+    """End this process the moment process ``pid`` ends: a thread waits on a pidfd of it,
+    which becomes readable when it exits (a parent watch: no polling, no timer). The fork
+    server, this worker's parent, outlives the page server, so parent-death signals do not
+    reach it. Without pidfds (not Linux) the worker ends when its training does."""
+    import select
+
+    try:
+        handle = os.pidfd_open(pid)
+    except ProcessLookupError:
+        os._exit(_SERVER_GONE)  # it ended before we could watch it
+    except (AttributeError, OSError):
+        return
+
+    def wait() -> None:
+        select.select([handle], [], [])
+        os._exit(_SERVER_GONE)
+
+    threading.Thread(target=wait, daemon=True, name="server-watch").start()

@@ -6,6 +6,7 @@ import sys
 import time
 import types
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,6 +16,8 @@ from core.compare import MAX_SEEDS, SeedTraining, align_units, clean_seeds, stab
 from core.params import TrainParams
 from core.train import is_trained, make_model, train_mlp, training_inputs
 from core.weights import hidden_weight_images
+
+ROOT = Path(__file__).resolve().parents[1]
 
 LONG = 1000  # max_iter of a training the test ends itself
 
@@ -423,3 +426,55 @@ def test_when_no_worker_can_start_each_seed_fails_with_the_reason_and_frees_its_
         assert trainers.busy == 0 and trainers.waiting == 0
     finally:
         work.stop()
+
+
+STAND_IN_SERVER = """
+import time
+from core.compare import SeedTraining
+from core.data import load_sample
+from core.params import TrainParams
+from core.process import configure_process
+
+configure_process()
+data = load_sample()
+params = TrainParams(hidden_units=30, digits=tuple(range(10)), scale_pixels=True, max_iter=1000,
+                     learning_rate_init=1e-4)
+work = SeedTraining(params, (96, 97), data)
+while not all(work.epoch(seed) > 0 for seed in (96, 97)):
+    time.sleep(0.05)
+print("TRAINING", flush=True)
+time.sleep(300)
+"""
+
+
+def test_seed_workers_end_within_seconds_when_the_server_is_killed(tmp_path):
+    """A process running the Compare page's seed workers (the server) dies by SIGKILL: no
+    training, fork server or helper process it started is left within 5 s."""
+    import subprocess
+
+    import psutil
+
+    env = {**os.environ, "MLP_LENS_CACHE": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    server = subprocess.Popen([sys.executable, "-c", STAND_IN_SERVER], cwd=ROOT, env=env,
+                              stdout=subprocess.PIPE, text=True)
+    started = []
+    try:
+        assert server.stdout.readline().strip() == "TRAINING"
+        started = psutil.Process(server.pid).children(recursive=True)
+        assert sum(p.name() == "mlp-seed" for p in started) == 2
+        os.kill(server.pid, signal.SIGKILL)
+        server.wait()
+        deadline = time.monotonic() + 5
+        left = started
+        while left and time.monotonic() < deadline:
+            time.sleep(0.1)
+            left = [p for p in left if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        assert not left, f"still running 5 s after the server died: {left}"
+    finally:
+        server.kill()
+        server.wait()
+        for process in started:
+            try:
+                process.kill()
+            except psutil.NoSuchProcess:
+                pass
