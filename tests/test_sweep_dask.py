@@ -137,3 +137,36 @@ def test_the_command_runs_on_the_cluster_and_its_csv_names_the_workers(cluster, 
     assert "the Dask cluster at" in done.stderr
     table = list(csv.DictReader(out.open()))
     assert len(table) == 2 and {t["worker"] for t in table} <= cluster["workers"]
+
+
+def test_a_scheduler_that_cannot_load_the_project_fails_the_sweep_at_once_saying_why(
+        tmp_path):
+    """`dask scheduler` started without the project on its path (a worker has it) cannot
+    unpickle the sweep's tasks: the engine says so, naming the missing module and the command
+    that works, within seconds instead of a sweep waiting for ever."""
+    address_file = tmp_path / "scheduler.json"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    scheduler = subprocess.Popen(
+        [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+         "--scheduler-file", str(address_file)], cwd=tmp_path, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = None
+    try:
+        _wait_for(address_file.exists, "the scheduler to write its address")
+        worker = subprocess.Popen(
+            [str(DASK), "worker", "--scheduler-file", str(address_file), "--nthreads", "1",
+             "--host", "127.0.0.1", "--no-dashboard"], cwd=tmp_path,
+            env={**env, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
+        address = json.loads(address_file.read_text())["address"]
+        began = time.monotonic()
+        with pytest.raises(EngineUnavailable) as caught:
+            DaskEngine(address)
+        assert time.monotonic() - began < 30
+        assert "No module named 'core'" in str(caught.value)
+        assert "PYTHONPATH=/path/to/mlp-lens dask scheduler" in str(caught.value)
+    finally:
+        for process in (worker, scheduler):
+            if process is not None:
+                process.terminate()
+                process.wait(20)

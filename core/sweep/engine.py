@@ -109,6 +109,7 @@ class DaskEngine:
     def check(self) -> None:
         """Raise ``EngineUnavailable`` if the cluster has no worker, or one whose versions
         differ from this process's."""
+        check_scheduler(self.client, self.address)
         if not self.client.nthreads():
             raise EngineUnavailable(f"The Dask scheduler at {self.address} has no workers.")
         check_versions(self.client)
@@ -158,6 +159,19 @@ def versions() -> dict[str, str]:
             except PackageNotFoundError:
                 found[name] = "not installed"
     return found
+
+
+def check_scheduler(client, address: str) -> None:
+    """Raise ``EngineUnavailable`` unless the scheduler can load MLP Lens's code: it unpickles
+    every task graph, and one it cannot load is lost without a word to us (the sweep waited
+    at 0 of 12 for ever)."""
+    try:
+        client.run_on_scheduler(versions)
+    except Exception as exc:  # noqa: BLE001 - whatever the scheduler answers, it cannot run ours
+        raise EngineUnavailable(
+            f"The Dask scheduler at {address} cannot load MLP Lens's code "
+            f"({type(exc).__name__}: {str(exc)[:200]}). Start it with the project on its "
+            "path: `PYTHONPATH=/path/to/mlp-lens dask scheduler`.") from None
 
 
 def check_versions(client, *, ours: dict[str, str] | None = None) -> None:
