@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -170,3 +171,59 @@ def test_a_scheduler_that_cannot_load_the_project_fails_the_sweep_at_once_saying
             if process is not None:
                 process.terminate()
                 process.wait(20)
+
+
+def test_a_scheduler_killed_mid_sweep_leaves_a_csv_of_the_finished_rows(tmp_path):
+    """The command sweeps on a cluster of its own; once some rows are done its scheduler is
+    killed: the command ends with one error line (no traceback), exit code 1, and the CSV of
+    the rows finished before."""
+    address_file = tmp_path / "scheduler.json"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MLP_LENS_CACHE": str(tmp_path / "cache"),
+           "MLP_LENS_DATA": "sample"}
+    scheduler = subprocess.Popen(
+        [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+         "--scheduler-file", str(address_file)], cwd=tmp_path, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    processes = [scheduler]
+    try:
+        _wait_for(address_file.exists, "the scheduler to write its address")
+        processes.append(subprocess.Popen(
+            [str(DASK), "worker", "--scheduler-file", str(address_file), "--nthreads", "1",
+             "--host", "127.0.0.1", "--no-dashboard"], cwd=tmp_path, env=env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        address = json.loads(address_file.read_text())["address"]
+        out = tmp_path / "sweep.csv"
+        sweep = subprocess.Popen(
+            [sys.executable, "-m", "core.sweep", "--digits", "0,1,2,3,4,5,6,7,8,9",
+             "--hidden-units", "20,24,28", "--seeds", "1,2,3,4", "--scale-pixels",
+             "--max-iter", "150",
+             "--scheduler", address, "--out", str(out)],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        processes.append(sweep)
+        said = _read_until(sweep.stderr, re.compile(rb"\] [1-9]\d*/12"))
+        scheduler.kill()
+        _, rest = sweep.communicate(timeout=120)
+        said += rest
+        assert sweep.returncode == 1, said.decode(errors="replace")[:3000]
+        assert b"Traceback" not in said and b"error: " in said, said.decode(errors="replace")[-3000:]
+        assert b"rows were finished first" in said
+        with out.open() as file:
+            rows = list(csv.DictReader(file))
+        assert 1 <= len(rows) < 12
+        assert all(row["test_accuracy"] and not row["error"] for row in rows)
+    finally:
+        for process in reversed(processes):
+            if process.poll() is None:
+                process.kill()
+                process.wait(20)
+
+
+def _read_until(stream, pattern: re.Pattern, timeout: float = START_TIMEOUT) -> bytes:
+    """Read a child's stderr (its progress bar has no line ends) until ``pattern`` is in it."""
+    said, deadline = b"", time.monotonic() + timeout
+    while not pattern.search(said):
+        assert time.monotonic() < deadline, said.decode(errors="replace")[-2000:]
+        chunk = os.read(stream.fileno(), 4096)
+        assert chunk, f"the command ended first: {said.decode(errors='replace')[-2000:]}"
+        said += chunk
+    return said

@@ -25,6 +25,7 @@ from core.sweep.engine import (
     DaskEngine,
     EngineUnavailable,
     LocalEngine,
+    SweepInterrupted,
     check_versions,
     open_engine,
     versions,
@@ -33,5 +34,6 @@ from core.sweep.grid import COLUMNS, GRID_FIELDS, MAX_CONFIGS, SweepGrid, SweepR
 from core.sweep.run import SweepProgress, SweepRun, run_sweep
 
 __all__ = ["COLUMNS", "GRID_FIELDS", "MAX_CONFIGS", "SCHEDULER_ENV", "DaskEngine",
-           "EngineUnavailable", "LocalEngine", "SweepGrid", "SweepProgress", "SweepRow",
-           "SweepRun", "check_versions", "open_engine", "rows_csv", "run_sweep", "versions"]
+           "EngineUnavailable", "LocalEngine", "SweepGrid", "SweepInterrupted", "SweepProgress",
+           "SweepRow", "SweepRun", "check_versions", "open_engine", "rows_csv", "run_sweep",
+           "versions"]

@@ -13,6 +13,7 @@ failed (its ``error`` column says why) makes the exit code 1.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 from time import monotonic
@@ -20,7 +21,7 @@ from time import monotonic
 from core.cache import atomic_write
 from core.params import InvalidParams, TrainParams
 from core.process import configure_process
-from core.sweep.engine import SCHEDULER_ENV, EngineUnavailable, open_engine
+from core.sweep.engine import SCHEDULER_ENV, EngineUnavailable, SweepInterrupted, open_engine
 from core.sweep.grid import SweepGrid, rows_csv
 from core.sweep.run import run_sweep
 
@@ -157,6 +158,7 @@ def main(argv=None) -> int:
         print(f"error: {exc} Leave out --scheduler (and {SCHEDULER_ENV}) to run on this "
               "machine's processes.", file=sys.stderr)
         return 1
+    _quiet_distributed()
     from core.data import load_mnist
 
     data = load_mnist()
@@ -166,18 +168,42 @@ def main(argv=None) -> int:
     bar.draw()
     try:
         rows = run_sweep(grid.configurations(), data, engine, on_row=bar)
+    except SweepInterrupted as exc:  # a lost scheduler: the rows finished first are written
+        print(f"\nerror: {exc}", file=sys.stderr)
+        _write(exc.rows, args.out)
+        return 1
     except (EngineUnavailable, OSError, TimeoutError) as exc:
         print(f"\nerror: {exc}", file=sys.stderr)
         return 1
     finally:
-        engine.close()
+        _close_quietly(engine)
+    _write(rows, args.out)
+    return 1 if bar.failed else 0
+
+
+def _quiet_distributed() -> None:
+    """We report a lost scheduler ourselves, in one line: not distributed's reconnection
+    attempts, each logged with a traceback (its loggers set their own levels)."""
+    for name in ["distributed", *logging.root.manager.loggerDict]:
+        if name == "distributed" or name.startswith("distributed."):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+def _write(rows, out: str) -> None:
     text = rows_csv(rows)
-    if args.out == "-":
+    if out == "-":
         sys.stdout.write(text)
     else:
-        atomic_write(Path(args.out), lambda file: file.write(text.encode()))
-        print(f"wrote {len(rows)} rows to {args.out}", file=sys.stderr)
-    return 1 if bar.failed else 0
+        atomic_write(Path(out), lambda file: file.write(text.encode()))
+        print(f"wrote {len(rows)} rows to {out}", file=sys.stderr)
+
+
+def _close_quietly(engine) -> None:
+    """Close the engine; a cluster already lost has nothing left to close."""
+    try:
+        engine.close()
+    except Exception as exc:  # noqa: BLE001 - the sweep's own outcome is what matters
+        print(f"note: closing the engine: {type(exc).__name__}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,15 @@ class EngineUnavailable(RuntimeError):
     """The cluster cannot be used; the message says why and what to do instead."""
 
 
+class SweepInterrupted(EngineUnavailable):
+    """The engine failed part-way through a sweep (a scheduler lost): ``rows`` are the ones
+    finished before, whose networks are in the cache."""
+
+    def __init__(self, message: str, rows: list):
+        super().__init__(message)
+        self.rows = rows
+
+
 class LocalEngine:
     """Worker processes on this machine (joblib's loky backend), one BLAS thread each."""
 
@@ -90,6 +99,7 @@ class DaskEngine:
         from distributed import Client
 
         self.address = address
+        self._described = ""
         try:
             self.client = Client(address, timeout=timeout, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as exc:
@@ -120,16 +130,25 @@ class DaskEngine:
 
     @property
     def description(self) -> str:
-        workers = len(self.client.nthreads())
-        return (f"the Dask cluster at {self.address}: {workers} worker"
-                f"{'s' if workers != 1 else ''}, {self.n_workers} thread"
-                f"{'s' if self.n_workers != 1 else ''}")
+        """The cluster as it is, or as it was last seen once it cannot be asked (closed)."""
+        try:
+            workers, threads = len(self.client.nthreads()), self.n_workers
+        except Exception:  # noqa: BLE001 - a lost scheduler or a closed client
+            return self._described or f"the Dask cluster at {self.address} (lost)"
+        self._described = (f"the Dask cluster at {self.address}: {workers} worker"
+                           f"{'s' if workers != 1 else ''}, {threads} thread"
+                           f"{'s' if threads != 1 else ''}")
+        return self._described
 
     def backend(self, data: MnistData) -> AbstractContextManager:
+        if not self.connected:  # joblib would run the rest here, one by one, without a word
+            raise EngineUnavailable(f"The Dask scheduler at {self.address} was lost "
+                                    f"({self.client.status}).")
         # scatter=[data]: joblib broadcasts the data to every worker once and hands each
         # task the worker's copy in place of this object.
-        return joblib.parallel_config(backend="dask", client=self.client, scatter=[data],
-                                      n_jobs=self.n_workers, wait_for_workers_timeout=10)
+        return joblib.parallel_config(backend=_dask_backend(), client=self.client,
+                                      scatter=[data], n_jobs=self.n_workers,
+                                      wait_for_workers_timeout=10)
 
     @contextmanager
     def lanes(self, stop: threading.Event):
@@ -138,6 +157,21 @@ class DaskEngine:
 
     def close(self) -> None:
         self.client.close()
+
+
+def _dask_backend() -> str:
+    """joblib's Dask backend, registered under our name, counting at least two lanes: joblib
+    runs a call whose backend counts one lane here, in this process, one task after another,
+    so a cluster of one worker thread trained every network on this machine, unnoticed."""
+    name = "mlp-lens-dask"
+    from joblib._dask import DaskDistributedBackend  # the backend behind backend="dask"
+
+    class AtLeastTwoLanes(DaskDistributedBackend):
+        def effective_n_jobs(self, n_jobs):
+            return max(2, super().effective_n_jobs(n_jobs))
+
+    joblib.register_parallel_backend(name, AtLeastTwoLanes)
+    return name
 
 
 def open_engine(scheduler: str | None = None, *, n_workers: int | None = None):

@@ -20,7 +20,7 @@ from core.budget import Watch
 from core.data import MnistData
 from core.params import TrainParams
 from core.process import configure_process
-from core.sweep.engine import EngineUnavailable
+from core.sweep.engine import EngineUnavailable, SweepInterrupted
 from core.sweep.grid import SweepRow, row_from_result
 from core.train import (
     TrainingFailed,
@@ -116,6 +116,21 @@ def run_sweep(configurations, data: MnistData, engine, *, on_row=None,
             accept(_cached_row(params, data))
         else:
             todo.append(params)
+    try:
+        _train_rows(todo, data, engine, accept, stop)
+    except Exception as exc:  # noqa: BLE001 - whatever failed, the rows done are kept
+        done = [found[p] for p in dict.fromkeys(configurations) if p in found]
+        reason = str(exc) if isinstance(exc, EngineUnavailable) else (
+            f"The engine failed part-way ({type(exc).__name__}: {str(exc)[:200]}).")
+        total = len(dict.fromkeys(configurations))
+        raise SweepInterrupted(f"{reason} {len(done)} of {total} rows were finished first.",
+                               done) from None
+    return [found[p] for p in dict.fromkeys(configurations) if p in found]
+
+
+def _train_rows(todo: list[TrainParams], data: MnistData, engine, accept,
+                stop: threading.Event) -> None:
+    """Train ``todo`` on ``engine``, retrying the configurations a dead worker held."""
     if todo:
         engine.check()  # workers may have joined since the engine was opened
     while todo and not stop.is_set():
@@ -137,7 +152,6 @@ def run_sweep(configurations, data: MnistData, engine, *, on_row=None,
             if again:
                 accept(SweepRow(params, "lost", data.fingerprint, error=(
                     f"The worker process training it died, twice ({death}).")))
-    return [found[p] for p in dict.fromkeys(configurations) if p in found]
 
 
 def _cached_row(params: TrainParams, data: MnistData) -> SweepRow:
