@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from core import budget as budget_module
 from core.data import MnistData
 from core.params import InvalidParams, TrainParams
 from core.sweep import (
@@ -204,6 +205,30 @@ def test_invalid_command_line_arguments_get_one_line_each_and_exit_2(capsys):
                    "error: Hidden units must be a whole number from 1 to 36 (got 40).",
                    "error: alpha (L2 penalty) must be a number from 0 to 10 (got -1)."]
     assert not Path("never.csv").exists()
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["--alpha", "-1,0.1"], "error: alpha (L2 penalty) must be a number from 0 to 10 (got -1)."),
+    (["--alpha", "-1e-3"], "error: alpha (L2 penalty) must be a number from 0 to 10 (got "
+                           "-0.001)."),
+    (["--jobs", "-3"], "error: --jobs: '-3' is not a whole number from 1 to 2 (the trainers "
+                       "this machine has: MLP_LENS_MAX_TRAININGS)."),
+    (["--jobs", "8"], "error: --jobs: '8' is not a whole number from 1 to 2 (the trainers "
+                      "this machine has: MLP_LENS_MAX_TRAININGS)."),
+    (["--scheduler", "notanaddress"], "error: --scheduler: 'notanaddress' is not a "
+                                      "scheduler's address, such as tcp://HOST:8786."),
+], ids=["a negative alpha in a list", "a negative exponent", "negative jobs",
+        "jobs past the budget", "no address"])
+def test_the_commands_numbers_are_checked_like_the_pages(capsys, monkeypatch, argv, said):
+    """A value that starts with '-' is a value, not an option; --jobs stays within the
+    trainers the server would give (MLP_LENS_MAX_TRAININGS); a scheduler is an address.
+    One line each, exit 2, at once, nothing started."""
+    monkeypatch.setenv("MLP_LENS_MAX_TRAININGS", "2")
+    monkeypatch.setattr(budget_module, "_budget", None)
+    started = time.monotonic()
+    assert sweep_main([*argv, "--out", "never.csv"]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [said]
+    assert time.monotonic() - started < 5 and not Path("never.csv").exists()
 
 
 def test_the_command_writes_the_csv_with_a_progress_bar_on_stderr(tmp_path):

@@ -204,8 +204,9 @@ def test_a_scheduler_killed_mid_sweep_leaves_a_csv_of_the_finished_rows(tmp_path
         scheduler.kill()
         _, rest = sweep.communicate(timeout=120)
         said += rest
-        assert sweep.returncode == 1, said.decode(errors="replace")[:3000]
-        assert b"Traceback" not in said and b"error: " in said, said.decode(errors="replace")[-3000:]
+        shown = said.decode(errors="replace")
+        assert sweep.returncode == 1, shown[:3000]
+        assert b"Traceback" not in said and b"error: " in said, shown[-3000:]
         assert b"rows were finished first" in said
         with out.open() as file:
             rows = list(csv.DictReader(file))

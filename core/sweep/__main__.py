@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 from pathlib import Path
 from time import monotonic
 
+from core.budget import budget
 from core.cache import atomic_write
 from core.params import InvalidParams, TrainParams
 from core.process import configure_process
@@ -47,8 +49,52 @@ def parse_args(argv=None) -> argparse.Namespace:
     add("--out", default="-", help="the CSV file to write ('-': stdout)")
     add("--scheduler", help=f"a Dask scheduler's address (else ${SCHEDULER_ENV}, else "
                             "local processes)")
-    add("--jobs", type=int, help="local worker processes (as many as cores)")
-    return parser.parse_args(argv)
+    add("--jobs", help="local worker processes (as many as trainers: the server's budget)")
+    return parser.parse_args(_joined(sys.argv[1:] if argv is None else list(argv)))
+
+
+def _joined(argv: list[str]) -> list[str]:
+    """``--alpha -1,2`` as ``--alpha=-1,2``: a value that starts with '-' but is no plain
+    number ('-1,2', '-1e-3') would be taken for an option, and the value found missing."""
+    joined, rest = [], iter(argv)
+    for arg in rest:
+        if arg.startswith("--") and "=" not in arg and arg not in _FLAGS:
+            value = next(rest, None)
+            if value is not None and value.startswith("-") and not value.startswith("--"):
+                joined.append(f"{arg}={value}")
+                continue
+            joined.append(arg)
+            if value is not None:
+                joined.append(value)
+            continue
+        joined.append(arg)
+    return joined
+
+
+_FLAGS = ("--holdout", "--no-holdout", "--scale-pixels", "--help")  # they take no value here
+
+
+def check_engine_options(args: argparse.Namespace) -> list[str]:
+    """The problems with ``--jobs`` and ``--scheduler``, one line each, as the page checks."""
+    problems = []
+    if args.jobs is not None:
+        limit = budget().limit
+        try:
+            jobs = int(args.jobs)
+        except ValueError:
+            jobs = 0
+        if not 1 <= jobs <= limit:
+            problems.append(f"--jobs: '{str(args.jobs)[:30]}' is not a whole number from 1 to "
+                            f"{limit} (the trainers this machine has: MLP_LENS_MAX_TRAININGS).")
+        else:
+            args.jobs = jobs
+    if args.scheduler and not _ADDRESS.fullmatch(args.scheduler.strip()):
+        problems.append(f"--scheduler: '{args.scheduler[:60]}' is not a scheduler's address, "
+                        "such as tcp://HOST:8786.")
+    return problems
+
+
+_ADDRESS = re.compile(r"((tcp|tls)://)?[A-Za-z0-9_.\-\[\]:]+:\d{1,5}")
 
 
 def build_grid(args: argparse.Namespace) -> SweepGrid:
@@ -147,9 +193,11 @@ def main(argv=None) -> int:
     configure_process()
     args = parse_args(argv)
     try:
-        grid = build_grid(args)
+        grid, problems = build_grid(args), check_engine_options(args)
     except InvalidParams as exc:
-        for message in exc.messages:
+        grid, problems = None, [*exc.messages, *check_engine_options(args)]
+    if problems:
+        for message in problems:
             print(f"error: {message}", file=sys.stderr)
         return 2
     try:
