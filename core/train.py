@@ -224,7 +224,11 @@ def store_trained(params: TrainParams, data: MnistData,
     It goes through the cached function itself, so it lands under exactly the
     key ``train_mlp(params, data)`` looks up, with joblib's own bookkeeping.
     """
-    _cached_fit()(params, data.fingerprint, _Delivered(outcome))
+    cached_fit = _cached_fit()
+    cached_fit(params, data.fingerprint, _Delivered(outcome))
+    if cached_fit is not _in_memory_fit and \
+            not cached_fit.check_call_in_cache(params, data.fingerprint, data):
+        _keep_unsaved(cached_fit, params, data, outcome)
 
 
 def describe_partial(params: TrainParams, data: MnistData, model: MLPClassifier, *,

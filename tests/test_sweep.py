@@ -249,6 +249,24 @@ def test_the_command_writes_the_csv_with_a_progress_bar_on_stderr(tmp_path):
     assert all(t["holdout"] == "True" and 0 <= float(t["test_accuracy"]) <= 1 for t in table)
 
 
+def test_a_sweep_onto_a_full_disk_writes_its_rows_and_says_the_networks_were_not_kept(
+        tmp_path, full_disk):
+    """The networks are too large for the cache folder's disk: the CSV has every row, and the
+    command says in one line that they could not be kept, with exit code 1 (not 0)."""
+    out = tmp_path / "sweep.csv"
+    env = {**os.environ, "MLP_LENS_DATA": "sample", "MLP_LENS_CACHE": str(full_disk)}
+    done = subprocess.run(
+        [sys.executable, "-m", "core.sweep", "--digits", "0,1,2,3,4,5,6,7,8,9",
+         "--hidden-units", "30", "--seeds", "1,2", "--scale-pixels", "--max-iter", "20",
+         "--out", str(out)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 1, done.stderr
+    assert "could not be saved" in done.stderr and "Traceback" not in done.stderr
+    table = list(csv.DictReader(out.open()))
+    assert [t["random_state"] for t in table] == ["1", "2"] and not any(t["error"] for t in table)
+    assert not [p for p in full_disk.rglob("*") if p.is_file() and "output.pkl" in p.name]
+
+
 def test_data_that_no_longer_match_their_fingerprint_fail_the_row_and_nothing_is_kept(small,
                                                                                     engine):
     """One pixel changed after the data were fingerprinted (as a file changed under a running

@@ -20,7 +20,7 @@ from pathlib import Path
 from time import monotonic
 
 from core.budget import budget
-from core.cache import atomic_write
+from core.cache import atomic_write, cache_dir, cache_problem
 from core.params import InvalidParams, TrainParams
 from core.process import configure_process
 from core.sweep.engine import SCHEDULER_ENV, EngineUnavailable, SweepInterrupted, open_engine
@@ -226,7 +226,11 @@ def main(argv=None) -> int:
     finally:
         _close_quietly(engine)
     _write(rows, args.out)
-    return 1 if bar.failed else 0
+    unsaved = cache_problem()
+    if unsaved:  # the rows are right, but their networks will train again
+        print(f"error: the networks could not all be kept in the cache folder {cache_dir()} "
+              f"({unsaved}): the pages will train them again.", file=sys.stderr)
+    return 1 if bar.failed or unsaved else 0
 
 
 def _quiet_distributed() -> None:
