@@ -32,6 +32,7 @@ from core.budget import Budget, Watch, budget, name_this_thread
 from core.charts import line_spec
 from core.data import MnistData
 from core.params import TrainParams
+from core.process import give_memory_back
 from core.train import StopTraining, TrainingFailed, TrainResult, describe_partial, train_mlp
 from core.weights import WeightStyle, array_png, hidden_weight_images, weight_grid_mosaic
 
@@ -275,6 +276,12 @@ class TrainingRun:
             with _runs_lock:
                 if _runs.get(self._key) is self:
                     del _runs[self._key]
+            if self.abandoned:  # nobody will look at it again: let its network go now
+                with self._lock:
+                    self._snapshot = None
+                with self._drawing:
+                    self._frames.clear()
+            give_memory_back()
             self._finished.set()
             log.info("training ended (%s): %s", self._ending(), self.params)
 

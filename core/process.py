@@ -8,6 +8,7 @@ and never calls it keeps their own warning filters, logging and BLAS threads.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import threading
 import warnings
@@ -26,6 +27,7 @@ def configure_process() -> None:
     - scikit-learn's ``ConvergenceWarning`` is not printed: each result says whether its fit
       converged, and why it stopped (``TrainResult.converged``, ``stop_reason``).
     - BLAS gets one thread, for good (see ``one_blas_thread`` for why one).
+    - glibc's C heap has at most two arenas (``give_memory_back`` says why).
     - The ``mlp_lens`` logger writes to stderr, so an operator (and the concurrency test)
       sees each real training ("mlp_lens: training TrainParams(...)") once.
     """
@@ -38,6 +40,7 @@ def configure_process() -> None:
 
         warnings.filterwarnings("ignore", category=ConvergenceWarning)
         threadpool_limits(limits=1, user_api="blas")
+        _few_malloc_arenas()
         log = logging.getLogger(LOGGER)
         if not log.handlers:
             handler = logging.StreamHandler()
@@ -81,3 +84,25 @@ def one_blas_thread():
                 if not _configured:
                     _one_thread_limiter.restore_original_limits()
                 _one_thread_limiter = None
+
+
+def give_memory_back() -> None:
+    """Return the C heap's free memory to the system (glibc's ``malloc_trim``).
+
+    glibc gives threads malloc arenas of their own and keeps what they freed: after 30
+    abandoned trainings (a thread each) the server held 240 MB more than before, for good.
+    With at most two arenas (``configure_process``) and this call when a training ends, it
+    holds less than before. Elsewhere than glibc it does nothing.
+    """
+    _libc_call("malloc_trim", 0)
+
+
+def _few_malloc_arenas() -> None:
+    _libc_call("mallopt", -8, 2)  # M_ARENA_MAX = 2
+
+
+def _libc_call(name: str, *args) -> None:
+    try:
+        getattr(ctypes.CDLL("libc.so.6"), name)(*args)
+    except (OSError, AttributeError):
+        pass
