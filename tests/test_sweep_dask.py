@@ -228,3 +228,15 @@ def _read_until(stream, pattern: re.Pattern, timeout: float = START_TIMEOUT) -> 
         assert chunk, f"the command ended first: {said.decode(errors='replace')[-2000:]}"
         said += chunk
     return said
+
+
+def test_a_lost_clusters_description_is_the_last_one_seen(cluster):
+    """The Sweep page captions its results with the engine's description: once the client is
+    closed (its scheduler lost) it reads the cluster as last seen, not an AttributeError."""
+    engine = DaskEngine(cluster["address"])
+    seen = engine.description
+    assert "2 workers" in seen
+    engine.close()
+    assert engine.description == seen
+    with pytest.raises(EngineUnavailable, match="was lost"):
+        engine.backend(None)
