@@ -65,8 +65,7 @@ def cache_problem() -> str:
 def _write_probe(folder: Path) -> None:
     with tempfile.TemporaryFile(dir=folder) as probe:
         probe.write(b"\0" * _CHECK_BYTES)
-        probe.flush()
-        os.fsync(probe.fileno())
+        probe.flush()  # a disk without room refuses the bytes here (no fsync: it can be slow)
 
 
 def note_save_failure(reason: str) -> None:

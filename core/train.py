@@ -173,9 +173,7 @@ def train_mlp(params: TrainParams, data: MnistData, *, on_epoch=None) -> TrainRe
             log.warning("the cache entry for %s does not hold its network; training it "
                         "again", params)
             outcome, _ = cached_fit.call(params, data.fingerprint, data, on_epoch)
-        if cached_fit is not _in_memory_fit and \
-                not cached_fit.check_call_in_cache(params, data.fingerprint, data):
-            _keep_unsaved(cached_fit, params, data, outcome)
+        _make_sure_it_is_kept(cached_fit, params, data, outcome)
     if isinstance(outcome, TrainingFailure):
         raise TrainingFailed(outcome.message)
     return outcome
@@ -189,10 +187,14 @@ def _kept_in_memory(params: TrainParams, data: MnistData) -> TrainResult | Train
     return None
 
 
-def _keep_unsaved(cached_fit, params: TrainParams, data: MnistData,
-                  outcome: TrainResult | TrainingFailure) -> None:
-    """The disk cache did not take ``outcome`` (a full disk): keep it in memory, so the page
-    shows it instead of training it again, remove what the failed save left, and say why."""
+def _make_sure_it_is_kept(cached_fit, params: TrainParams, data: MnistData,
+                          outcome: TrainResult | TrainingFailure) -> None:
+    """If the disk cache did not take ``outcome`` (a full disk; joblib only warns): keep it in
+    memory, so the page shows it instead of training it again, remove what the failed save
+    left, and say why."""
+    if cached_fit is _in_memory_fit or \
+            cached_fit.check_call_in_cache(params, data.fingerprint, data):
+        return
     _in_memory_fit.keep((params, data.fingerprint), outcome)
     folder = cache_dir() / "models"
     free = free_space(folder)
@@ -226,9 +228,7 @@ def store_trained(params: TrainParams, data: MnistData,
     """
     cached_fit = _cached_fit()
     cached_fit(params, data.fingerprint, _Delivered(outcome))
-    if cached_fit is not _in_memory_fit and \
-            not cached_fit.check_call_in_cache(params, data.fingerprint, data):
-        _keep_unsaved(cached_fit, params, data, outcome)
+    _make_sure_it_is_kept(cached_fit, params, data, outcome)
 
 
 def describe_partial(params: TrainParams, data: MnistData, model: MLPClassifier, *,
