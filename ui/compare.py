@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 import numpy as np
 import streamlit as st
 
@@ -12,7 +15,13 @@ from core.evaluation import spread
 from core.outcome import epoch_word
 from core.params import FIELDS, TrainParams
 from core.train import TrainingFailed, TrainResult, dead_units_cause
-from core.weights import figure_png, hidden_weight_images, weight_grid_figure, weight_grid_mosaic
+from core.weights import (
+    array_png,
+    figure_png,
+    hidden_weight_images,
+    weight_grid_figure,
+    weight_grid_mosaic,
+)
 from ui import cached, colours, keys, render, text
 from ui.sidebar import page_setting, set_param, show_link
 
@@ -94,11 +103,33 @@ def progress(work: SeedTraining) -> None:
                     job.state, f"epoch {epoch} of {max_iter}{shared}")
             done = 1.0 if job.state in ("done", "failed") else epoch / max_iter
             st.progress(min(done, 1.0), text=f"seed {seed}: {state}")
-            images = work.weights(seed) if job.state == "training" else None
-            if images is not None:
-                st.image(weight_grid_mosaic(images, style=style, zoom=3),
+            png = _live_png(work, seed, epoch, style) if job.state == "training" else None
+            if png is not None:
+                st.image(png, output_format="PNG",  # as it is: "auto" re-encodes it as JPEG
                          caption=f"seed {seed} at epoch {epoch} (updating as it learns)")
     colours.legend(style)
+
+
+_LIVE_PNGS: OrderedDict = OrderedDict()  # (network, data, epoch, style) -> PNG, for all pages
+_LIVE_PNGS_LOCK = threading.Lock()
+
+
+def _live_png(work: SeedTraining, seed: int, epoch: int, style) -> bytes | None:
+    """A training seed's weights at ``epoch``, drawn once for every page and refresh that
+    shows that epoch (the card refreshes twice a second; an epoch may take seconds)."""
+    key = (work.jobs[seed].params, work.data.fingerprint, epoch, style)
+    with _LIVE_PNGS_LOCK:
+        if key in _LIVE_PNGS:
+            return _LIVE_PNGS[key]
+    images = work.weights(seed)
+    if images is None:
+        return None
+    png = array_png(weight_grid_mosaic(images, style=style, zoom=3))
+    with _LIVE_PNGS_LOCK:
+        _LIVE_PNGS[key] = png
+        while len(_LIVE_PNGS) > 64:
+            _LIVE_PNGS.popitem(last=False)
+    return png
 
 
 def results(work: SeedTraining, data: MnistData) -> dict[int, TrainResult | str]:
