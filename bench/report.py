@@ -50,6 +50,12 @@ def _charts_altair_detail(v: dict) -> str:
     return f"the same chart through Altair, median of {v['repeats']} draws"
 
 
+def _two_trainings_detail(v: dict) -> str:
+    where = ("two threads of one process, as the server's live trainings run now"
+             if v["how"] == "threads" else "two processes forked with the data in memory")
+    return f"the lesson config, seeds 2 and 3, not cached, at once: {where}"
+
+
 def _core_alone_detail(v: dict) -> str:
     return (f"train_mlp alone, {v['n_iter']} epochs on {v['n_samples']:,} images "
             f"(training accuracy {v['train_accuracy']:.1%})")
@@ -151,6 +157,10 @@ ROWS = (
     RowSpec("seeds_parallel", "4 seeds in parallel workers (lesson config)", "seeds_sequential",
             _seeds_detail),
     RowSpec("capacity", "parallel capacity: 2 processes at once", "capacity", _capacity_detail),
+    RowSpec("two_processes", "2 trainings at once in 2 processes", "two_processes",
+            _two_trainings_detail),
+    RowSpec("two_threads", "2 trainings at once in 2 threads of one process", "two_processes",
+            _two_trainings_detail),
     RowSpec("sweep_sequential", "sweep of 16 configurations, one after another",
             "sweep_sequential", _sweep_detail),
     RowSpec("sweep_local", "sweep of 16 configurations, local engine (2 processes)",
@@ -169,6 +179,7 @@ ROWS = (
 PARALLEL_ROWS = ("seeds_parallel", "sweep_local", "sweep_dask")
 BASELINE_NAMES = {"lesson": "lesson script", "lesson_scaled": "lesson script (scaled)",
                   "charts_altair": "st.line_chart", "core_alone": "core alone",
+                  "two_processes": "2 processes",
                   "fetch": "fetch_openml", "seeds_sequential": "one after another",
                   "sweep_sequential": "one after another", "capacity": "one process alone",
                   "fit_plain": "plain fit"}

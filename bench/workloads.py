@@ -157,6 +157,36 @@ def sweep(*, data_home: str, max_iter: int, engine: str) -> dict:
             "problem": f"{len(failed)} configurations failed: {failed[:2]}" if failed else ""}
 
 
+def two_trainings(*, data_home: str, max_iter: int, how: str) -> dict:
+    """Two networks (the lesson config, seeds 2 and 3, not cached) trained at once: in two
+    threads of this process, as the server's live trainings run today, or in two processes
+    forked from it (each with the data already in memory), as worker processes would."""
+    import multiprocessing
+    import threading
+
+    from core.data import load_mnist
+    from core.params import TrainParams
+    from core.process import configure_process
+    from core.train import train_once
+
+    configure_process()
+    data = load_mnist(data_home=data_home)
+    params = [TrainParams(max_iter=max_iter, random_state=seed) for seed in (2, 3)]
+    began = perf_counter()
+    if how == "threads":
+        workers = [threading.Thread(target=train_once, args=(one, data)) for one in params]
+    else:  # forked: the children have the data and the imports already
+        context = multiprocessing.get_context("fork")
+        workers = [context.Process(target=train_once, args=(one, data)) for one in params]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    failed = [w.exitcode for w in workers if getattr(w, "exitcode", 0)]
+    return {"seconds": perf_counter() - began, "how": how, "n_samples": len(data.y),
+            "problem": f"a worker exited with {failed}" if failed else ""}
+
+
 def capacity(*, seconds: float = 1.0) -> dict:
     """How many processes' worth of speed this machine gives two processes at once.
 
@@ -386,7 +416,7 @@ def _digest(arrays) -> str:
 
 WORKLOADS = {f.__name__: f for f in (lesson_script, lens_train, seeds, sweep, capacity,
                                      fetch_load, lens_load, page, recording, history_size,
-                                     charts, core_alone, watched)}
+                                     charts, core_alone, watched, two_trainings)}
 
 
 def main(argv: list[str]) -> None:
