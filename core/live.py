@@ -43,6 +43,7 @@ STILL_WATCHING_SECONDS = 10.0
 _runs: dict[tuple[TrainParams, str], TrainingRun] = {}
 _runs_lock = threading.Lock()
 TRAINING_THREAD = "mlp-train"  # the system's name of a thread while it trains
+HELD_THREAD = "mlp-held"  # ... while it is paused, holding no trainer
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,8 @@ class TrainingRun:
 
     @property
     def place(self) -> int:
-        """0 while it trains (or has ended); else its place in the line for a free trainer."""
+        """0 while it trains, is held or has ended; else its place in the line for a free
+        trainer (before it starts, or after a held run was resumed or stepped)."""
         ticket = self._ticket
         return 0 if ticket is None or self.done else ticket.place
 
@@ -219,8 +221,10 @@ class TrainingRun:
             raise StopTraining
 
     def _hold(self) -> None:
-        """While paused, wait here, between two epochs, using no CPU; a step lets one more
-        epoch through; a stop ends the wait (and the training)."""
+        """While paused, wait here, between two epochs, using no CPU and no trainer (it goes
+        back to the budget, so someone else's training can go on); a step lets one more
+        epoch through, after taking a trainer again (waiting in line, its place shown);
+        a stop ends the wait (and the training)."""
         with self._control:
             if not self._paused:
                 return
@@ -228,13 +232,25 @@ class TrainingRun:
                 self._steps -= 1
                 return
             start, self._held = perf_counter(), True
+        self._give_trainer_back()
+        with self._control:
             while (self._paused and not self._steps and not self._stop.is_set()
                    and not self._give_up()):
                 self._control.wait(HOLD_CHECK_SECONDS)
             if self._paused and self._steps:
                 self._steps -= 1
             self._held = False
+        if not self._stop.is_set() and not self.abandoned:
+            self._wait_for_trainer()  # False if stopped meanwhile: _on_epoch then ends it
+            name_this_thread(TRAINING_THREAD)
+        with self._control:
             self._held_seconds += perf_counter() - start
+
+    def _give_trainer_back(self) -> None:
+        ticket, self._ticket = self._ticket, None
+        if ticket is not None:
+            name_this_thread(HELD_THREAD)  # holds no trainer, uses no CPU
+            ticket.release()
 
     def _give_up(self) -> bool:
         """Whether no page has watched this run for too long (then it ends, uncached)."""

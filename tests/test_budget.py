@@ -141,3 +141,36 @@ def test_seed_workers_nobody_watches_are_stopped(sample):
     work.stop()
     assert _until(lambda: not work.jobs[68].process.is_alive(), timeout=10)
     assert trainers.busy == 0
+
+
+def test_a_held_training_gives_its_trainer_back_and_waits_in_line_to_go_on(small):
+    """Paused, a training holds no trainer: another visitor's training takes it. Resumed, it
+    waits in line (its place shown) without training, and goes on once a trainer is free."""
+    trainers = Budget(1)
+    slow = {"max_iter": LONG, "scale_pixels": True, "hidden_units": 20,
+            "learning_rate_init": 1e-4}  # cannot converge before the test is done with it
+    first = start_training(TrainParams(random_state=65, **slow), small, session="a",
+                           trainers=trainers)
+    second = None
+    try:
+        assert _until(lambda: first.snapshot() is not None)
+        first.pause()
+        assert _until(lambda: first.held)
+        assert trainers.busy == 0
+        second = start_training(TrainParams(random_state=66, **slow), small, session="b",
+                                trainers=trainers)
+        assert _until(lambda: second.snapshot() is not None)  # it got the freed trainer
+        first.resume()
+        assert _until(lambda: first.place == 1)
+        held_at = first.snapshot().epoch
+        time.sleep(0.5)
+        assert first.snapshot().epoch == held_at and not first.held  # in line, not training
+        second.release("b", stop=True)
+        assert second.wait(30)
+        assert _until(lambda: first.snapshot().epoch > held_at)  # it goes on
+        assert first.place == 0 and trainers.busy == 1
+    finally:
+        first.release("a", stop=True)
+        if second is not None:
+            second.release("b", stop=True)
+    assert first.wait(30) and trainers.busy == 0

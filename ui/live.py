@@ -90,14 +90,18 @@ def _view(run: TrainingRun, *, held: bool) -> None:
     if run.held != held:
         st.rerun()  # paused and now held, or going on again: refresh at the other pace
     run.seen(_session())
-    if run.place:
+    snapshot, place = run.snapshot(), run.place
+    if place and snapshot is None:
         # No Stop here: nothing has been computed yet, and leaving the page leaves the line.
-        st.progress(0.0, text=f"{place_text(run.place).capitalize()}. This server trains "
+        st.progress(0.0, text=f"{place_text(place).capitalize()}. This server trains "
                               f"{budget().limit} networks at a time; yours starts when one ends.")
         return
-    snapshot = run.snapshot()
+    text = _progress_text(run, snapshot)
+    if place:  # resumed (or stepped) after a pause, which gave its trainer back
+        text = (f"{place_text(place).capitalize()}: yours goes on from {_unit(run)} "
+                f"{snapshot.epoch} when one of the server's {budget().limit} trainers is free.")
     st.progress(min((snapshot.epoch if snapshot else 0) / run.params.max_iter, 1.0),
-                text=_progress_text(run, snapshot))
+                text=text)
     _controls(run)
     style = colours.weight_style()
     frame = run.frame(style)  # drawn once per epoch for every page watching; a refresh re-sends it
@@ -150,8 +154,9 @@ def _controls(run: TrainingRun) -> None:
                    help=f"Train exactly one more {_unit(run)}, then hold again.")
     else:
         row.button("Pause", key="pause_live", icon=":material/pause:", on_click=run.pause,
-                   help=f"Hold the training at the end of this {_unit(run)}, using no CPU, to "
-                        "look at the units; Resume goes on from there.")
+                   help=f"Hold the training at the end of this {_unit(run)}, using no CPU and "
+                        "giving its trainer to whoever waits, to look at the units; Resume "
+                        "goes on from there (after a wait in line if the server is busy).")
     row.button("Stop", key="stop_training", icon=":material/stop_circle:",
                on_click=_stop, args=(run,),
                help="End the training now and keep the network as it is (it is not finished).")
