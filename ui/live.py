@@ -147,10 +147,11 @@ def _controls(run: TrainingRun) -> None:
     row = st.container(horizontal=True, gap="small")
     if run.paused:
         row.button("Resume", key="resume_live", icon=":material/play_arrow:", type="primary",
-                   on_click=run.resume, help="Go on training from where it holds; the finished "
+                   on_click=_resume, args=(run,),
+                   help="Go on training from where it holds; the finished "
                    "network is exactly the one an uninterrupted training gives.")
         row.button(f"Step one {_unit(run)}", key="step_live", icon=":material/skip_next:",
-                   on_click=run.step, disabled=not run.held,
+                   on_click=_step, args=(run,), disabled=not run.held,
                    help=f"Train exactly one more {_unit(run)}, then hold again.")
     else:
         row.button("Pause", key="pause_live", icon=":material/pause:", on_click=run.pause,
@@ -162,11 +163,31 @@ def _controls(run: TrainingRun) -> None:
                help="End the training now and keep the network as it is (it is not finished).")
 
 
+def _step(run: TrainingRun) -> None:
+    """One more epoch; the page shows it once it is held again (the held view refreshes only
+    every few seconds), or the run's place in line for a trainer."""
+    before = run.snapshot()
+    run.step()
+    _wait_until(lambda: run.done or run.place > 0 or (run.held and run.snapshot() is not before),
+                seconds=10)
+
+
+def _resume(run: TrainingRun) -> None:
+    """Go on; the page shows it going (the live view) once the fit has left its hold."""
+    run.resume()
+    _wait_until(lambda: run.done or not run.held, seconds=2)
+
+
+def _wait_until(condition, *, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 def _stop(run: TrainingRun) -> None:
     """Keep the network as it is at the end of the current epoch, marked as stopped."""
-    deadline = time.monotonic() + 30
-    while run.snapshot() is None and not run.done and time.monotonic() < deadline:
-        time.sleep(0.05)  # the first epoch has not ended yet
+    # The first epoch may not have ended yet.
+    _wait_until(lambda: run.snapshot() is not None or run.done, seconds=30)
     run.release(_session(), stop=True)
     snapshot = run.snapshot()
     if snapshot is not None:
