@@ -21,6 +21,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's: Playwright's own download does not work
+# As root, without the sandbox; without the background networking, Chromium's calls home are
+# refused by a closed network, many at a time.
+CHROMIUM_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
 HEALTH_TIMEOUT_S = 60
 STOP_TIMEOUT_S = 10
 

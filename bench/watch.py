@@ -17,10 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ("--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run")
-TRAINING_THREAD = "mlp-train"  # core.live names its thread so while it trains
+from bench.server import CHROMIUM, CHROMIUM_ARGS  # noqa: F401 - bench.run checks for it
+
 # The network the rows watch: the issue's heavy case, 36 units on every digit.
 WATCHED = {"digits": "0,1,2,3,4,5,6,7,8,9", "hidden_units": "36", "scale_pixels": "true"}
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -59,7 +57,7 @@ def watched(*, data_home: str | None, query: dict, window: float) -> dict:
     with tempfile.TemporaryDirectory(prefix="mlp-lens-watch-") as tmp, \
             serve(Path(tmp), sample=data_home is None, cache=Path(os.environ["MLP_LENS_CACHE"]),
                   env=extra) as server, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
                                              args=list(CHROMIUM_ARGS))
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(server.url + "/Data")  # imports and the data load, before the clock
@@ -120,6 +118,8 @@ def process_cpu(pid: int) -> float:
 
 def _training_cpu(pid: int) -> dict[int, float]:
     """The CPU seconds of each thread of ``pid`` that trains now (named ``mlp-train``)."""
+    from core.live import TRAINING_THREAD
+
     found = {}
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:

@@ -160,13 +160,6 @@ def test_the_estimate_comes_from_similar_runs_and_the_own_pace(small):
     assert pace.describe(30.0) == "about 30 s" and pace.describe(300) == "about 5 min"
 
 
-def _until(condition, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "the run did not get there in time"
-        time.sleep(0.02)
-
-
 def test_two_sessions_watching_one_run_make_one_frame_per_epoch(small):
     """Everyone watching a run shares one drawing per epoch (and weight style): looking again
     without a new epoch draws nothing; a step draws once more, however many pages look."""
@@ -175,9 +168,9 @@ def test_two_sessions_watching_one_run_make_one_frame_per_epoch(small):
     run = start_training(params, small, session="a")
     try:
         assert start_training(params, small, session="b") is run
-        _until(lambda: run.snapshot() is not None and run.snapshot().epoch >= 2)  # a curve
+        _wait_until(lambda: run.snapshot() is not None and run.snapshot().epoch >= 2)  # a curve
         run.pause()
-        _until(lambda: run.held)
+        _wait_until(lambda: run.held)
         first = run.frame(DEFAULT_STYLE)
         assert run.draws == 1
         for _ in range(6):  # a's and b's pages refreshing, three times each
@@ -191,7 +184,7 @@ def test_two_sessions_watching_one_run_make_one_frame_per_epoch(small):
         assert grey.grid_png != first.grid_png and run.draws == 2
         held_at = first.epoch
         run.step()
-        _until(lambda: run.held and run.snapshot().epoch == held_at + 1)
+        _wait_until(lambda: run.held and run.snapshot().epoch == held_at + 1)
         later = [run.frame(DEFAULT_STYLE) for _ in range(4)]
         assert {frame.epoch for frame in later} == {held_at + 1}
         assert run.draws == 3

@@ -18,18 +18,16 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from bench.server import Server, ServerFailed, serve, server_environment  # noqa: F401
+from bench.server import (  # noqa: F401 - the browser tests import them from here
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    Server,
+    ServerFailed,
+    serve,
+    server_environment,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = (
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-)
 REQUIRE_BROWSER_ENV = "MLP_LENS_REQUIRE_BROWSER"  # "1" in CI: a missing Chromium fails
 SCREENSHOTS_ENV = "MLP_LENS_SCREENSHOTS"
 # Tall, because Streamlit's main area scrolls inside the window: a full-page
