@@ -23,7 +23,7 @@ OPERATOR_ENV = "MLP_LENS_OPERATOR"  # "1": this page shows the cache folder and 
 
 
 def operator() -> bool:
-    """Whether the server runs with the operator switch on (see the README)."""
+    """Whether the server runs with the operator switch on (see docs/operators.md)."""
     return os.environ.get(OPERATOR_ENV) == "1"
 
 
