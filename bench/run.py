@@ -141,6 +141,10 @@ class Bench:
                 max_iter=self.args.max_iter, seeds=list(SEEDS), parallel=parallel)
         found["capacity"] = self._measure("parallel capacity: one process, then two at once",
                                           "capacity", cache=self.work / "capacity")
+        found["first_weights"] = self._measure(
+            "first live weights of a new network (offline sample)", "first_weights",
+            cache=_fresh_cache(self.prime, self.work / "first_weights"),
+            max_iter=self.args.max_iter)
         for how in ("processes", "threads"):
             found[f"two_{how}"] = self._measure(
                 f"2 trainings at once in 2 {how}", "two_trainings", cache=self.prime,
@@ -216,7 +220,7 @@ class Bench:
 _ALL_KEYS = ("fetch", "load", "lesson", "lesson_scaled", "cold", "warm", "cold_scaled",
              "warm_scaled", "holdout", "holdout_scaled", "page", "charts", "core_alone",
              "watched", "seeds_sequential", "seeds_parallel", "capacity", "two_processes",
-             "two_threads", "sweep_sequential",
+             "two_threads", "first_weights", "sweep_sequential",
              "sweep_local", "sweep_dask", "recording", "history_size")
 
 

@@ -4,9 +4,9 @@
 opens *The data* page once (so imports and the data load are behind it, as on a
 server that has had a visitor), then opens a link to a network nobody has
 trained and times it from the link to the finished page. Meanwhile it reads
-the server's CPU time per thread from ``/proc``: the training thread (named
-``mlp-train`` while it trains) and everything else (the page threads, the
-event loop), over a window while the training runs. ``core_alone`` trains the
+the CPU time from ``/proc``: the training's worker process (named ``mlp-train``
+while it trains) and the server's (the page threads, the event loop), over a
+window while the training runs. ``core_alone`` trains the
 same network with ``core.train.train_mlp`` in a fresh process, as the baseline.
 """
 
@@ -68,7 +68,7 @@ def watched(*, data_home: str | None, query: dict, window: float) -> dict:
         expect(live.or_(done).first).to_be_visible(timeout=600_000)
         first_view = time.perf_counter() - began
         cpu = _window(server.pid, window) if live.count() else _NOT_SEEN
-        while _training_cpu(server.pid):
+        while training_cpu(server.pid):
             time.sleep(0.05)
         trained = time.perf_counter() - began  # the training thread has ended
         expect(done).to_be_visible(timeout=3_600_000)
@@ -85,23 +85,23 @@ _NOT_SEEN = {"window": 0.0, "page_cores": None, "training_cores": None}  # over 
 
 
 def _window(pid: int, seconds: float) -> dict:
-    """The server's CPU time over up to ``seconds`` of a training, split into the training
-    thread and the rest (the page threads, which come and go, and the event loop), in cores:
+    """CPU time over up to ``seconds`` of a training: the training's worker process, and the
+    server (the page threads, which come and go, and the event loop), in cores:
     read every quarter second, up to the last reading at which the training still ran. None
     where it ran for less than a second of the window."""
-    first, first_total, start = _training_cpu(pid), process_cpu(pid), time.perf_counter()
+    first, first_total, start = training_cpu(pid), process_cpu(pid), time.perf_counter()
     last = None
     while time.perf_counter() - start < seconds:
         time.sleep(0.25)
-        now, total, at = _training_cpu(pid), process_cpu(pid), time.perf_counter()
+        now, total, at = training_cpu(pid), process_cpu(pid), time.perf_counter()
         if not now or set(now) != set(first):
             break  # the training ended (or another began): its last reading was the one before
         last = (now, total, at - start)
     if not first or last is None or last[2] < 1.0:
         return _NOT_SEEN
     now, total, wall = last
-    trained = sum(now[tid] - first[tid] for tid in now)
-    pages = total - first_total - trained
+    trained = sum(now[worker] - first[worker] for worker in now)
+    pages = total - first_total  # the trainings run in worker processes, not in the server
     return {"window": wall, "page_cores": pages / wall, "training_cores": trained / wall}
 
 
@@ -116,15 +116,23 @@ def process_cpu(pid: int) -> float:
     return _cpu(Path(f"/proc/{pid}/stat").read_text())
 
 
-def _training_cpu(pid: int) -> dict[int, float]:
-    """The CPU seconds of each thread of ``pid`` that trains now (named ``mlp-train``)."""
-    from core.live import TRAINING_THREAD
+def training_cpu(pid: int) -> dict[int, float]:
+    """The CPU seconds of each worker process of server ``pid`` that trains now (its jobs'
+    workers, children of its fork server, named ``mlp-train`` while they train)."""
+    import psutil
+
+    from core.jobs import TRAINING_THREAD
 
     found = {}
-    for task in Path(f"/proc/{pid}/task").iterdir():
+    try:
+        children = psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return found
+    for child in children:
         try:
-            if (task / "comm").read_text().strip() == TRAINING_THREAD:
-                found[int(task.name)] = _cpu((task / "stat").read_text())
-        except OSError:
-            continue  # the thread ended
+            if child.name() == TRAINING_THREAD:
+                times = child.cpu_times()
+                found[child.pid] = times.user + times.system
+        except psutil.NoSuchProcess:
+            continue  # the training ended
     return found

@@ -10,7 +10,7 @@ and its peak resident memory (``ru_maxrss``: kilobytes on Linux).
 import json
 import resource
 import sys
-from time import perf_counter
+from time import perf_counter, sleep
 
 START = perf_counter()  # before any workload's imports: totals include them
 MARKER = "BENCH_RESULT"
@@ -159,11 +159,13 @@ def sweep(*, data_home: str, max_iter: int, engine: str) -> dict:
 
 def two_trainings(*, data_home: str, max_iter: int, how: str) -> dict:
     """Two networks (the lesson config, seeds 2 and 3, not cached) trained at once: in two
-    threads of this process, as the server's live trainings run today, or in two processes
-    forked from it (each with the data already in memory), as worker processes would."""
-    import multiprocessing
+    threads of this process, as the server's live trainings ran before, or as two jobs
+    (``core.jobs``: worker processes from the fork server, as every training runs now)."""
+    import math
     import threading
 
+    from core import jobs
+    from core.budget import Budget
     from core.data import load_mnist
     from core.params import TrainParams
     from core.process import configure_process
@@ -172,19 +174,60 @@ def two_trainings(*, data_home: str, max_iter: int, how: str) -> dict:
     configure_process()
     data = load_mnist(data_home=data_home)
     params = [TrainParams(max_iter=max_iter, random_state=seed) for seed in (2, 3)]
-    began = perf_counter()
     if how == "threads":
+        began = perf_counter()
         workers = [threading.Thread(target=train_once, args=(one, data)) for one in params]
-    else:  # forked: the children have the data and the imports already
-        context = multiprocessing.get_context("fork")
-        workers = [context.Process(target=train_once, args=(one, data)) for one in params]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    failed = [w.exitcode for w in workers if getattr(w, "exitcode", 0)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        failed = []
+    else:
+        _warm_fork_server(data)  # a server has done this once, at its first visitor
+        began, trainers = perf_counter(), Budget(2)
+        started = [jobs.start(one, data, session="bench", trainers=trainers,
+                              unwatched_after=math.inf) for one in params]
+        failed = [job.error for job in started if not job.wait() or job.error]
     return {"seconds": perf_counter() - began, "how": how, "n_samples": len(data.y),
-            "problem": f"a worker exited with {failed}" if failed else ""}
+            "problem": f"a worker failed: {failed}" if failed else ""}
+
+
+def first_weights(*, max_iter: int) -> dict:
+    """From asking for a new network (36 units, every digit of the offline sample) to its
+    first epoch's weights in this process, as a live view gets them: a job whose worker comes
+    from a fork server that has served a visitor before."""
+    from core import jobs
+    from core.data import load_sample
+    from core.params import TrainParams
+    from core.process import configure_process
+
+    configure_process()
+    data = load_sample()
+    warm = _warm_fork_server(data)
+    params = TrainParams(hidden_units=36, digits=tuple(range(10)), scale_pixels=True,
+                         max_iter=max_iter, random_state=4242)
+    began = perf_counter()
+    job = jobs.start(params, data, session="bench")
+    while job.snapshot() is None and not job.done:
+        sleep(0.001)
+    first = perf_counter() - began
+    job.release("bench", stop=True)
+    job.wait(30)
+    return {"seconds": first, "warm_up": warm, "n_samples": job.images,
+            "problem": job.error or ""}
+
+
+def _warm_fork_server(data) -> float:
+    """Train one tiny network as a job: the fork server has then imported scikit-learn (it
+    does so once per server, 1-3 s). Seconds it took."""
+    from core import jobs
+    from core.params import TrainParams
+
+    began = perf_counter()
+    job = jobs.start(TrainParams(hidden_units=2, max_iter=1, random_state=4241), data,
+                     session="warm-up")
+    job.wait(120)
+    return perf_counter() - began
 
 
 def capacity(*, seconds: float = 1.0) -> dict:
@@ -416,7 +459,7 @@ def _digest(arrays) -> str:
 
 WORKLOADS = {f.__name__: f for f in (lesson_script, lens_train, seeds, sweep, capacity,
                                      fetch_load, lens_load, page, recording, history_size,
-                                     charts, core_alone, watched, two_trainings)}
+                                     charts, core_alone, watched, two_trainings, first_weights)}
 
 
 def main(argv: list[str]) -> None:

@@ -1,10 +1,10 @@
 """The server-wide training budget: how many networks may train at once, and who waits.
 
 One server serves a whole class. Every training costs a core and ~0.4 GB on
-the full data, so all of them, whatever starts them (a page's live training
-thread, a Compare seed's worker process, a sweep's local worker), take a
-``Ticket`` from the one ``Budget`` of the process first and give it back when
-they end. At most ``MLP_LENS_MAX_TRAININGS`` tickets are granted at once (by
+the full data, so every job (``core.jobs``: a live training, a Compare seed, a
+row of a local sweep) takes a ``Ticket`` from the one ``Budget`` of the
+process before its worker trains, and gives it back when it ends or is
+paused. At most ``MLP_LENS_MAX_TRAININGS`` tickets are granted at once (by
 default the number of cores); the others wait in one first-come, first-served
 line and know their place in it, so a page can say "waiting for a free
 trainer: 2nd in line".
@@ -22,8 +22,6 @@ Usage::
         train()
     finally:
         ticket.release()                   # also leaves the line if never granted
-
-or, when there is nothing to show meanwhile, ``with budget().slot("sweep"):``.
 """
 
 from __future__ import annotations
@@ -33,7 +31,6 @@ import logging
 import os
 import threading
 from collections import deque
-from contextlib import contextmanager
 from time import monotonic
 
 MAX_TRAININGS_ENV = "MLP_LENS_MAX_TRAININGS"
@@ -93,18 +90,6 @@ class Budget:
             self._line.append(ticket)
             self._grant()
         return ticket
-
-    @contextmanager
-    def slot(self, label: str = "", *, timeout: float | None = None):
-        """Hold a trainer for the ``with`` block, waiting for one first (``TimeoutError`` if
-        none is free within ``timeout`` seconds)."""
-        ticket = self.request(label)
-        try:
-            if not ticket.wait(timeout):
-                raise TimeoutError(f"no free trainer within {timeout} s")
-            yield ticket
-        finally:
-            ticket.release()
 
     @property
     def busy(self) -> int:

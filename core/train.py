@@ -210,13 +210,16 @@ def _make_sure_it_is_kept(cached_fit, params: TrainParams, data: MnistData,
         log.warning("could not clean up the failed save: %s", exc)
 
 
-def train_once(params: TrainParams, data: MnistData) -> TrainResult | TrainingFailure:
-    """Train without the persistent cache: what a sweep worker runs.
+def train_once(params: TrainParams, data: MnistData, *, on_epoch=None
+               ) -> TrainResult | TrainingFailure:
+    """Train without the persistent cache: what a worker process runs (``core.jobs``, a Dask
+    sweep's worker). ``on_epoch`` as for ``train_mlp``.
 
     Returns the network, or the failure saying why there is none (as the cache
     holds it). The caller puts it into its own cache with ``store_trained``.
     """
-    return _fit(params, data.fingerprint, data)
+    _check_test_rows(params, data)
+    return _fit(params, data.fingerprint, data, on_epoch)
 
 
 def store_trained(params: TrainParams, data: MnistData,

@@ -1,12 +1,10 @@
-"""The server-wide training budget: a line for trainers, shared by live runs and seed workers."""
+"""The server-wide training budget: one line for trainers, for every job (live runs, seeds)."""
 
 import time
 
-import pytest
-
 from core.budget import Budget, ordinal, place_text
 from core.compare import SeedTraining
-from core.live import start_training
+from core.jobs import start as start_training
 from core.params import TrainParams
 from core.train import is_trained
 
@@ -31,16 +29,6 @@ def test_tickets_are_granted_up_to_the_limit_then_first_come_first_served():
     assert third.granted and third.place == 0 and trainers.busy == 2
     first.release()  # twice: nothing more is freed
     assert trainers.busy == 2 and trainers.peak == 2
-
-
-def test_a_slot_waits_for_a_free_trainer_and_gives_up_after_its_timeout():
-    trainers = Budget(1)
-    with trainers.slot("first"):
-        with pytest.raises(TimeoutError), trainers.slot("second", timeout=0.1):
-            pass
-        assert trainers.waiting == 0  # the one that gave up left the line
-    with trainers.slot("third", timeout=0.1) as ticket:
-        assert ticket.granted
 
 
 def test_the_budget_and_the_timeout_come_from_the_environment(monkeypatch):
@@ -97,11 +85,14 @@ def test_a_training_nobody_watches_stops_uncached_and_trains_again_on_request(sm
 
 def test_a_waiting_training_nobody_watches_leaves_the_line(small):
     trainers = Budget(1)
-    with trainers.slot("someone else"):
+    held = trainers.request("someone else")
+    try:
         run = start_training(TrainParams(max_iter=5, scale_pixels=True, random_state=64), small,
                              session="a", trainers=trainers, unwatched_after=0.5)
-        assert run.wait(10) and run.abandoned
+        assert run.wait(10) and run.abandoned and run.pid is None  # no worker started
         assert trainers.waiting == 0
+    finally:
+        held.release()
 
 
 def test_seed_workers_and_live_trainings_share_one_budget(sample):
@@ -113,13 +104,13 @@ def test_seed_workers_and_live_trainings_share_one_budget(sample):
                         trainers=trainers)
     assert _until(lambda: work.poll()[66].state == "waiting" and live.snapshot() is not None)
     assert [work.jobs[seed].place for seed in (66, 67)] == [1, 2]
-    assert all(job.process is None for job in work.jobs.values())
+    assert all(work.job(seed).pid is None for seed in (66, 67))  # no worker yet
     live.release("a", stop=True)
     most = 0
     deadline = time.monotonic() + 120
     while not work.finished and time.monotonic() < deadline:
-        alive = sum(job.process is not None and job.process.is_alive()
-                    for job in work.jobs.values())
+        alive = sum(work.job(seed).pid is not None and not work.job(seed).done
+                    for seed in (66, 67))
         most = max(most, alive)
         time.sleep(0.05)
     ended = {seed: (job.state, job.error) for seed, job in work.jobs.items()}
@@ -131,16 +122,15 @@ def test_seed_workers_nobody_watches_are_stopped(sample):
     trainers = Budget(2)
     work = SeedTraining(TrainParams(scale_pixels=True, max_iter=LONG, hidden_units=30), (68,),
                         sample, trainers=trainers, unwatched_after=1.0)
-    job = work.jobs[68]
-    assert _until(lambda: job.state == "training")  # read without poll(): nobody watches
-    assert _until(lambda: job.state == "stopped", timeout=20)
-    assert _until(lambda: not job.process.is_alive(), timeout=10)
-    assert trainers.busy == 0
+    job = work.job(68)
+    assert _until(lambda: job.snapshot() is not None)  # read without poll(): nobody watches
+    assert job.wait(20) and job.abandoned and job.state == "stopped"
+    assert work.poll()[68].state == "stopped" and trainers.busy == 0
     work.retry(68)  # asked again: it goes back in line and trains
-    assert _until(lambda: work.poll()[68].state == "training")
+    assert work.job(68) is not job
+    assert _until(lambda: work.poll()[68].epoch > 0)
     work.stop()
-    assert _until(lambda: not work.jobs[68].process.is_alive(), timeout=10)
-    assert trainers.busy == 0
+    assert work.job(68).wait(10) and trainers.busy == 0
 
 
 def test_a_held_training_gives_its_trainer_back_and_waits_in_line_to_go_on(small):

@@ -1,4 +1,4 @@
-"""Comparing seeds: unit alignment, seed lists, and training in worker processes."""
+"""Comparing seeds: unit alignment, seed lists, and each seed a job shared with every page."""
 
 import os
 import signal
@@ -11,8 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from core import jobs
 from core.budget import Budget
 from core.compare import MAX_SEEDS, SeedTraining, align_units, clean_seeds, stability
+from core.jobs import TRAINING_THREAD
 from core.params import TrainParams
 from core.train import is_trained, make_model, train_mlp, training_inputs
 from core.weights import hidden_weight_images
@@ -86,19 +88,18 @@ def test_workers_train_seeds_in_parallel_into_the_cache(sample):
 def test_a_crashed_worker_fails_its_seed_and_the_others_still_finish(sample):
     work = SeedTraining(TrainParams(scale_pixels=True, max_iter=150), (41, 42), sample, n_jobs=2,
                         trainers=Budget(2))
-    jobs = _started(work, 41)
-    os.kill(jobs[41].process.pid, signal.SIGKILL)
-    start = time.monotonic()
+    _started(work, 41)
+    os.kill(work.job(41).pid, signal.SIGKILL)
     assert work.wait(120)
-    assert time.monotonic() - start < 120
-    assert jobs[41].state == "failed" and "exit code -9" in jobs[41].error
+    jobs = work.poll()
+    assert jobs[41].state == "failed" and "killed by signal SIGKILL" in jobs[41].error
     assert jobs[42].state == "done"
 
 
 def _started(work: SeedTraining, seed: int, timeout: float = 30) -> dict:
-    """The jobs, once ``seed``'s worker process has started."""
+    """The jobs, once ``seed``'s worker process has sent its first epoch."""
     deadline = time.monotonic() + timeout
-    while work.poll()[seed].state != "training" and time.monotonic() < deadline:
+    while work.poll()[seed].epoch == 0 and time.monotonic() < deadline:
         time.sleep(0.02)
     assert work.jobs[seed].state == "training"
     return work.jobs
@@ -106,7 +107,7 @@ def _started(work: SeedTraining, seed: int, timeout: float = 30) -> dict:
 
 def test_workers_use_the_cache_folder_the_page_uses_now(sample, tmp_path, monkeypatch):
     """The fork server is started once, with the environment of that moment; a later change
-    of MLP_LENS_CACHE (another server setting, a test) still reaches the workers."""
+    of MLP_LENS_CACHE (another server setting, a test) still holds for the networks."""
     SeedTraining(TrainParams(scale_pixels=True, max_iter=2), (51,), sample).wait(120)
     monkeypatch.setenv("MLP_LENS_CACHE", str(tmp_path))
     params = TrainParams(scale_pixels=True, max_iter=2, random_state=52)
@@ -118,7 +119,7 @@ def test_workers_use_the_cache_folder_the_page_uses_now(sample, tmp_path, monkey
 
 def test_workers_run_only_their_seed_never_the_page(sample, tmp_path, monkeypatch):
     """Streamlit points ``__main__`` at the page it runs, and multiprocessing re-runs the main
-    script in every child: a seed worker must train its seed and nothing else."""
+    script in every child: a worker must train its network and nothing else."""
     ran = tmp_path / "page-ran"
     page = tmp_path / "page.py"
     page.write_text(f"open({str(ran)!r}, 'a').write('a worker ran the page\\n')\n")
@@ -160,15 +161,16 @@ def test_seeds_train_after_the_data_copy_was_truncated(tmp_path, monkeypatch):
     assert work.wait(120) and work.jobs[73].state == "done", work.jobs[73].error
 
 
-def test_without_a_usable_cache_folder_seeds_train_in_the_server(sample, tmp_path, monkeypatch):
-    """A worker could not hand its network back: the seeds train in threads, kept in memory."""
+def test_without_a_usable_cache_folder_seeds_still_train_in_workers_kept_in_memory(
+        sample, tmp_path, monkeypatch):
+    """The worker hands its network back over its pipe; the server keeps it in memory."""
     (tmp_path / "file").write_text("not a folder")
     monkeypatch.setenv("MLP_LENS_CACHE", str(tmp_path / "file"))
     params = TrainParams(scale_pixels=True, max_iter=3)
     work = SeedTraining(params, (74, 75), sample, trainers=Budget(1))
     assert work.wait(120)
     assert {seed: job.state for seed, job in work.jobs.items()} == {74: "done", 75: "done"}
-    assert all(job.process is None for job in work.jobs.values())
+    assert all(work.job(seed).pid is not None for seed in (74, 75))
     assert is_trained(replace(params, random_state=74), sample)
 
 
@@ -183,10 +185,11 @@ def test_a_seed_shows_its_weights_while_it_trains_and_stop_ends_the_rest(sample)
     images = work.weights(61)
     assert images is not None and images.shape == (5, 28, 28)
     assert np.abs(images).max() > 0
-    assert work.weights(62) is None  # waiting for a free worker: nothing to show yet
+    assert work.weights(62) is None  # waiting for its turn: nothing to show yet
     work.stop()
     assert work.finished
     assert {seed: job.state for seed, job in work.jobs.items()} == {61: "stopped", 62: "stopped"}
+    assert work.job(61).wait(10) and work.job(61).state == "stopped"  # its worker ended
 
 
 # Identical requests share one training. 30 units on ten digits: ~35 ms an epoch on the sample
@@ -212,28 +215,25 @@ def _following(work: SeedTraining, seed: int) -> bool:
 def test_two_pages_comparing_the_same_seeds_share_one_worker_per_seed(sample, tmp_path,
                                                                       monkeypatch):
     """A teacher's link opened twice: each seed trains once, the second page follows the first's
-    workers (live epoch and weights included), and both end with the same cached networks."""
-    from core.compare import workers_started
-
+    jobs (live epoch and weights included), and both end with the same cached networks."""
     monkeypatch.setenv("MLP_LENS_CACHE", str(tmp_path))  # nothing cached: both must train
-    before = workers_started()
+    before = jobs.started()
     trainers = Budget(4)
     first = SeedTraining(_network(100), (91, 92), sample, n_jobs=2, trainers=trainers)
     second = None
     try:
-        assert _until(lambda: all(job.state == "training" for job in first.poll().values()))
+        assert _until(lambda: all(job.epoch for job in first.poll().values()))
         second = SeedTraining(_network(100), (91, 92), sample, n_jobs=2, trainers=trainers)
         assert _until(lambda: _following(second, 91) and _following(second, 92))
-        assert _until(lambda: second.epoch(91) > 0)
         images = second.weights(91)
         assert images is not None and images.shape == (30, 28, 28) and np.abs(images).max() > 0
-        assert second.jobs[91].process is first.jobs[91].process
+        assert second.job(91) is first.job(91)
         assert second.jobs[91].place == 0 and trainers.waiting == 0  # nobody else kept in line
         assert first.wait(300) and second.wait(60)
         for work in (first, second):
             assert {seed: job.state for seed, job in work.jobs.items()} == {91: "done",
                                                                              92: "done"}
-        assert workers_started() - before == 2
+        assert jobs.started() - before == 2
         assert len(list((tmp_path / "models").rglob("output.pkl"))) == 2
         assert trainers.busy == 0 and trainers.peak == 2
     finally:
@@ -243,39 +243,36 @@ def test_two_pages_comparing_the_same_seeds_share_one_worker_per_seed(sample, tm
 
 
 def test_a_seed_goes_on_for_its_follower_when_the_page_that_started_it_stops(sample):
-    """The first visitor presses Stop: their seed stops for them, but the worker keeps
-    training for the second visitor, who gets the network (no second training)."""
-    from core.compare import workers_started
-
-    before = workers_started()
+    """The first visitor presses Stop: their seed stops for them, but the job keeps training
+    for the second visitor, who gets the network (no second training)."""
+    before = jobs.started()
     trainers = Budget(2)
     first = SeedTraining(_network(150), (93,), sample, trainers=trainers)
     second = None
     try:
-        assert _until(lambda: first.poll()[93].state == "training")
+        assert _until(lambda: first.poll()[93].epoch > 0)
         second = SeedTraining(_network(150), (93,), sample, trainers=trainers)
-        assert _until(lambda: _following(second, 93) and second.epoch(93) > 0)
+        assert _until(lambda: _following(second, 93))
         assert first.epoch(93) < 150  # still training when its visitor stops it
         first.stop()
-        assert first.jobs[93].state == "stopped"
-        assert second.jobs[93].process.is_alive()
+        assert first.poll()[93].state == "stopped"
         assert second.wait(300) and second.jobs[93].state == "done"
-        assert second.jobs[93].process.exitcode == 0  # finished, never ended by the Stop
-        assert workers_started() - before == 1 and trainers.busy == 0
+        assert second.job(93).result is not None  # finished, never ended by the Stop
+        assert jobs.started() - before == 1 and trainers.busy == 0
     finally:
         first.stop()
         if second is not None:
             second.stop()
 
 
-def test_a_worker_is_stopped_as_unwatched_only_when_no_page_waiting_for_it_looks(sample):
-    """The page that started a worker is closed; the one following it still polls: the worker
-    goes on. Once neither polls, it is stopped and its trainer freed."""
+def test_a_job_is_stopped_as_unwatched_only_when_no_page_waiting_for_it_looks(sample):
+    """The page that started a job is closed; the one following it still polls: the job goes
+    on. Once neither polls, it is stopped, its worker ends and its trainer is freed."""
     trainers = Budget(2)
     first = SeedTraining(_network(LONG), (94,), sample, trainers=trainers, unwatched_after=1.0)
     second = None
     try:
-        assert _until(lambda: first.poll()[94].state == "training")
+        assert _until(lambda: first.poll()[94].epoch > 0)
         second = SeedTraining(_network(LONG), (94,), sample, trainers=trainers,
                               unwatched_after=1.0)
         assert _until(lambda: first.poll() and _following(second, 94))
@@ -284,12 +281,11 @@ def test_a_worker_is_stopped_as_unwatched_only_when_no_page_waiting_for_it_looks
         while time.monotonic() < deadline:  # only the second page is open
             second.poll()
             time.sleep(0.2)
-        assert first.jobs[94].state == "stopped" and first.jobs[94].abandoned
-        assert second.poll()[94].state == "training"
-        assert second.jobs[94].process.is_alive() and trainers.busy == 1
-        assert _until(lambda: second.jobs[94].state == "stopped", timeout=20)  # nobody looks
-        assert _until(lambda: not second.jobs[94].process.is_alive(), timeout=10)
-        assert trainers.busy == 0
+        assert second.poll()[94].state == "training" and trainers.busy == 1
+        job = second.job(94)
+        assert job.wait(20)  # nobody looks
+        assert second.poll()[94].state == "stopped" and second.jobs[94].abandoned
+        assert first.poll()[94].state == "stopped" and trainers.busy == 0
     finally:
         first.stop()
         if second is not None:
@@ -297,55 +293,58 @@ def test_a_worker_is_stopped_as_unwatched_only_when_no_page_waiting_for_it_looks
 
 
 def test_a_seed_trained_live_on_explore_is_joined_not_trained_again(sample):
-    """The network is training live (the Explore page): a Compare seed of it follows that run,
-    and the Explore visitor leaving does not end it while the Compare page waits for it."""
-    from core.compare import workers_started
-    from core.live import start_training
-    from core.train import trainings_run
-
+    """The network is training live (the Explore page): a Compare seed of it follows that job,
+    and the Explore visitor leaving does not end it while the Compare page waits for it. The
+    reverse too: Explore asking for a network a Compare page trains follows its job."""
     params = _network(120, random_state=95)
     trainers = Budget(2)
-    live = start_training(params, sample, session="explore", trainers=trainers)
+    live = jobs.start(params, sample, session="explore", trainers=trainers)
     work = None
     try:
         assert _until(lambda: live.snapshot() is not None)
-        workers, trained = workers_started(), trainings_run()
+        started = jobs.started()
         work = SeedTraining(_network(120), (95,), sample, trainers=trainers)
         assert _until(lambda: _following(work, 95))
-        assert work.jobs[95].run is live and work.jobs[95].process is None
+        assert work.job(95) is live
         assert work.epoch(95) > 0 and work.weights(95).shape == (30, 28, 28)
         live.release("explore", stop=True)  # the Explore visitor moves on
         assert work.wait(300) and work.jobs[95].state == "done"
         assert live.result is not None and not live.result.stopped
-        assert workers_started() == workers and trainings_run() == trained  # no second training
+        assert jobs.started() == started  # no second training
         assert is_trained(params, sample)
+
+        work = SeedTraining(_network(LONG), (195,), sample, trainers=trainers)
+        assert _until(lambda: work.poll()[195].epoch > 0)
+        explore = jobs.start(_network(LONG, random_state=195), sample, session="explore")
+        assert explore is work.job(195) and jobs.started() == started + 1
     finally:
         live.release("explore", stop=True)
         if work is not None:
+            work.job(195).release("explore", stop=True)
             work.stop()
 
 
-def test_a_follower_whose_training_dies_trains_the_seed_itself(sample):
-    """The followed worker is killed: the page that started it shows the failure; the follower
-    goes back in line, trains the seed in its own worker (exactly one more) and ends done."""
-    from core.compare import workers_started
-
-    before = workers_started()
+def test_a_killed_worker_fails_the_seed_on_every_page_and_retry_trains_it(sample):
+    """The worker both pages follow is killed: both show the failure; Retry on one trains the
+    seed in a new worker (exactly one more), and the other page follows that one."""
+    before = jobs.started()
     trainers = Budget(2)
     first = SeedTraining(_network(150), (96,), sample, trainers=trainers)
     second = None
     try:
-        assert _until(lambda: first.poll()[96].state == "training")
+        assert _until(lambda: first.poll()[96].epoch > 0)
         second = SeedTraining(_network(150), (96,), sample, trainers=trainers)
         assert _until(lambda: _following(second, 96))
-        killed = first.jobs[96].process
+        killed = first.job(96)
         os.kill(killed.pid, signal.SIGKILL)
-        assert first.wait(30) and first.jobs[96].state == "failed"
-        assert "exit code -9" in first.jobs[96].error
-        assert second.wait(300), second.jobs[96]
-        assert second.jobs[96].state == "done" and not second.jobs[96].following
-        assert second.jobs[96].process is not killed
-        assert workers_started() - before == 2 and trainers.busy == 0
+        assert first.wait(30) and second.wait(30)
+        for work in (first, second):
+            assert work.jobs[96].state == "failed"
+            assert "killed by signal SIGKILL" in work.jobs[96].error
+        second.retry(96)
+        assert second.job(96) is not killed and trainers.busy + trainers.waiting == 1
+        assert second.wait(300) and second.jobs[96].state == "done"
+        assert jobs.started() - before == 2 and trainers.busy == 0
     finally:
         first.stop()
         if second is not None:
@@ -354,28 +353,27 @@ def test_a_follower_whose_training_dies_trains_the_seed_itself(sample):
 
 def test_a_waiting_seed_looks_again_before_it_starts_a_worker(sample):
     """While a seed waits for a trainer, its network is trained elsewhere and cached: once
-    granted, it is done and gives the trainer back at once. A seed waiting in line while
-    another page starts the same network leaves the line and follows it."""
-    from core.compare import workers_started
-
+    granted, it is done and gives the trainer back at once, without a worker. A second page
+    asking for a network waiting in line joins the same job: one place in line."""
     trainers = Budget(1)
     held = trainers.request("another visitor")
-    before = workers_started()
+    before = jobs.started()
     work = SeedTraining(_network(5), (97,), sample, trainers=trainers)
     other = None
     try:
         assert _until(lambda: work.poll()[97].state == "waiting")
-        train_mlp(_network(5, random_state=97), sample)  # e.g. the Explore page, meanwhile
+        assert work.jobs[97].place == 1
+        train_mlp(_network(5, random_state=97), sample)  # e.g. another server, meanwhile
         held.release()
         assert work.wait(30) and work.jobs[97].state == "done"
-        assert workers_started() == before and trainers.busy == 0
+        assert jobs.started() == before and trainers.busy == 0
 
         held = trainers.request("another visitor")
         work = SeedTraining(_network(LONG), (98,), sample, trainers=trainers)
         assert _until(lambda: work.poll()[98].state == "waiting")
         other = SeedTraining(_network(LONG), (98,), sample, trainers=Budget(1))  # another budget
-        assert _until(lambda: _following(work, 98))
-        assert trainers.waiting == 0 and workers_started() == before + 1
+        assert other.job(98) is work.job(98) and other.poll()[98].state == "waiting"
+        assert trainers.waiting == 1 and jobs.started() == before
     finally:
         held.release()
         work.stop()
@@ -383,23 +381,22 @@ def test_a_waiting_seed_looks_again_before_it_starts_a_worker(sample):
             other.stop()
 
 
-def test_a_seed_does_not_wait_on_a_live_training_its_visitor_paused(sample):
-    """Pause holds a live training for as long as its visitor likes: a Compare seed that
-    followed it goes back in line and trains the network in its own worker."""
-    from core.live import start_training
-
-    trainers = Budget(2)
-    live = start_training(_network(LONG, random_state=99), sample, session="explore",
-                          trainers=trainers)
+def test_a_seed_whose_live_training_is_paused_shows_it_held_and_frees_its_trainer(sample):
+    """Pause on Explore holds the one training of that network: the Compare card says it is
+    held (its trainer goes to whoever waits), and it goes on when the visitor resumes."""
+    trainers = Budget(1)
+    live = jobs.start(_network(40, random_state=99), sample, session="explore",
+                      trainers=trainers)
     work = None
     try:
         assert _until(lambda: live.snapshot() is not None)
-        work = SeedTraining(_network(LONG), (99,), sample, trainers=trainers)
+        work = SeedTraining(_network(40), (99,), sample, trainers=trainers)
         assert _until(lambda: _following(work, 99))
         live.pause()
-        assert _until(lambda: work.poll()[99].state == "training" and not work.jobs[99].following)
-        assert work.jobs[99].run is None and work.jobs[99].process.is_alive()
-        assert not live.done  # still held for its own visitor
+        assert _until(lambda: work.poll()[99].state == "held")
+        assert trainers.busy == 0 and work.weights(99) is not None
+        live.resume()
+        assert work.wait(300) and work.jobs[99].state == "done"
     finally:
         live.release("explore", stop=True)
         if work is not None:
@@ -410,15 +407,13 @@ def test_when_no_worker_can_start_each_seed_fails_with_the_reason_and_frees_its_
         sample, monkeypatch):
     """The machine refuses a new process (out of process slots, say): the seeds fail with a
     message the page shows, instead of waiting forever with a trainer held."""
-    import core.compare
-
-    def no_process(*args, **kwargs):
+    def no_process(self):
         raise OSError("Resource temporarily unavailable")
 
-    monkeypatch.setattr(core.compare, "_worker_for", no_process)
+    monkeypatch.setattr(jobs.Job, "_start_worker", no_process)
     trainers = Budget(2)
-    params = TrainParams(max_iter=5, scale_pixels=True)
-    work = SeedTraining(params, [97, 98], sample, trainers=trainers)
+    params = TrainParams(max_iter=5, scale_pixels=True, random_state=197)
+    work = SeedTraining(params, [197, 198], sample, trainers=trainers)
     try:
         assert work.wait(30)
         assert [job.state for job in work.poll().values()] == ["failed", "failed"]
@@ -441,15 +436,16 @@ params = TrainParams(hidden_units=30, digits=tuple(range(10)), scale_pixels=True
                      learning_rate_init=1e-4)
 work = SeedTraining(params, (96, 97), data)
 while not all(work.epoch(seed) > 0 for seed in (96, 97)):
+    work.poll()
     time.sleep(0.05)
 print("TRAINING", flush=True)
 time.sleep(300)
 """
 
 
-def test_seed_workers_end_within_seconds_when_the_server_is_killed(tmp_path):
-    """A process running the Compare page's seed workers (the server) dies by SIGKILL: no
-    training, fork server or helper process it started is left within 5 s."""
+def test_workers_end_within_seconds_when_the_server_is_killed(tmp_path):
+    """A process running trainings (the server) dies by SIGKILL: no training, fork server or
+    helper process it started is left within 5 s."""
     import subprocess
 
     import psutil
@@ -461,7 +457,7 @@ def test_seed_workers_end_within_seconds_when_the_server_is_killed(tmp_path):
     try:
         assert server.stdout.readline().strip() == "TRAINING"
         started = psutil.Process(server.pid).children(recursive=True)
-        assert sum(p.name() == "mlp-seed" for p in started) == 2
+        assert sum(p.name() == TRAINING_THREAD for p in started) == 2
         os.kill(server.pid, signal.SIGKILL)
         server.wait()
         deadline = time.monotonic() + 5

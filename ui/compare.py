@@ -93,17 +93,19 @@ def progress(work: SeedTraining) -> None:
     cards = st.container(horizontal=True, gap="medium")
     for seed, job in jobs.items():
         with cards.container(key=f"seedcard_live_{seed}"):  # sized by ui.theme
-            max_iter, epoch = job.params.max_iter, work.epoch(seed)
+            max_iter, epoch = job.params.max_iter, job.epoch
             if job.place:
                 state = place_text(job.place)
             else:
                 shared = ", shared with another page" if job.following else ""
                 state = {"done": "ready", "queued": "waiting for its turn",
-                         "failed": f"failed: {job.error}", "stopped": "stopped"}.get(
+                         "failed": f"failed: {job.error}", "stopped": "stopped",
+                         "held": f"paused at epoch {epoch} on another page"}.get(
                     job.state, f"epoch {epoch} of {max_iter}{shared}")
             done = 1.0 if job.state in ("done", "failed") else epoch / max_iter
             st.progress(min(done, 1.0), text=f"seed {seed}: {state}")
-            png = _live_png(work, seed, epoch, style) if job.state == "training" else None
+            png = _live_png(work, seed, epoch, style) if job.state in ("training", "held") \
+                else None
             if png is not None:
                 st.image(png, output_format="PNG",  # as it is: "auto" re-encodes it as JPEG
                          caption=f"seed {seed} at epoch {epoch} (updating as it learns)")
@@ -136,8 +138,8 @@ def results(work: SeedTraining, data: MnistData) -> dict[int, TrainResult | str]
     """Each finished seed's network, or the message saying why it has none."""
     out = {}
     for seed, job in work.poll().items():
-        if job.state in ("queued", "waiting", "training"):
-            continue  # its worker (or the line for a trainer) has it; never trained here
+        if job.state in ("queued", "waiting", "training", "held"):
+            continue  # its job (or the line for a trainer) has it; never trained here
         if job.state == "stopped":
             out[seed] = f"Seed {seed} was stopped before it finished."
             continue

@@ -16,7 +16,7 @@ PAGE_SETTINGS = "mlp_lens_page_settings"  # a page's own widget keys -> defaults
 # with "_<n>" added once the copy has been made anew n times (ui.sidebar._take_moves says why).
 
 # Watching a network learn (ui/live.py).
-RUN = "mlp_lens_run"  # the TrainingRun this session watches
+RUN = "mlp_lens_run"  # the job (core.jobs.Job) this session watches
 STOPPED = "mlp_lens_stopped"  # the partial TrainResult the person stopped
 SESSION = "mlp_lens_session"  # this session's id, for the runs it watches
 

@@ -1,6 +1,6 @@
 """Watching a network learn: the live view of a training, Pause / Step / Resume, Stop.
 
-The worker thread (``core.live``) never calls Streamlit; a fragment polls its
+The training runs in a worker process (``core.jobs``); a fragment polls its
 snapshot once a second. Each session watches one run. Fiddling is free: when
 the settings change, the run the session leaves stops at once, unless another
 open page watches it too, so three quick slider steps leave one training.
@@ -17,7 +17,7 @@ import streamlit as st
 from core import pace
 from core.budget import budget, place_text
 from core.data import MnistData
-from core.live import TrainingRun, start_training
+from core.jobs import Job, start
 from core.params import TrainParams
 from core.train import TrainResult, cached_failure, describe_partial, training_state
 from ui import cached, colours, keys, text
@@ -49,9 +49,9 @@ def network(params: TrainParams, data: MnistData) -> TrainResult | None:
         return None
     current = st.session_state.get(keys.RUN)
     if current is not None and current.params == params and current.done and current.error:
-        st.error(current.error, icon=":material/error:")
+        _failed(current)
         return None
-    run = start_training(params, data, session=_session())
+    run = start(params, data, session=_session())
     _switch_to(run)
     (_held_view if run.held else _live_view)(run)
     return None
@@ -70,21 +70,21 @@ def stopped_banner(result: TrainResult) -> None:
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
-def _live_view(run: TrainingRun) -> None:
+def _live_view(run: Job) -> None:
     _view(run, held=False)
 
 
 @st.fragment(run_every=HELD_REFRESH_SECONDS)
-def _held_view(run: TrainingRun) -> None:
+def _held_view(run: Job) -> None:
     _view(run, held=True)
 
 
-def _view(run: TrainingRun, *, held: bool) -> None:
+def _view(run: Job, *, held: bool) -> None:
     """The run as it is now; ``held`` says which of the two refreshing views shows it: when
     the run holds, or goes on, the page switches to the other one (a run of the whole page)."""
     if run.done:
         if run.error:
-            st.error(run.error, icon=":material/error:")
+            st.rerun()  # the whole page shows the failure, with a Retry
             return
         st.rerun()  # the whole page now shows the finished network
     if run.held != held:
@@ -121,11 +121,11 @@ def _view(run: TrainingRun, *, held: bool) -> None:
             st.vega_lite_chart(frame.loss_spec, height=260, width="stretch")
 
 
-def _unit(run: TrainingRun) -> str:
+def _unit(run: Job) -> str:
     return "evaluation" if run.params.solver == "lbfgs" else "epoch"
 
 
-def _progress_text(run: TrainingRun, snapshot) -> str:
+def _progress_text(run: Job, snapshot) -> str:
     """"Training: epoch 12 of 300 · loss 0.1234 · 2.1 s · about 40 s left"."""
     unit, epoch = _unit(run), snapshot.epoch if snapshot else 0
     state = "Paused at" if run.held else "Training:"
@@ -142,7 +142,7 @@ def _progress_text(run: TrainingRun, snapshot) -> str:
     return text
 
 
-def _controls(run: TrainingRun) -> None:
+def _controls(run: Job) -> None:
     """Pause, or Resume and Step while paused; Stop keeps the network as it is."""
     row = st.container(horizontal=True, gap="small")
     if run.paused:
@@ -163,7 +163,7 @@ def _controls(run: TrainingRun) -> None:
                help="End the training now and keep the network as it is (it is not finished).")
 
 
-def _step(run: TrainingRun) -> None:
+def _step(run: Job) -> None:
     """One more epoch; the page shows it once it is held again (the held view refreshes only
     every few seconds), or the run's place in line for a trainer."""
     before = run.snapshot()
@@ -172,7 +172,7 @@ def _step(run: TrainingRun) -> None:
                 seconds=10)
 
 
-def _resume(run: TrainingRun) -> None:
+def _resume(run: Job) -> None:
     """Go on; the page shows it going (the live view) once the fit has left its hold."""
     run.resume()
     _wait_until(lambda: run.done or not run.held, seconds=2)
@@ -184,19 +184,28 @@ def _wait_until(condition, *, seconds: float) -> None:
         time.sleep(0.02)
 
 
-def _stop(run: TrainingRun) -> None:
+def _stop(run: Job) -> None:
     """Keep the network as it is at the end of the current epoch, marked as stopped."""
     # The first epoch may not have ended yet.
     _wait_until(lambda: run.snapshot() is not None or run.done, seconds=30)
+    now = run.network_now()  # asked of the worker before it ends
     run.release(_session(), stop=True)
-    snapshot = run.snapshot()
-    if snapshot is not None:
-        st.session_state[keys.STOPPED] = describe_partial(
-            run.params, run.data, snapshot.model, epoch=snapshot.epoch, seconds=snapshot.seconds)
+    if now is not None:
+        model, epoch, seconds = now
+        st.session_state[keys.STOPPED] = describe_partial(run.params, run.data, model,
+                                                          epoch=epoch, seconds=seconds)
     st.session_state.pop(keys.RUN, None)
 
 
-def _switch_to(run: TrainingRun | None) -> None:
+def _failed(run: Job) -> None:
+    """Why the training gave no network, and a Retry (a new job: a worker that died, e.g.
+    killed by the system, fails only its own training)."""
+    st.error(text.plain(run.error), icon=":material/error:")
+    st.button("Retry", key="retry_training", icon=":material/refresh:", type="primary",
+              on_click=lambda: st.session_state.pop(keys.RUN, None))
+
+
+def _switch_to(run: Job | None) -> None:
     """Watch ``run``; the run left behind stops at once unless another open page watches it."""
     current = st.session_state.get(keys.RUN)
     if current is run:

@@ -2,22 +2,15 @@
 
 A sweep is a grid of ``TrainParams`` (``SweepGrid``): lists of hidden-layer
 sizes, alphas, random states, pixel scalings and solvers, every other setting
-fixed. Each configuration not yet in the model cache is trained by an engine
-through joblib: local worker processes (``LocalEngine``: loky, one BLAS thread
-each), or a Dask cluster (``DaskEngine``: joblib's Dask backend on a
-``distributed.Client``) when a scheduler address is given. The result is one
-``SweepRow`` per configuration, and every network is in this process's
-persistent cache, so Explore opens any row at once.
+fixed. Each configuration not yet in the model cache is trained by an engine:
+local worker processes (``LocalEngine``: each configuration a job of the server's,
+``core.jobs``, as every training is, one BLAS thread each), or a Dask cluster
+(``DaskEngine``: joblib's Dask backend on a ``distributed.Client``) when a
+scheduler address is given. The result is one ``SweepRow`` per configuration,
+and every network is in this process's persistent cache, so Explore opens any
+row at once.
 
 Command line: ``python -m core.sweep --help``.
-
-Compare seeds keeps its own pool (``core.compare.SeedTraining``) rather than
-running on these engines, because joblib's engines cannot keep what it has:
-a live epoch count per seed (a joblib task has no channel back until it
-returns; the seed workers write theirs to shared memory), Stop ending a fit
-in the middle (joblib can only cancel tasks not yet started; the seed pool
-terminates the seed's process), and a crash costing only its seed (a dying
-loky worker breaks every task in flight with it).
 """
 
 from core.sweep.engine import (

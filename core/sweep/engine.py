@@ -1,7 +1,8 @@
 """Where a sweep's networks are trained: local worker processes, or a Dask cluster.
 
-Both go through joblib: ``engine.backend(data)`` is the ``joblib.parallel_config``
-under which ``core.sweep.run`` calls ``joblib.Parallel``.
+Locally, each configuration is a job of the server's (``core.jobs``), as every other
+training is. On Dask, ``engine.backend(data)`` is the ``joblib.parallel_config`` under
+which ``core.sweep.run`` calls ``joblib.Parallel``.
 """
 
 from __future__ import annotations
@@ -9,14 +10,12 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-import threading
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import joblib
 
-from core.budget import budget
 from core.data import MnistData
 
 SCHEDULER_ENV = "MLP_LENS_DASK_SCHEDULER"
@@ -41,7 +40,10 @@ class SweepInterrupted(EngineUnavailable):
 
 
 class LocalEngine:
-    """Worker processes on this machine (joblib's loky backend), one BLAS thread each."""
+    """Worker processes on this machine: each configuration is a job of this process's
+    (``core.jobs``), ``n_workers`` at a time, one BLAS thread each."""
+
+    local = True
 
     def __init__(self, n_workers: int | None = None):
         self.n_workers = n_workers or os.cpu_count() or 1
@@ -52,48 +54,17 @@ class LocalEngine:
         return (f"local processes on this machine: {self.n_workers} worker"
                 f"{'s' if self.n_workers != 1 else ''}, one BLAS thread each")
 
-    def backend(self, data: MnistData) -> AbstractContextManager:
-        # loky memory-maps arrays over 1 MB for its workers: the data is written once per
-        # sweep (or, mapped from the uint8 copy already, passed as the file's name).
-        return joblib.parallel_config(backend="loky", n_jobs=self.n_workers,
-                                      inner_max_num_threads=1)
-
     def check(self) -> None:
         """Nothing to check: the workers run this process's own code and libraries."""
 
-    @contextmanager
-    def lanes(self, stop: threading.Event):
-        """How many configurations may train now: trainers from the server's budget.
-
-        Waits in the one line every training of this process stands in (``core.budget``)
-        for a first trainer, takes as many more as are free at once (up to ``n_workers``),
-        and gives them all back after that wave: a visitor opening Explore meanwhile is
-        next in line, so a sweep never holds the server's cores for longer than one fit.
-        Yields 0 if ``stop`` was set while waiting.
-        """
-        trainers = budget()
-        tickets = [trainers.request("sweep")]
-        try:
-            while not tickets[0].wait(0.2):
-                if stop.is_set():
-                    yield 0
-                    return
-            while len(tickets) < self.n_workers:
-                more = trainers.request("sweep")
-                tickets.append(more)
-                if not more.granted:
-                    break
-            yield sum(ticket.granted for ticket in tickets)
-        finally:
-            for ticket in tickets:
-                ticket.release()
-
     def close(self) -> None:
-        """Nothing to close: loky keeps its workers for the next sweep, ends them when idle."""
+        """Nothing to close: each job's worker process ends with its training."""
 
 
 class DaskEngine:
     """A Dask cluster, through joblib's Dask backend on a ``distributed.Client``."""
+
+    local = False
 
     def __init__(self, address: str, *, timeout: float = CONNECT_TIMEOUT):
         from distributed import Client
@@ -149,11 +120,6 @@ class DaskEngine:
         return joblib.parallel_config(backend=_dask_backend(), client=self.client,
                                       scatter=[data], n_jobs=self.n_workers,
                                       wait_for_workers_timeout=10)
-
-    @contextmanager
-    def lanes(self, stop: threading.Event):
-        """No limit: the cluster's own scheduler shares its workers out."""
-        yield None
 
     def close(self) -> None:
         self.client.close()

@@ -9,6 +9,7 @@ it and writes the network into its own persistent cache.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 from dataclasses import dataclass, replace
@@ -16,6 +17,7 @@ from time import monotonic
 
 import joblib
 
+from core import jobs
 from core.budget import Watch
 from core.data import MnistData
 from core.params import TrainParams
@@ -130,28 +132,57 @@ def run_sweep(configurations, data: MnistData, engine, *, on_row=None,
 
 def _train_rows(todo: list[TrainParams], data: MnistData, engine, accept,
                 stop: threading.Event) -> None:
-    """Train ``todo`` on ``engine``, retrying the configurations a dead worker held."""
-    if todo:
-        engine.check()  # workers may have joined since the engine was opened
+    """Train ``todo`` on ``engine``: locally as jobs; on Dask retrying the configurations a
+    dead worker held."""
+    if not todo:
+        return
+    engine.check()  # workers may have joined since the engine was opened
+    if engine.local:
+        _train_as_jobs(todo, data, engine.n_workers, accept, stop)
+        return
     while todo and not stop.is_set():
-        with engine.lanes(stop) as lanes:  # how many may train now (None: no limit)
-            if lanes == 0:
-                break  # stopped while waiting for a free trainer
-            batch, later = (todo, []) if lanes is None else (todo[:lanes], todo[lanes:])
-            rest, suspects, death = _run_until_a_death(batch, data, engine, accept, stop)
-        if death and rest == batch:
+        rest, suspects, death = _run_until_a_death(todo, data, engine, accept, stop)
+        if death and rest == todo:
             raise EngineUnavailable(f"The engine failed before any training started ({death}).")
-        todo = rest + later
+        todo = rest
         for params in suspects:
             if stop.is_set():
                 break
-            with engine.lanes(stop) as lanes:
-                if lanes == 0:
-                    break
-                _, again, death = _run_until_a_death([params], data, engine, accept, stop)
+            _, again, death = _run_until_a_death([params], data, engine, accept, stop)
             if again:
                 accept(SweepRow(params, "lost", data.fingerprint, error=(
                     f"The worker process training it died, twice ({death}).")))
+
+
+def _train_as_jobs(todo: list[TrainParams], data: MnistData, lanes: int, accept,
+                   stop: threading.Event) -> None:
+    """Each configuration a job of the server's (``core.jobs``), ``lanes`` at a time: each
+    takes a trainer from the server's budget in the one line, so a visitor opening Explore
+    meanwhile waits for one fit at most; a configuration another page is training already
+    is followed, not trained twice. Once ``stop`` is set no new one starts; the ones under
+    way finish and are kept. A worker that dies fails its own row."""
+    session, pending, running = f"sweep-{id(todo)}", list(todo), []
+    while pending or running:
+        while pending and len(running) < lanes and not stop.is_set():
+            running.append(jobs.start(pending.pop(0), data, session=session,
+                                      unwatched_after=math.inf))  # the sweep watches itself
+        if stop.is_set():
+            pending.clear()
+        for job in list(running):
+            job.seen(session)
+            if job.done:
+                running.remove(job)
+                accept(_job_row(job, data))
+        if running:
+            running[0].wait(0.1)
+
+
+def _job_row(job: jobs.Job, data: MnistData) -> SweepRow:
+    worker = f"local:{job.pid}"
+    if job.result is not None:
+        return row_from_result(job.result, worker=worker, fingerprint=data.fingerprint)
+    return SweepRow(job.params, worker, data.fingerprint,
+                    error=job.error or "Its training was stopped on another page.")
 
 
 def _cached_row(params: TrainParams, data: MnistData) -> SweepRow:

@@ -1,8 +1,7 @@
 """Watching a server under load from outside: memory, CPU per thread, and its trainer log.
 
-A training is a live training's thread in the server, or a seed worker
-process, named by the system while it trains (``mlp-train``, ``mlp-seed``:
-see ``core.budget.name_this_thread``). A training counts as
+A training is a job's worker process (``core.jobs``), named by the system
+while it trains (``mlp-train``: see ``core.budget.name_this_thread``). A training counts as
 under way while such a thread gets CPU time; a thread waiting for a trainer
 has no such name yet. On a shared, loaded machine a training may get only a
 small share of a core, so any CPU time over the window counts.
@@ -18,8 +17,7 @@ from pathlib import Path
 
 import psutil
 
-from core.compare import WORKER_THREAD
-from core.live import TRAINING_THREAD
+from core.jobs import TRAINING_THREAD
 
 SAMPLE_S = 0.2
 WINDOW = 10  # samples: CPU time is compared with 2 s before
@@ -27,7 +25,8 @@ TRAINERS_LINE = re.compile(r"mlp_lens: trainer taken by .*?: (\d+) of (\d+) busy
 
 
 class ServerWatch:
-    """Samples, in the background, the server's and its child processes' resident memory and
+    """Samples, in the background, the server's and its child processes' memory (proportional
+    set size: shared pages split between the processes sharing them) and
     each thread's CPU time: the peak memory, and the most trainings under way at once."""
 
     def __init__(self, pid: int):
@@ -43,7 +42,9 @@ class ServerWatch:
         ticks, rss = {}, 0
         for process in [self._root, *self._root.children(recursive=True)]:
             try:
-                rss += process.memory_info().rss
+                # Proportional: a page of the libraries that the fork server shares with every
+                # worker it forked counts once, split between them, not once per process.
+                rss += process.memory_full_info().pss
                 ticks.update(_training_threads(process.pid))
             except psutil.NoSuchProcess:
                 continue  # a worker that ended between listing and reading
@@ -91,11 +92,11 @@ def _training_threads(pid: int) -> dict[tuple[int, int], int]:
             stat = (task / "stat").read_text()
         except OSError:
             continue  # the thread ended
-        if name in (TRAINING_THREAD, WORKER_THREAD):
+        if name == TRAINING_THREAD:
             fields = stat[stat.rindex(")") + 2:].split()
-            # A seed worker is one training however many threads it has: the threads its BLAS
-            # or OpenMP start take the name of the thread that starts them.
-            key = (pid, 0) if name == WORKER_THREAD else (pid, int(task.name))
+            # A worker is one training however many threads it has: the threads its BLAS or
+            # OpenMP start take the name of the thread that starts them.
+            key = (pid, 0)
             found[key] = found.get(key, 0) + int(fields[11]) + int(fields[12])  # utime + stime
     return found
 

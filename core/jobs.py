@@ -1,0 +1,599 @@
+"""Every training the server runs is a ``Job``: trained in a worker process, followed by any page.
+
+Explore's (and Inspect's, and Draw's) live trainings, each seed of Compare and
+each row of a local sweep are all jobs. One registry holds the jobs under way,
+keyed by the network (its parameters and the data's fingerprint), so a page
+asking for a network that another page is training follows that job instead of
+training it again. A job records who watches it (session -> last look); once
+no page has looked for ``MLP_LENS_UNWATCHED_SECONDS`` it ends without a result
+(``abandoned``), and a session that goes away lets it go (``release``).
+
+A job takes a trainer from the server's budget (``core.budget``), waiting in
+line, then trains in a worker process forked from a fork server that has
+imported scikit-learn already (milliseconds to start), with one BLAS thread.
+The worker reads the data from its uint8 copy (checked against the data's
+fingerprint) and talks to the job's thread in the server over a pipe: after
+every epoch it sends the epoch, the loss curve and the hidden weights (not the
+whole model); at the end, the outcome, which the server puts into its cache.
+
+Pause holds the fit in the worker at the end of an epoch (its trainer goes
+back to the budget, so the next in line trains); Step and Resume take a
+trainer again, waiting in line, and go on from there, so the finished network
+is exactly the one an uninterrupted fit gives. Stop ends the worker at once;
+``network_now`` first asks it for the network as it stands. A worker that dies
+(even by SIGKILL) fails its own job only, with a message; asking again starts
+a new job.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import multiprocessing
+import os
+import resource
+import signal
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from time import monotonic, perf_counter
+
+import numpy as np
+
+from core import pace
+from core.budget import Budget, Watch, budget, name_this_thread
+from core.data import MnistData, open_copy, verified_copy
+from core.params import TrainParams
+from core.process import configure_process, give_memory_back
+from core.train import (
+    TrainingFailure,
+    TrainResult,
+    cached_failure,
+    store_trained,
+    train_mlp,
+    train_once,
+    training_state,
+)
+
+log = logging.getLogger("mlp_lens")
+TRAINING_THREAD = "mlp-train"  # the system's name of a worker process while it trains
+HELD_THREAD = "mlp-held"  # ... while its fit is paused, holding no trainer
+# Another session that looked at a job this recently still watches it (pages poll every second).
+STILL_WATCHING_SECONDS = 10.0
+LOOK_SECONDS = 0.2  # how often a job's thread looks for a stop, or for its turn, meanwhile
+_SERVER_GONE = 4  # a worker's exit code when the process that started it has ended
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The network's hidden layer as it was at the end of one epoch."""
+
+    epoch: int  # epochs done (loss evaluations for lbfgs)
+    loss_curve: tuple[float, ...]
+    weights: np.ndarray  # coefs_[0]: (784, n_hidden)
+    seconds: float  # training time so far, held time left out
+
+    @property
+    def images(self) -> np.ndarray:
+        """The hidden weight images: (n_hidden, 28, 28)."""
+        return self.weights.T.reshape(-1, 28, 28)
+
+
+class Job:
+    """One training of ``params`` on ``data``: a thread here, the fit in a worker process."""
+
+    def __init__(self, params: TrainParams, data: MnistData, *, trainers: Budget | None = None,
+                 unwatched_after: float | None = None):
+        self.params, self.data = params, data
+        part = "train" if params.holdout else "all"
+        self.images = sum(data.counts(params.digits, part).values())  # it trains on
+        self.result: TrainResult | None = None
+        self.error: str | None = None  # why it gave no network (then state is "failed")
+        self.abandoned = False  # ended because no page watched it: no result
+        self.pid: int | None = None  # its worker process's, once started
+        self.peak_kb = 0  # the worker's peak resident memory, reported as it finished
+        self._trainers = trainers or budget()
+        self._ticket = None
+        self._watch = Watch(unwatched_after)
+        self._watchers: dict[str, float] = {}  # session -> when it last looked (monotonic)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._finished = threading.Event()
+        self._snapshot: Snapshot | None = None
+        self._frames: dict = {}  # weight style -> (snapshot, frame): the latest drawn
+        self._drawing = threading.Lock()  # one page draws an epoch; the others wait and share it
+        self.draws = 0  # frames drawn: at most one per epoch and style, however many watch
+        self._control = threading.Condition()  # pause, step and resume
+        self._paused = False
+        self._steps = 0  # epochs a paused job may still train before it holds again
+        self._held = False  # the worker's fit waits at an epoch boundary now
+        self._conn = None  # this end of the pipe to the worker
+        self._sending = threading.Lock()
+        self._asking = threading.Lock()  # one ``network_now`` question at a time
+        self._answer = None
+        self._answered = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name=f"job-{params.hidden_units}-{params.random_state}")
+
+    # What a page reads.
+
+    @property
+    def done(self) -> bool:
+        return self._finished.is_set()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    @property
+    def place(self) -> int:
+        """0 while it trains, is held or has ended; else its place in the line for a free
+        trainer (before it starts, or after a held job was resumed or stepped)."""
+        ticket = self._ticket
+        return 0 if ticket is None or self.done else ticket.place
+
+    @property
+    def state(self) -> str:
+        """waiting (for a trainer), training, held, done, failed or stopped."""
+        if self.done:
+            return "done" if self.result is not None else "failed" if self.error else "stopped"
+        if self.held:
+            return "held"
+        return "waiting" if self.place else "training"
+
+    @property
+    def paused(self) -> bool:
+        """Asked to pause (it holds at the end of the epoch under way)."""
+        with self._control:
+            return self._paused
+
+    @property
+    def held(self) -> bool:
+        """Paused and waiting at an epoch boundary: the snapshot is where it stands. (Once
+        stepped or resumed it is no longer held, though it may wait in line to go on.)"""
+        with self._control:
+            return self._held and self._paused and not self._steps
+
+    def snapshot(self) -> Snapshot | None:
+        with self._lock:
+            return self._snapshot
+
+    def frame(self, style):
+        """The latest snapshot drawn in ``style`` (``core.live.Frame``), or None before the
+        first epoch ends. Drawn by the first page to ask at each epoch; every later look until
+        the next epoch (a page refreshing, or another page watching) gets the same frame."""
+        from core.live import draw_frame
+
+        snapshot = self.snapshot()
+        if snapshot is None:
+            return None
+        with self._drawing:
+            drawn, frame = self._frames.get(style, (None, None))
+            if drawn is not snapshot:
+                frame = draw_frame(snapshot, style)
+                self._frames[style] = (snapshot, frame)
+                self.draws += 1
+        return frame
+
+    def watchers(self, *, within: float | None = None) -> int:
+        """How many sessions have looked at it within the last ``within`` seconds
+        (``STILL_WATCHING_SECONDS`` unless given)."""
+        now, within = monotonic(), STILL_WATCHING_SECONDS if within is None else within
+        with self._lock:
+            return sum(now - last < within for last in self._watchers.values())
+
+    # What a page does.
+
+    def pause(self) -> None:
+        """Hold the fit at the end of the current epoch, until ``resume`` or ``step``."""
+        with self._control:
+            self._paused, self._steps = True, 0
+        self._send("pause")
+
+    def step(self) -> None:
+        """A paused job trains one more epoch (once it has a trainer), then holds again."""
+        with self._control:
+            if self._paused:
+                self._steps += 1
+
+    def resume(self) -> None:
+        """Go on training from where the fit holds (once it has a trainer)."""
+        with self._control:
+            self._paused, self._steps = False, 0
+        self._send("unpause")
+
+    def network_now(self, timeout: float = 30.0):
+        """``(model, epoch, seconds)``: the whole network as it stands, asked of the worker (it
+        answers at the end of the epoch under way, at once while held); None if it has no
+        epoch yet, or ended first."""
+        with self._asking:
+            self._answered.clear()
+            if self.snapshot() is None or not self._send("model"):
+                return None
+            deadline = monotonic() + timeout
+            while not self._answered.wait(LOOK_SECONDS):
+                if self.done or monotonic() > deadline:
+                    return None
+            return self._answer
+
+    def seen(self, session: str) -> None:
+        """``session``'s page is showing this job now."""
+        with self._lock:
+            if session in self._watchers:
+                self._watchers[session] = monotonic()
+        self._watch.seen()
+
+    def watch(self, session: str) -> None:
+        """``session`` waits for this job (again): a stop asked for earlier is called off."""
+        with self._lock:
+            self._watchers[session] = monotonic()
+            self._stop.clear()
+        self._watch.seen()
+
+    def release(self, session: str, *, stop: bool) -> None:
+        """``session`` no longer waits for this job; with ``stop``, end it unless another
+        session has looked at it in the last ``STILL_WATCHING_SECONDS`` (a session whose
+        browser went away, or came back as a new session, never releases its jobs)."""
+        with self._lock:
+            self._watchers.pop(session, None)
+        if stop and not self.watchers():
+            self._stop.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._finished.wait(timeout)
+
+    # The job's thread.
+
+    def _run(self) -> None:
+        process = None
+        try:
+            if self._take_trainer() and not self._found_in_cache() and not self._should_end():
+                process = self._start_worker()
+                self._talk(process)
+        except Exception as exc:  # noqa: BLE001 - the page shows it; the log has the traceback
+            log.exception("training %s failed", self.params)
+            self.error = f"Training failed ({type(exc).__name__}: {exc})."
+        finally:
+            if process is not None:
+                if process.is_alive():
+                    process.terminate()
+                process.join(5)
+            if self._conn is not None:
+                self._conn.close()
+            if self._ticket is not None:
+                self._ticket.release()
+            _forget(self)
+            if self.abandoned:  # nobody will look at it again: let its weights go now
+                with self._lock:
+                    self._snapshot = None
+                with self._drawing:
+                    self._frames.clear()
+            give_memory_back()
+            self._finished.set()
+            log.info("training ended (%s): %s", self.state, self.params)
+
+    def _take_trainer(self) -> bool:
+        """Wait in line for a trainer; False if stopped or abandoned first."""
+        self._ticket = self._trainers.request(f"training {self.params}")
+        while not self._ticket.wait(LOOK_SECONDS):
+            if self._should_end():
+                return False
+        return True
+
+    def _found_in_cache(self) -> bool:
+        """Whether the network was trained meanwhile (another process, a script): then it is
+        loaded, and the trainer goes back without a worker."""
+        state = training_state(self.params, self.data)
+        if state == "trained":
+            self.result = train_mlp(self.params, self.data)
+        elif state == "failed":
+            self.error = cached_failure(self.params, self.data).message
+        return state != "untrained"
+
+    def _should_end(self) -> bool:
+        if self._watch.unwatched and not self.abandoned:
+            self.abandoned = True
+            log.info("stopping training %s: no page watched it for %.0f s", self.params,
+                     self._watch.after)
+        return self.abandoned or self._stop.is_set()
+
+    def _start_worker(self):
+        path = _data_file(self.data)
+        here, there = _CONTEXT.Pipe()
+        process = _CONTEXT.Process(
+            target=_work, daemon=True, name=f"mlp-job-{self.params.random_state}",
+            args=(there, self.params, str(path), self.data.source, self.data.note,
+                  self.data.fingerprint, os.getpid()))
+        process.start()
+        there.close()
+        self._conn, self.pid = here, process.pid
+        _count_started()
+        return process
+
+    def _talk(self, process) -> None:
+        """Take what the worker sends until it ends; stop it when asked; give its trainer back
+        while it holds, and take one again (in line) when it is to go on."""
+        conn = self._conn
+        while True:
+            if self._should_end():
+                return  # the worker is ended in _run: a stopped fit keeps nothing
+            self._go_on_if_asked()
+            if not conn.poll(LOOK_SECONDS):
+                if not process.is_alive() and not conn.poll():
+                    self.error = _death(process)
+                    return
+                continue
+            try:
+                kind, *body = conn.recv()
+            except (EOFError, OSError):
+                self.error = _death(process)
+                return
+            if kind == "epoch":
+                self._took_epoch(Snapshot(*body))
+            elif kind == "held":
+                self._now_held()
+            elif kind == "model":
+                self._answer = tuple(body)
+                self._answered.set()
+            elif kind == "failed":
+                self.error = body[0]
+                return
+            elif kind == "outcome":
+                self._keep(*body)
+                return
+
+    def _took_epoch(self, snapshot: Snapshot) -> None:
+        with self._lock:
+            self._snapshot = snapshot
+        pace.record(self.params, self.images, epoch=snapshot.epoch, seconds=snapshot.seconds)
+
+    def _now_held(self) -> None:
+        with self._control:
+            self._held = True
+        ticket, self._ticket = self._ticket, None
+        if ticket is not None:
+            ticket.release()
+
+    def _go_on_if_asked(self) -> None:
+        """Held and asked to go on (a step, or resumed): take a trainer, then let it go."""
+        with self._control:
+            wanted = self._held and (not self._paused or self._steps > 0)
+            held = self._held
+        if not held:
+            return
+        if not wanted:
+            if self._ticket is not None:  # resumed, then paused again while in line
+                self._ticket.release()
+                self._ticket = None
+            return
+        if self._ticket is None:
+            self._ticket = self._trainers.request(f"training {self.params}")
+        if not self._ticket.granted:
+            return
+        with self._control:
+            if self._paused and self._steps:
+                self._steps -= 1
+            self._held = False
+        self._send("go")
+
+    def _keep(self, outcome: TrainResult | TrainingFailure, peak_kb: int) -> None:
+        """The worker's outcome: into this process's cache, where every page finds it."""
+        self.peak_kb = peak_kb
+        store_trained(self.params, self.data, outcome)
+        if isinstance(outcome, TrainingFailure):
+            self.error = outcome.message
+        else:
+            self.result = outcome
+
+    def _send(self, message: str) -> bool:
+        with self._sending:
+            if self._conn is None or self.done:
+                return False
+            try:
+                self._conn.send(message)
+            except (OSError, ValueError):  # the worker has ended (or the pipe was closed)
+                return False
+        return True
+
+    @property
+    def _key(self) -> tuple[TrainParams, str]:
+        return (self.params, self.data.fingerprint)
+
+
+def start(params: TrainParams, data: MnistData, *, session: str, trainers: Budget | None = None,
+          unwatched_after: float | None = None) -> Job:
+    """The job training ``params`` on ``data``, started if none is under way; ``session``
+    watches it. ``trainers`` (the server's budget by default) and ``unwatched_after``
+    (seconds, ``MLP_LENS_UNWATCHED_SECONDS`` by default) apply to a job started now."""
+    with _jobs_lock:
+        job = _jobs.get((params, data.fingerprint))
+        if job is None:
+            job = Job(params, data, trainers=trainers, unwatched_after=unwatched_after)
+            _jobs[job._key] = job
+            job._thread.start()
+        job.watch(session)
+    return job
+
+
+def running() -> list[Job]:
+    """The jobs under way."""
+    with _jobs_lock:
+        return [job for job in _jobs.values() if job.alive]
+
+
+def running_for(params: TrainParams, data: MnistData) -> Job | None:
+    """The job training ``params`` on ``data`` now, if any; it starts nothing."""
+    with _jobs_lock:
+        job = _jobs.get((params, data.fingerprint))
+    return job if job is not None and not job.done else None
+
+
+def started() -> int:
+    """How many worker processes this process has started."""
+    return _started
+
+
+def warm_up() -> None:
+    """Start the fork server now (2-3 s: it imports scikit-learn), in the background, so the
+    first job starts in milliseconds."""
+    threading.Thread(target=_start_fork_server, daemon=True, name="fork-server").start()
+
+
+_jobs: dict[tuple[TrainParams, str], Job] = {}
+_jobs_lock = threading.Lock()
+_started = 0
+
+
+def _forget(job: Job) -> None:
+    with _jobs_lock:
+        if _jobs.get(job._key) is job:
+            del _jobs[job._key]
+
+
+def _count_started() -> None:
+    global _started
+    with _jobs_lock:
+        _started += 1
+
+
+def _death(process) -> str:
+    process.join(1)
+    code = process.exitcode
+    how = (f"killed by signal {signal.Signals(-code).name}" if code is not None and code < 0
+           else f"exit code {code}")
+    return f"the worker process training it died ({how})"
+
+
+def _data_file(data: MnistData) -> Path:
+    """The data's uint8 copy for the worker to read: its own, or one written to the temporary
+    folder when the cache folder could not take it."""
+    if data.path is not None:
+        return verified_copy(data)
+    from core.data import _write_copy
+
+    path = Path(tempfile.gettempdir()) / f"mlp-lens-data-{data.fingerprint}.npy"
+    if not path.exists():
+        _write_copy(path, data.X, data.y, strict=True)
+    return path
+
+
+def _fork_server_context():
+    """Workers come from a fork server: one clean process, started on first use, that has
+    imported scikit-learn once and forks each worker from itself in milliseconds.
+
+    Not plain ``fork``: the Streamlit server runs many threads, and a child forked from it
+    can inherit a lock some other thread held. Not ``spawn``: each worker would spend
+    2-3 s importing scikit-learn again.
+    """
+    context = multiprocessing.get_context("forkserver")
+    # core.forkserver also keeps the page (Streamlit's __main__) out of the workers.
+    context.set_forkserver_preload(["core.forkserver"])
+    return context
+
+
+_CONTEXT = _fork_server_context()
+
+
+def _start_fork_server() -> None:
+    from multiprocessing import forkserver
+
+    forkserver.ensure_running()
+
+
+# The worker process.
+
+def _work(conn, params, path, source, note, fingerprint, server: int) -> None:
+    """Runs in a worker process: train ``params`` on the data in ``path`` and send each epoch,
+    then the outcome, down ``conn``; obey pause, go, model and unpause on the way."""
+    _end_with(server)
+    configure_process()  # one BLAS thread
+    name_this_thread(TRAINING_THREAD)
+    try:
+        data = open_copy(path, source=source, note=note, fingerprint=fingerprint)
+    except ValueError as exc:
+        conn.send(("failed", f"its copy of the data does not match the data's fingerprint "
+                             f"{fingerprint} ({exc}); nothing was trained"))
+        return
+    fit = _Fit(conn)
+    try:
+        outcome = train_once(params, data, on_epoch=fit.on_epoch)
+    except Exception as exc:  # noqa: BLE001 - the page shows it for this job only
+        conn.send(("failed", str(exc) if type(exc).__name__ == "TrainingFailed" else
+                   f"Training failed ({type(exc).__name__}: {str(exc)[:300]})."))
+        return
+    name_this_thread("mlp-done")
+    conn.send(("outcome", outcome, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+
+
+class _Fit:
+    """The worker's end of one fit: sends epochs, holds while paused."""
+
+    def __init__(self, conn):
+        self.conn = conn
+        self.paused = False
+        self.epochs = 0
+        self.model = None
+        self.epoch = 0
+        self.seconds = 0.0
+        self._started = perf_counter()
+        self._held_seconds = 0.0
+
+    def on_epoch(self, model) -> None:
+        self.epochs += 1
+        self.model, self.epoch = model, int(getattr(model, "n_iter_", self.epochs))
+        self.seconds = perf_counter() - self._started - self._held_seconds
+        self.conn.send(("epoch", self.epoch, tuple(getattr(model, "loss_curve_", ())),
+                        model.coefs_[0], self.seconds))
+        self._obey(until_go=False)
+        if self.paused:
+            self.conn.send(("held",))
+            name_this_thread(HELD_THREAD)
+            start = perf_counter()
+            self._obey(until_go=True)
+            self._held_seconds += perf_counter() - start
+            name_this_thread(TRAINING_THREAD)
+
+    def _obey(self, *, until_go: bool) -> None:
+        while until_go or self.conn.poll():
+            try:
+                message = self.conn.recv()
+            except EOFError:  # the server's end closed: nobody will take the outcome
+                os._exit(_SERVER_GONE)
+            if message == "go":
+                return
+            if message in ("pause", "unpause"):
+                self.paused = message == "pause"
+            elif message == "model":
+                self.conn.send(("model", _plain(self.model), self.epoch, self.seconds))
+
+
+def _plain(model):
+    """The model without the epoch hook wrapped on it during the fit (which cannot pickle);
+    its arrays are pickled, so the fit's own are never shared."""
+    plain = copy.copy(model)
+    for name, value in list(vars(plain).items()):
+        if callable(value):
+            delattr(plain, name)
+    return plain
+
+
+def _end_with(pid: int) -> None:
+    """End this process the moment process ``pid`` ends: a thread waits on a pidfd of it,
+    which becomes readable when it exits (no polling). The fork server, this worker's parent,
+    outlives the page server, so parent-death signals do not reach it. Without pidfds (not
+    Linux) the worker ends when its training does."""
+    import select
+
+    try:
+        handle = os.pidfd_open(pid)
+    except ProcessLookupError:
+        os._exit(_SERVER_GONE)  # it ended before we could watch it
+    except (AttributeError, OSError):
+        return
+
+    def wait() -> None:
+        select.select([handle], [], [])
+        os._exit(_SERVER_GONE)
+
+    threading.Thread(target=wait, daemon=True, name="server-watch").start()
