@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import KW_ONLY, dataclass, field, fields, replace
-from typing import Any
+from typing import Any, ClassVar
 
 MAIN, ADVANCED = "main", "advanced"  # the sidebar sections
 SOLVERS = ("sgd", "adam", "lbfgs")
@@ -29,6 +29,7 @@ LEARNING_RATE_STEPS = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
 MOMENTUM_STEPS = (0.0, 0.5, 0.8, 0.9, 0.95, 0.99)
 VALIDATION_STEPS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
 SHOWN = 40  # at most this many characters of a bad value are echoed in a message
+YES, NO = ("true", "yes", "on", "1"), ("false", "no", "off", "0")  # a yes/no, typed
 
 
 def shown(value) -> str:
@@ -63,9 +64,27 @@ class Kind:
     to_arg: Callable | None = None
     when: tuple[tuple[str, tuple], ...] = ()
 
+    what: ClassVar[str] = "a value"  # what ``read`` takes, for "'x' is not a number."
+
     def parse(self, text: str):
         """The value a URL's text stands for, unchecked (``check`` refuses nonsense)."""
         return text.strip()
+
+    def read(self, text: str):
+        """One typed value; ``ValueError`` if the text is not ``what`` this kind reads
+        (whether it is in range is for ``check`` to say)."""
+        return text.strip()
+
+    def read_list(self, text: str) -> Listed:
+        """The values of a typed list (the command line's, the Sweep page's): items
+        separated by commas or semicolons, each read by ``read``, blanks skipped."""
+        values, unread = [], []
+        for place, item in enumerate(_items(text), start=1):
+            try:
+                values.append(self.read(item))
+            except ValueError:
+                unread.append((place, item))
+        return Listed(tuple(values), tuple(unread))
 
     def format(self, value) -> str:
         """The value as URL text; ``parse`` reads it back."""
@@ -80,11 +99,41 @@ class Kind:
         return self.to_arg(value) if self.to_arg else value
 
 
+@dataclass(frozen=True)
+class Listed:
+    """A typed list, read: the values, and each item that was none by its place (from 1)."""
+
+    values: tuple
+    unread: tuple[tuple[int, str], ...] = ()
+
+
+def _items(text: str) -> list[str]:
+    """The items of a typed list; a semicolon separates too (a person's habit)."""
+    return [item.strip() for item in str(text).replace(";", ",").split(",") if item.strip()]
+
+
 def _number(text: str):
     try:
         return float(text)
     except ValueError:
         return text
+
+
+def _read_number(text: str) -> int | float:
+    """A typed number: an int when typed as one ('-1'), so that a message quotes it as typed."""
+    text = text.strip()
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
+def read_whole(text: str) -> int:
+    """A typed whole number ('3', '3.0', '1e3'); ``ValueError`` for anything else."""
+    number = _read_number(text)
+    if isinstance(number, float) and not number.is_integer():
+        raise ValueError(text)  # 2.5, nan and inf
+    return int(number)
 
 
 def _whole(value) -> int:
@@ -116,10 +165,19 @@ class Whole(Kind):
                              f"{self.high:,.0f}{extra} (got {shown(value)}).")
         return number
 
+    @property
+    def what(self) -> str:
+        return "a whole number" + (f" or {self.zero}" if self.zero else "")
+
     def parse(self, text: str):
         if self.zero and text.strip().lower() == self.zero:
             return 0
         return _number(text)
+
+    def read(self, text: str) -> int:
+        if self.zero and text.strip().lower() == self.zero:
+            return 0
+        return read_whole(text)
 
     def format(self, value) -> str:
         return self.zero if self.zero and value == 0 else str(value)
@@ -155,8 +213,13 @@ class Number(Kind):
                              f"{self.high:g} (got {shown(value)}).")
         return number
 
+    what: ClassVar[str] = "a number"
+
     def parse(self, text: str):
         return _number(text)
+
+    def read(self, text: str) -> int | float:
+        return _read_number(text)
 
     def format(self, value) -> str:
         return repr(value)
@@ -183,7 +246,9 @@ class Choice(Kind):
 
 @dataclass(frozen=True)
 class YesNo(Kind):
-    """True or false; a URL says true/false (or 1/0)."""
+    """True or false; a URL says true/false, typed text may say yes/no, on/off or 1/0 too."""
+
+    what: ClassVar[str] = "yes or no"
 
     def check(self, value) -> bool:
         if not isinstance(value, bool):
@@ -191,8 +256,16 @@ class YesNo(Kind):
         return value
 
     def parse(self, text: str):
-        return {"true": True, "1": True, "false": False, "0": False}.get(
-            text.strip().lower(), text)
+        try:
+            return self.read(text)
+        except ValueError:
+            return text
+
+    def read(self, text: str) -> bool:
+        word = text.strip().lower()
+        if word in YES or word in NO:
+            return word in YES
+        raise ValueError(text)
 
     def format(self, value) -> str:
         return "true" if value else "false"
@@ -220,8 +293,14 @@ class DigitList(Kind):
             raise ValueError(f"Pick at least two digits to tell apart (you picked {got}).")
         return tuple(digits)
 
+    what: ClassVar[str] = "a whole number"
+
     def parse(self, text: str):
-        return [_number(part) for part in text.split(",") if part.strip()]
+        return [_number(item) for item in _items(text)]
+
+    def read(self, text: str) -> int:
+        """One digit of the list (``read_list`` reads the list)."""
+        return read_whole(text)
 
     def format(self, value) -> str:
         return ",".join(map(str, value))

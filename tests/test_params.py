@@ -151,6 +151,31 @@ def test_a_made_up_table_clamps_numbers_from_a_link_and_defaults_the_rest():
     assert Toy.from_query({"count": "AUTO"}) == (Toy(count=0), [])
 
 
+@pytest.mark.parametrize(
+    ("name", "typed", "values", "unread"),
+    [("count", "3, auto; 1e1,, 2.5, x", (3, 0, 10), ((4, "2.5"), (5, "x"))),
+     ("rate", "0.5, -1; 1e-3, x", (0.5, -1, 0.001), ((4, "x"),)),
+     ("shape", "round; oval", ("round", "oval"), ()),
+     ("flag", "yes, NO; on, 0, true, maybe", (True, False, True, False, True), ((6, "maybe"),)),
+     ("picks", "0, 9; 3.0, x", (0, 9, 3), ((4, "x"),))],
+)
+def test_a_typed_list_is_read_by_its_kind(name, typed, values, unread):
+    """Items split at commas or semicolons, blanks skipped, each read by the kind; an item
+    that is none is named by its place. Range is the check's: -1 and 'oval' are read."""
+    listed = Toy.table()[name].read_list(typed)
+    assert (listed.values, listed.unread) == (values, unread)
+    assert [type(v) for v in listed.values] == [type(v) for v in values]  # -1 stays -1
+
+
+def test_a_typed_value_the_kind_cannot_read_says_what_it_should_be():
+    table = Toy.table()
+    assert (table["count"].what, table["rate"].what, table["flag"].what) == (
+        "a whole number or auto", "a number", "yes or no")
+    for name, typed in (("count", "2.5"), ("count", "nan"), ("rate", "x"), ("flag", "maybe")):
+        with pytest.raises(ValueError):
+            table[name].read(typed)
+
+
 def test_a_made_up_table_gives_its_estimator_arguments_and_their_code():
     """Fields with an ``arg`` become keyword arguments (0 as its word), written as exact Python."""
     arguments = TOY_OTHER.estimator_arguments()
