@@ -10,7 +10,9 @@ Playground's ``state.ts`` do. ``TrainParams()`` is the lesson's exact settings.
 
 To add a parameter, add one field here; only the code that uses it in another
 way than as an estimator argument (``scale_pixels`` and ``holdout`` in the data)
-needs a line.
+needs a line. ``SWEEPS`` names the parameters a sweep lists (``core.sweep``):
+its lists' defaults, command-line options, page widgets and table columns come
+from there and from the kinds, so a parameter added there needs no other line.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ ALPHA_STEPS = (0.0, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0)
 LEARNING_RATE_STEPS = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
 MOMENTUM_STEPS = (0.0, 0.5, 0.8, 0.9, 0.95, 0.99)
 VALIDATION_STEPS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
+OFFERED = 100  # a list of more whole numbers than this is typed, not picked
 SHOWN = 40  # at most this many characters of a bad value are echoed in a message
 YES, NO = ("true", "yes", "on", "1"), ("false", "no", "off", "0")  # a yes/no, typed
 
@@ -93,6 +96,10 @@ class Kind:
     def nearest(self, text: str, default):
         """A valid value for a URL text ``check`` refused: the default, unless overridden."""
         return default
+
+    def offered(self) -> tuple | None:
+        """The values a list of this kind is picked from; None: they are typed."""
+        return None
 
     def argument(self, value):
         """The value scikit-learn receives."""
@@ -179,6 +186,9 @@ class Whole(Kind):
             return 0
         return read_whole(text)
 
+    def offered(self) -> tuple[int, ...] | None:
+        return tuple(range(self.low, self.high + 1)) if self.high - self.low < OFFERED else None
+
     def format(self, value) -> str:
         return self.zero if self.zero and value == 0 else str(value)
 
@@ -221,6 +231,9 @@ class Number(Kind):
     def read(self, text: str) -> int | float:
         return _read_number(text)
 
+    def offered(self) -> tuple[float, ...]:
+        return self.steps
+
     def format(self, value) -> str:
         return repr(value)
 
@@ -242,6 +255,9 @@ class Choice(Kind):
             raise ValueError(f"{self.label} must be one of {', '.join(self.choices)} "
                              f"(got {shown(value)}).")
         return value
+
+    def offered(self) -> tuple[str, ...]:
+        return self.choices
 
 
 @dataclass(frozen=True)
@@ -266,6 +282,9 @@ class YesNo(Kind):
         if word in YES or word in NO:
             return word in YES
         raise ValueError(text)
+
+    def offered(self) -> tuple[bool, bool]:
+        return (False, True)
 
     def format(self, value) -> str:
         return "true" if value else "false"
@@ -464,3 +483,60 @@ class TrainParams(ParamTable):
 
 
 FIELDS: dict[str, Kind] = TrainParams.table()
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """How a sweep lists parameter ``name``: the values it tries unless told otherwise, and
+    the names it goes by where the table's own would not do.
+
+    ``column`` names it in the results table and the heatmaps (default: the name, spaced),
+    ``option`` on the command line (default: the name, dashed), ``label`` above its widget
+    on the Sweep page (default: the kind's label); ``words`` say a yes/no as text.
+    ``repeats``: its values repeat one setting (seeds), side by side in the grid and
+    averaged over in the heatmaps.
+    """
+
+    name: str
+    values: tuple
+    _: KW_ONLY
+    column: str = ""
+    option: str = ""
+    label: str = ""
+    words: tuple[str, str] | tuple[()] = ()
+    repeats: bool = False
+
+    def __post_init__(self):
+        kind = self.kind
+        for attribute, default in (("column", self.name.replace("_", " ")),
+                                   ("option", self.name.replace("_", "-")),
+                                   ("label", kind.label)):
+            object.__setattr__(self, attribute, getattr(self, attribute) or default)
+        offered = kind.offered()
+        # A list of digit lists has no widget nor option; a default must be one to pick.
+        if isinstance(kind, DigitList) or not self.values or (
+                offered is not None and not set(self.values) <= set(offered)):
+            raise ValueError(f"A sweep cannot list {self.name} as {self.values}.")
+        for value in self.values:
+            kind.check(value)
+
+    @property
+    def kind(self) -> Kind:
+        return FIELDS[self.name]
+
+    def text(self, value) -> str:
+        """A value as the sweep writes it: its word, or a number in short (1e-4 as 0.0001)."""
+        if self.words:
+            return self.words[bool(value)]
+        return f"{value:g}" if isinstance(self.kind, Number) else self.kind.format(value)
+
+
+SWEEPS: dict[str, Sweep] = {sweep.name: sweep for sweep in (  # in the order of their columns
+    Sweep("hidden_units", (3, 6, 12)),
+    Sweep("alpha", (1e-4, 1e-2, 1.0)),
+    Sweep("random_state", (2, 3), option="seeds", column="seed", label="Seeds (random_state)",
+          repeats=True),
+    Sweep("scale_pixels", (False, True), column="pixels", label="Pixels",
+          words=("raw 0–255", "scaled to 0–1")),
+    Sweep("solver", ("sgd",)),
+)}

@@ -16,12 +16,12 @@ from core import budget as budget_module
 from core.data import MnistData
 from core.params import InvalidParams, TrainParams
 from core.sweep import (
-    COLUMNS,
     MAX_CONFIGS,
     EngineUnavailable,
     LocalEngine,
     SweepGrid,
     SweepRun,
+    columns,
     open_engine,
     rows_csv,
     run_sweep,
@@ -103,7 +103,7 @@ def test_a_second_sweep_loads_every_row_from_the_cache(swept, small, engine):
 def test_the_csv_has_the_issues_columns_and_one_row_per_configuration(swept):
     configs, rows = swept
     table = list(csv.DictReader(io.StringIO(rows_csv(rows))))
-    assert tuple(table[0]) == COLUMNS
+    assert tuple(table[0]) == columns()
     assert len(table) == len(configs)
     assert table[0]["hidden_units"] == "3" and table[0]["scale_pixels"] == "True"
     assert all(t["worker"].startswith("local:") for t in table)
@@ -118,7 +118,7 @@ def test_heatmaps_average_over_seeds(small):
     assert found.spread == pytest.approx(np.std(shares))
     figure = heatmaps_figure(rows)
     assert len(figure.axes) == 4  # accuracy and dead units, each with its colour bar
-    assert "scaled pixels, sgd" in figure.axes[0].get_title()
+    assert "pixels scaled to 0–1, solver sgd" in figure.axes[0].get_title()
     assert "mean test accuracy" in figure.axes[0].get_title()
 
 

@@ -34,18 +34,18 @@ def grid_controls(params: TrainParams) -> SweepGrid | None:
     spec = FIELDS["hidden_units"]
     cols = st.columns(3)
     hidden = cols[0].multiselect(spec.label, list(range(int(spec.low), int(spec.high) + 1)),
-                                 default=list(DEFAULT.hidden_units), key="sw_hidden")
+                                 default=list(DEFAULT["hidden_units"]), key="sw_hidden")
     alphas = cols[1].multiselect(FIELDS["alpha"].label, list(ALPHA_STEPS),
-                                 default=list(DEFAULT.alpha), format_func=lambda v: f"{v:g}",
+                                 default=list(DEFAULT["alpha"]), format_func=lambda v: f"{v:g}",
                                  key="sw_alpha")
     seeds = cols[2].text_input("Seeds (random_state), separated by commas",
-                               ", ".join(map(str, DEFAULT.random_state)), key="sw_seeds")
+                               ", ".join(map(str, DEFAULT["random_state"])), key="sw_seeds")
     cols = st.columns(3)
-    scales = cols[0].multiselect("Pixels", [False, True], default=list(DEFAULT.scale_pixels),
+    scales = cols[0].multiselect("Pixels", [False, True], default=list(DEFAULT["scale_pixels"]),
                                  format_func=lambda v: "scaled to 0–1" if v else "raw 0–255",
                                  key="sw_scale")
     solvers = cols[1].multiselect(FIELDS["solver"].label, list(SOLVERS),
-                                  default=list(DEFAULT.solver), key="sw_solver")
+                                  default=list(DEFAULT["solver"]), key="sw_solver")
     holdout = cols[2].toggle("Hold out test digits", value=DEFAULT.base.holdout, key="sw_holdout",
                              help="Train on the training digits only and score each network on "
                                   "the test digits it never saw (on by default for sweeps).")
