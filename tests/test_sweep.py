@@ -3,6 +3,7 @@
 import csv
 import io
 import os
+import re
 import subprocess
 import sys
 import time
@@ -14,7 +15,7 @@ import pytest
 
 from core import budget as budget_module
 from core.data import MnistData
-from core.params import InvalidParams, TrainParams
+from core.params import FIELDS, SWEEPS, InvalidParams, TrainParams
 from core.sweep import (
     MAX_CONFIGS,
     EngineUnavailable,
@@ -26,6 +27,7 @@ from core.sweep import (
     rows_csv,
     run_sweep,
 )
+from core.sweep.__main__ import build_grid, parse_args
 from core.sweep.__main__ import main as sweep_main
 from core.sweep.figures import cells, dead_share_of, heatmaps_figure
 from core.train import is_trained, train_mlp, train_once, trainings_run
@@ -199,12 +201,32 @@ def test_invalid_command_line_arguments_get_one_line_each_and_exit_2(capsys):
                        "--scale-pixels", "maybe", "--out", "never.csv"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
-    assert err == ["error: --hidden-units: 'x' is not a number.",
+    assert err == ["error: --hidden-units: 'x' is not a whole number.",
                    "error: --scale-pixels: 'maybe' is not yes or no.",
                    "error: Pick at least two digits to tell apart (you picked only 3).",
                    "error: Hidden units must be a whole number from 1 to 36 (got 40).",
                    "error: alpha (L2 penalty) must be a number from 0 to 10 (got -1)."]
     assert not Path("never.csv").exists()
+
+
+def test_the_commands_options_are_the_parameter_table(capsys):
+    """--help lists a list option for each swept parameter (the names users know) and a value
+    option for every other setting of the table; left out, each is the sweep's base."""
+    with pytest.raises(SystemExit):
+        sweep_main(["--help"])
+    said = capsys.readouterr().out
+    lists, settings = said.split("lists to sweep:")[1].split("settings every configuration")
+
+    def options(text):
+        return set(re.findall(r"^  (--[a-z-]+)", text, re.MULTILINE))
+
+    assert options(lists) == {f"--{sweep.option}" for sweep in SWEEPS.values()} == {
+        "--hidden-units", "--alpha", "--seeds", "--scale-pixels", "--solver"}
+    assert options(settings) == {f"--{name.replace('_', '-')}" for name in FIELDS
+                                 if name not in SWEEPS}
+    assert build_grid(parse_args([])).configurations() == (TrainParams(holdout=True),)
+    assert build_grid(parse_args(["--activation", "tanh", "--no-holdout"])).base == TrainParams(
+        activation="tanh")
 
 
 @pytest.mark.parametrize("argv, said", [
