@@ -36,10 +36,10 @@ def test_a_small_sweep_shows_rows_linked_to_explore_heatmaps_and_a_csv():
     """Two networks, 3 epochs: a table row each whose link opens exactly that network, the
     engine named, the heatmaps drawn, the CSV offered."""
     at = page({"max_iter": "3"})
-    at.multiselect(key="sw_hidden").set_value([3])
+    at.multiselect(key="sw_hidden_units").set_value([3])
     at.multiselect(key="sw_alpha").set_value([1e-4, 1.0])
-    at.text_input(key="sw_seeds").set_value("2")
-    at.multiselect(key="sw_scale").set_value([True])
+    at.text_input(key="sw_random_state").set_value("2")
+    at.multiselect(key="sw_scale_pixels").set_value([True])
     at.run()
     assert any(c.value.startswith("Engine: local processes") for c in at.caption)
     assert any(c.value.startswith("2 configurations") for c in at.caption)
@@ -60,8 +60,8 @@ def test_a_small_sweep_shows_rows_linked_to_explore_heatmaps_and_a_csv():
 
 def test_more_than_200_configurations_are_refused_before_anything_runs():
     at = page()
-    at.multiselect(key="sw_hidden").set_value(list(range(1, 37)))
-    at.text_input(key="sw_seeds").set_value("1, 2, 3, 4")
+    at.multiselect(key="sw_hidden_units").set_value(list(range(1, 37)))
+    at.text_input(key="sw_random_state").set_value("1, 2, 3, 4")
     at.run()
     assert any("at most 200" in i.value for i in at.info)
     assert at.button(key="sw_start").disabled
@@ -82,7 +82,7 @@ def test_an_unreachable_scheduler_says_so_quickly_and_offers_the_local_engine(mo
 
 def test_a_bad_seed_is_named_by_its_place_and_nothing_typed_is_shown_back():
     at = page()
-    at.text_input(key="sw_seeds").set_value("2, **3**, x").run()
+    at.text_input(key="sw_random_state").set_value("2, **3**, x").run()
     messages = [i.value for i in at.info]
     assert "Seed number 2 in the list is not a whole number." in messages
     assert "Seed number 3 in the list is not a whole number." in messages
