@@ -12,11 +12,13 @@ from core.params import (
     ADVANCED,
     FIELDS,
     MAIN,
+    SWEEPS,
     Choice,
     DigitList,
     InvalidParams,
     Number,
     ParamTable,
+    Sweep,
     TrainParams,
     Whole,
     YesNo,
@@ -184,6 +186,27 @@ def test_a_made_up_table_gives_its_estimator_arguments_and_their_code():
     call = ast.parse(estimator_call(arguments, name="Toy")).body[0].value
     assert call.func.id == "Toy"
     assert {kw.arg: ast.literal_eval(kw.value) for kw in call.keywords} == arguments
+
+
+def test_the_sweeps_are_fields_listed_with_their_defaults_and_names():
+    """What a sweep lists, and the names users know it by on the page and the command line."""
+    assert [(s.name, s.option, s.column) for s in SWEEPS.values()] == [
+        ("hidden_units", "hidden-units", "hidden units"), ("alpha", "alpha", "alpha"),
+        ("random_state", "seeds", "seed"), ("scale_pixels", "scale-pixels", "pixels"),
+        ("solver", "solver", "solver")]
+    assert [s.text(v) for s in SWEEPS.values() for v in s.values] == [
+        "3", "6", "12", "0.0001", "0.01", "1", "2", "3", "raw 0–255", "scaled to 0–1", "sgd"]
+
+
+@pytest.mark.parametrize(("name", "values"), [
+    ("digits", ((0, 1),)),  # a list of lists has no widget nor option
+    ("alpha", (0.5,)),  # the page offers alpha's steps only
+    ("random_state", (-1,)),  # out of range
+    ("solver", ()),
+])
+def test_a_sweep_the_page_or_the_command_could_not_list_is_refused(name, values):
+    with pytest.raises(ValueError):
+        Sweep(name, values)
 
 
 def test_every_kind_has_a_sidebar_widget_and_every_field_a_section():

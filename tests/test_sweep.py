@@ -15,7 +15,7 @@ import pytest
 
 from core import budget as budget_module
 from core.data import MnistData
-from core.params import FIELDS, SWEEPS, InvalidParams, TrainParams
+from core.params import FIELDS, SWEEPS, InvalidParams, Sweep, TrainParams
 from core.sweep import (
     MAX_CONFIGS,
     EngineUnavailable,
@@ -106,9 +106,30 @@ def test_the_csv_has_the_issues_columns_and_one_row_per_configuration(swept):
     configs, rows = swept
     table = list(csv.DictReader(io.StringIO(rows_csv(rows))))
     assert tuple(table[0]) == columns()
+    assert columns()[:len(SWEEPS)] == tuple(SWEEPS)  # the swept parameters first
+    assert set(FIELDS) <= set(columns())  # and every setting of the network
     assert len(table) == len(configs)
     assert table[0]["hidden_units"] == "3" and table[0]["scale_pixels"] == "True"
     assert all(t["worker"].startswith("local:") for t in table)
+
+
+def test_a_parameter_added_to_the_sweeps_is_swept_with_no_other_change(monkeypatch, small,
+                                                                     engine):
+    """One more entry in the table's SWEEPS: the command has its list option, the default
+    grid doubles, the CSV has its column, and the heatmaps keep its values apart."""
+    monkeypatch.setitem(SWEEPS, "activation", Sweep("activation", ("relu", "tanh")))
+    assert SweepGrid().size == 72
+    argv = ["--scale-pixels", "--activation", "relu;tanh", "--max-iter", "3"]
+    grid = build_grid(parse_args(argv))
+    assert grid.configurations() == tuple(replace(TINY, activation=a) for a in ("relu", "tanh"))
+    rows = run_sweep(grid.configurations(), small, engine)
+    table = list(csv.DictReader(io.StringIO(rows_csv(rows))))
+    assert [t["activation"] for t in table] == ["relu", "tanh"]
+    assert list(table[0]).count("activation") == 1
+    titles = [ax.get_title() for ax in heatmaps_figure(rows).axes if ax.get_title()]
+    assert [t.split("\n")[1] for t in titles[::2]] == [
+        "pixels scaled to 0–1, solver sgd, activation relu",
+        "pixels scaled to 0–1, solver sgd, activation tanh"]
 
 
 def test_heatmaps_average_over_seeds(small):
