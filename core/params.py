@@ -70,8 +70,12 @@ class Kind:
     what: ClassVar[str] = "a value"  # what ``read`` takes, for "'x' is not a number."
 
     def parse(self, text: str):
-        """The value a URL's text stands for, unchecked (``check`` refuses nonsense)."""
-        return text.strip()
+        """The value a URL's text stands for, unchecked: what ``read`` makes of it, else the
+        text itself (``check`` refuses it, ``nearest`` mends it)."""
+        try:
+            return self.read(text)
+        except ValueError:
+            return text.strip()
 
     def read(self, text: str):
         """One typed value; ``ValueError`` if the text is not ``what`` this kind reads
@@ -176,11 +180,6 @@ class Whole(Kind):
     def what(self) -> str:
         return "a whole number" + (f" or {self.zero}" if self.zero else "")
 
-    def parse(self, text: str):
-        if self.zero and text.strip().lower() == self.zero:
-            return 0
-        return _number(text)
-
     def read(self, text: str) -> int:
         if self.zero and text.strip().lower() == self.zero:
             return 0
@@ -209,6 +208,8 @@ class Number(Kind):
     """A real number from ``low`` to ``high``, offered at ``steps`` (log-spaced where the
     scale is logarithmic); a value from a link between the steps is kept."""
 
+    what: ClassVar[str] = "a number"
+
     low: float
     high: float
     steps: tuple[float, ...]
@@ -222,11 +223,6 @@ class Number(Kind):
             raise ValueError(f"{self.label} must be a number from {self.low:g} to "
                              f"{self.high:g} (got {shown(value)}).")
         return number
-
-    what: ClassVar[str] = "a number"
-
-    def parse(self, text: str):
-        return _number(text)
 
     def read(self, text: str) -> int | float:
         return _read_number(text)
@@ -271,12 +267,6 @@ class YesNo(Kind):
             raise ValueError(f"{self.label} must be true or false (got {shown(value)}).")
         return value
 
-    def parse(self, text: str):
-        try:
-            return self.read(text)
-        except ValueError:
-            return text
-
     def read(self, text: str) -> bool:
         word = text.strip().lower()
         if word in YES or word in NO:
@@ -294,6 +284,7 @@ class YesNo(Kind):
 class DigitList(Kind):
     """At least two different digits from ``low`` to ``high``, kept sorted; a URL says 0,1,2."""
 
+    what: ClassVar[str] = "a whole number"
     low: int = 0
     high: int = 9
 
@@ -311,8 +302,6 @@ class DigitList(Kind):
             got = "none" if not digits else f"only {digits[0]}"
             raise ValueError(f"Pick at least two digits to tell apart (you picked {got}).")
         return tuple(digits)
-
-    what: ClassVar[str] = "a whole number"
 
     def parse(self, text: str):
         return [_number(item) for item in _items(text)]

@@ -45,14 +45,14 @@ BAR_WIDTH = 30
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = make_parser()
+    parser = _parser()
     # The options that take no value, or may take none: a value after them is no value of theirs.
     flags = {option for action in parser._actions if action.nargs in (0, "?")
              for option in action.option_strings}
     return parser.parse_args(_joined(sys.argv[1:] if argv is None else list(argv), flags))
 
 
-def make_parser() -> argparse.ArgumentParser:
+def _parser() -> argparse.ArgumentParser:
     """A list option for each parameter of ``SWEEPS``, a value option for every other one
     of the table (a yes/no one as --NAME/--no-NAME), and where to write and to run."""
     parser = argparse.ArgumentParser(prog="python -m core.sweep",
