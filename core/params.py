@@ -10,7 +10,9 @@ Playground's ``state.ts`` do. ``TrainParams()`` is the lesson's exact settings.
 
 To add a parameter, add one field here; only the code that uses it in another
 way than as an estimator argument (``scale_pixels`` and ``holdout`` in the data)
-needs a line.
+needs a line. ``SWEEPS`` names the parameters a sweep lists (``core.sweep``):
+its lists' defaults, command-line options, page widgets and table columns come
+from there and from the kinds, so a parameter added there needs no other line.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import KW_ONLY, dataclass, field, fields, replace
-from typing import Any
+from typing import Any, ClassVar
 
 MAIN, ADVANCED = "main", "advanced"  # the sidebar sections
 SOLVERS = ("sgd", "adam", "lbfgs")
@@ -28,7 +30,9 @@ ALPHA_STEPS = (0.0, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0)
 LEARNING_RATE_STEPS = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
 MOMENTUM_STEPS = (0.0, 0.5, 0.8, 0.9, 0.95, 0.99)
 VALIDATION_STEPS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
+OFFERED = 100  # a list of more whole numbers than this is typed, not picked
 SHOWN = 40  # at most this many characters of a bad value are echoed in a message
+YES, NO = ("true", "yes", "on", "1"), ("false", "no", "off", "0")  # a yes/no, typed
 
 
 def shown(value) -> str:
@@ -63,9 +67,31 @@ class Kind:
     to_arg: Callable | None = None
     when: tuple[tuple[str, tuple], ...] = ()
 
+    what: ClassVar[str] = "a value"  # what ``read`` takes, for "'x' is not a number."
+
     def parse(self, text: str):
-        """The value a URL's text stands for, unchecked (``check`` refuses nonsense)."""
+        """The value a URL's text stands for, unchecked: what ``read`` makes of it, else the
+        text itself (``check`` refuses it, ``nearest`` mends it)."""
+        try:
+            return self.read(text)
+        except ValueError:
+            return text.strip()
+
+    def read(self, text: str):
+        """One typed value; ``ValueError`` if the text is not ``what`` this kind reads
+        (whether it is in range is for ``check`` to say)."""
         return text.strip()
+
+    def read_list(self, text: str) -> Listed:
+        """The values of a typed list (the command line's, the Sweep page's): items
+        separated by commas or semicolons, each read by ``read``, blanks skipped."""
+        values, unread = [], []
+        for place, item in enumerate(_items(text), start=1):
+            try:
+                values.append(self.read(item))
+            except ValueError:
+                unread.append((place, item))
+        return Listed(tuple(values), tuple(unread))
 
     def format(self, value) -> str:
         """The value as URL text; ``parse`` reads it back."""
@@ -75,9 +101,26 @@ class Kind:
         """A valid value for a URL text ``check`` refused: the default, unless overridden."""
         return default
 
+    def offered(self) -> tuple | None:
+        """The values a list of this kind is picked from; None: they are typed."""
+        return None
+
     def argument(self, value):
         """The value scikit-learn receives."""
         return self.to_arg(value) if self.to_arg else value
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A typed list, read: the values, and each item that was none by its place (from 1)."""
+
+    values: tuple
+    unread: tuple[tuple[int, str], ...] = ()
+
+
+def _items(text: str) -> list[str]:
+    """The items of a typed list; a semicolon separates too (a person's habit)."""
+    return [item.strip() for item in str(text).replace(";", ",").split(",") if item.strip()]
 
 
 def _number(text: str):
@@ -85,6 +128,23 @@ def _number(text: str):
         return float(text)
     except ValueError:
         return text
+
+
+def _read_number(text: str) -> int | float:
+    """A typed number: an int when typed as one ('-1'), so that a message quotes it as typed."""
+    text = text.strip()
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
+def read_whole(text: str) -> int:
+    """A typed whole number ('3', '3.0', '1e3'); ``ValueError`` for anything else."""
+    number = _read_number(text)
+    if isinstance(number, float) and not number.is_integer():
+        raise ValueError(text)  # 2.5, nan and inf
+    return int(number)
 
 
 def _whole(value) -> int:
@@ -116,10 +176,17 @@ class Whole(Kind):
                              f"{self.high:,.0f}{extra} (got {shown(value)}).")
         return number
 
-    def parse(self, text: str):
+    @property
+    def what(self) -> str:
+        return "a whole number" + (f" or {self.zero}" if self.zero else "")
+
+    def read(self, text: str) -> int:
         if self.zero and text.strip().lower() == self.zero:
             return 0
-        return _number(text)
+        return read_whole(text)
+
+    def offered(self) -> tuple[int, ...] | None:
+        return tuple(range(self.low, self.high + 1)) if self.high - self.low < OFFERED else None
 
     def format(self, value) -> str:
         return self.zero if self.zero and value == 0 else str(value)
@@ -141,6 +208,8 @@ class Number(Kind):
     """A real number from ``low`` to ``high``, offered at ``steps`` (log-spaced where the
     scale is logarithmic); a value from a link between the steps is kept."""
 
+    what: ClassVar[str] = "a number"
+
     low: float
     high: float
     steps: tuple[float, ...]
@@ -155,8 +224,11 @@ class Number(Kind):
                              f"{self.high:g} (got {shown(value)}).")
         return number
 
-    def parse(self, text: str):
-        return _number(text)
+    def read(self, text: str) -> int | float:
+        return _read_number(text)
+
+    def offered(self) -> tuple[float, ...]:
+        return self.steps
 
     def format(self, value) -> str:
         return repr(value)
@@ -180,19 +252,29 @@ class Choice(Kind):
                              f"(got {shown(value)}).")
         return value
 
+    def offered(self) -> tuple[str, ...]:
+        return self.choices
+
 
 @dataclass(frozen=True)
 class YesNo(Kind):
-    """True or false; a URL says true/false (or 1/0)."""
+    """True or false; a URL says true/false, typed text may say yes/no, on/off or 1/0 too."""
+
+    what: ClassVar[str] = "yes or no"
 
     def check(self, value) -> bool:
         if not isinstance(value, bool):
             raise ValueError(f"{self.label} must be true or false (got {shown(value)}).")
         return value
 
-    def parse(self, text: str):
-        return {"true": True, "1": True, "false": False, "0": False}.get(
-            text.strip().lower(), text)
+    def read(self, text: str) -> bool:
+        word = text.strip().lower()
+        if word in YES or word in NO:
+            return word in YES
+        raise ValueError(text)
+
+    def offered(self) -> tuple[bool, bool]:
+        return (False, True)
 
     def format(self, value) -> str:
         return "true" if value else "false"
@@ -202,6 +284,7 @@ class YesNo(Kind):
 class DigitList(Kind):
     """At least two different digits from ``low`` to ``high``, kept sorted; a URL says 0,1,2."""
 
+    what: ClassVar[str] = "a whole number"
     low: int = 0
     high: int = 9
 
@@ -221,7 +304,11 @@ class DigitList(Kind):
         return tuple(digits)
 
     def parse(self, text: str):
-        return [_number(part) for part in text.split(",") if part.strip()]
+        return [_number(item) for item in _items(text)]
+
+    def read(self, text: str) -> int:
+        """One digit of the list (``read_list`` reads the list)."""
+        return read_whole(text)
 
     def format(self, value) -> str:
         return ",".join(map(str, value))
@@ -385,3 +472,60 @@ class TrainParams(ParamTable):
 
 
 FIELDS: dict[str, Kind] = TrainParams.table()
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """How a sweep lists parameter ``name``: the values it tries unless told otherwise, and
+    the names it goes by where the table's own would not do.
+
+    ``column`` names it in the results table and the heatmaps (default: the name, spaced),
+    ``option`` on the command line (default: the name, dashed), ``label`` above its widget
+    on the Sweep page (default: the kind's label); ``words`` say a yes/no as text.
+    ``repeats``: its values repeat one setting (seeds), side by side in the grid and
+    averaged over in the heatmaps.
+    """
+
+    name: str
+    values: tuple
+    _: KW_ONLY
+    column: str = ""
+    option: str = ""
+    label: str = ""
+    words: tuple[str, str] | tuple[()] = ()
+    repeats: bool = False
+
+    def __post_init__(self):
+        kind = self.kind
+        for attribute, default in (("column", self.name.replace("_", " ")),
+                                   ("option", self.name.replace("_", "-")),
+                                   ("label", kind.label)):
+            object.__setattr__(self, attribute, getattr(self, attribute) or default)
+        offered = kind.offered()
+        # A list of digit lists has no widget nor option; a default must be one to pick.
+        if isinstance(kind, DigitList) or not self.values or (
+                offered is not None and not set(self.values) <= set(offered)):
+            raise ValueError(f"A sweep cannot list {self.name} as {self.values}.")
+        for value in self.values:
+            kind.check(value)
+
+    @property
+    def kind(self) -> Kind:
+        return FIELDS[self.name]
+
+    def text(self, value) -> str:
+        """A value as the sweep writes it: its word, or a number in short (1e-4 as 0.0001)."""
+        if self.words:
+            return self.words[bool(value)]
+        return f"{value:g}" if isinstance(self.kind, Number) else self.kind.format(value)
+
+
+SWEEPS: dict[str, Sweep] = {sweep.name: sweep for sweep in (  # in the order of their columns
+    Sweep("hidden_units", (3, 6, 12)),
+    Sweep("alpha", (1e-4, 1e-2, 1.0)),
+    Sweep("random_state", (2, 3), option="seeds", column="seed", label="Seeds (random_state)",
+          repeats=True),
+    Sweep("scale_pixels", (False, True), column="pixels", label="Pixels",
+          words=("raw 0–255", "scaled to 0–1")),
+    Sweep("solver", ("sgd",)),
+)}

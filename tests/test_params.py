@@ -12,11 +12,13 @@ from core.params import (
     ADVANCED,
     FIELDS,
     MAIN,
+    SWEEPS,
     Choice,
     DigitList,
     InvalidParams,
     Number,
     ParamTable,
+    Sweep,
     TrainParams,
     Whole,
     YesNo,
@@ -151,6 +153,31 @@ def test_a_made_up_table_clamps_numbers_from_a_link_and_defaults_the_rest():
     assert Toy.from_query({"count": "AUTO"}) == (Toy(count=0), [])
 
 
+@pytest.mark.parametrize(
+    ("name", "typed", "values", "unread"),
+    [("count", "3, auto; 1e1,, 2.5, x", (3, 0, 10), ((4, "2.5"), (5, "x"))),
+     ("rate", "0.5, -1; 1e-3, x", (0.5, -1, 0.001), ((4, "x"),)),
+     ("shape", "round; oval", ("round", "oval"), ()),
+     ("flag", "yes, NO; on, 0, true, maybe", (True, False, True, False, True), ((6, "maybe"),)),
+     ("picks", "0, 9; 3.0, x", (0, 9, 3), ((4, "x"),))],
+)
+def test_a_typed_list_is_read_by_its_kind(name, typed, values, unread):
+    """Items split at commas or semicolons, blanks skipped, each read by the kind; an item
+    that is none is named by its place. Range is the check's: -1 and 'oval' are read."""
+    listed = Toy.table()[name].read_list(typed)
+    assert (listed.values, listed.unread) == (values, unread)
+    assert [type(v) for v in listed.values] == [type(v) for v in values]  # -1 stays -1
+
+
+def test_a_typed_value_the_kind_cannot_read_says_what_it_should_be():
+    table = Toy.table()
+    assert (table["count"].what, table["rate"].what, table["flag"].what) == (
+        "a whole number or auto", "a number", "yes or no")
+    for name, typed in (("count", "2.5"), ("count", "nan"), ("rate", "x"), ("flag", "maybe")):
+        with pytest.raises(ValueError):
+            table[name].read(typed)
+
+
 def test_a_made_up_table_gives_its_estimator_arguments_and_their_code():
     """Fields with an ``arg`` become keyword arguments (0 as its word), written as exact Python."""
     arguments = TOY_OTHER.estimator_arguments()
@@ -159,6 +186,27 @@ def test_a_made_up_table_gives_its_estimator_arguments_and_their_code():
     call = ast.parse(estimator_call(arguments, name="Toy")).body[0].value
     assert call.func.id == "Toy"
     assert {kw.arg: ast.literal_eval(kw.value) for kw in call.keywords} == arguments
+
+
+def test_the_sweeps_are_fields_listed_with_their_defaults_and_names():
+    """What a sweep lists, and the names users know it by on the page and the command line."""
+    assert [(s.name, s.option, s.column) for s in SWEEPS.values()] == [
+        ("hidden_units", "hidden-units", "hidden units"), ("alpha", "alpha", "alpha"),
+        ("random_state", "seeds", "seed"), ("scale_pixels", "scale-pixels", "pixels"),
+        ("solver", "solver", "solver")]
+    assert [s.text(v) for s in SWEEPS.values() for v in s.values] == [
+        "3", "6", "12", "0.0001", "0.01", "1", "2", "3", "raw 0–255", "scaled to 0–1", "sgd"]
+
+
+@pytest.mark.parametrize(("name", "values"), [
+    ("digits", ((0, 1),)),  # a list of lists has no widget nor option
+    ("alpha", (0.5,)),  # the page offers alpha's steps only
+    ("random_state", (-1,)),  # out of range
+    ("solver", ()),
+])
+def test_a_sweep_the_page_or_the_command_could_not_list_is_refused(name, values):
+    with pytest.raises(ValueError):
+        Sweep(name, values)
 
 
 def test_every_kind_has_a_sidebar_widget_and_every_field_a_section():

@@ -3,6 +3,7 @@
 import csv
 import io
 import os
+import re
 import subprocess
 import sys
 import time
@@ -14,18 +15,19 @@ import pytest
 
 from core import budget as budget_module
 from core.data import MnistData
-from core.params import InvalidParams, TrainParams
+from core.params import FIELDS, SWEEPS, InvalidParams, Sweep, TrainParams
 from core.sweep import (
-    COLUMNS,
     MAX_CONFIGS,
     EngineUnavailable,
     LocalEngine,
     SweepGrid,
     SweepRun,
+    columns,
     open_engine,
     rows_csv,
     run_sweep,
 )
+from core.sweep.__main__ import build_grid, parse_args
 from core.sweep.__main__ import main as sweep_main
 from core.sweep.figures import cells, dead_share_of, heatmaps_figure
 from core.train import is_trained, train_mlp, train_once, trainings_run
@@ -103,10 +105,31 @@ def test_a_second_sweep_loads_every_row_from_the_cache(swept, small, engine):
 def test_the_csv_has_the_issues_columns_and_one_row_per_configuration(swept):
     configs, rows = swept
     table = list(csv.DictReader(io.StringIO(rows_csv(rows))))
-    assert tuple(table[0]) == COLUMNS
+    assert tuple(table[0]) == columns()
+    assert columns()[:len(SWEEPS)] == tuple(SWEEPS)  # the swept parameters first
+    assert set(FIELDS) <= set(columns())  # and every setting of the network
     assert len(table) == len(configs)
     assert table[0]["hidden_units"] == "3" and table[0]["scale_pixels"] == "True"
     assert all(t["worker"].startswith("local:") for t in table)
+
+
+def test_a_parameter_added_to_the_sweeps_is_swept_with_no_other_change(monkeypatch, small,
+                                                                     engine):
+    """One more entry in the table's SWEEPS: the command has its list option, the default
+    grid doubles, the CSV has its column, and the heatmaps keep its values apart."""
+    monkeypatch.setitem(SWEEPS, "activation", Sweep("activation", ("relu", "tanh")))
+    assert SweepGrid().size == 72
+    argv = ["--scale-pixels", "--activation", "relu;tanh", "--max-iter", "3"]
+    grid = build_grid(parse_args(argv))
+    assert grid.configurations() == tuple(replace(TINY, activation=a) for a in ("relu", "tanh"))
+    rows = run_sweep(grid.configurations(), small, engine)
+    table = list(csv.DictReader(io.StringIO(rows_csv(rows))))
+    assert [t["activation"] for t in table] == ["relu", "tanh"]
+    assert list(table[0]).count("activation") == 1
+    titles = [ax.get_title() for ax in heatmaps_figure(rows).axes if ax.get_title()]
+    assert [t.split("\n")[1] for t in titles[::2]] == [
+        "pixels scaled to 0–1, solver sgd, activation relu",
+        "pixels scaled to 0–1, solver sgd, activation tanh"]
 
 
 def test_heatmaps_average_over_seeds(small):
@@ -118,7 +141,7 @@ def test_heatmaps_average_over_seeds(small):
     assert found.spread == pytest.approx(np.std(shares))
     figure = heatmaps_figure(rows)
     assert len(figure.axes) == 4  # accuracy and dead units, each with its colour bar
-    assert "scaled pixels, sgd" in figure.axes[0].get_title()
+    assert "pixels scaled to 0–1, solver sgd" in figure.axes[0].get_title()
     assert "mean test accuracy" in figure.axes[0].get_title()
 
 
@@ -190,12 +213,32 @@ def test_invalid_command_line_arguments_get_one_line_each_and_exit_2(capsys):
                        "--scale-pixels", "maybe", "--out", "never.csv"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
-    assert err == ["error: --hidden-units: 'x' is not a number.",
+    assert err == ["error: --hidden-units: 'x' is not a whole number.",
                    "error: --scale-pixels: 'maybe' is not yes or no.",
                    "error: Pick at least two digits to tell apart (you picked only 3).",
                    "error: Hidden units must be a whole number from 1 to 36 (got 40).",
                    "error: alpha (L2 penalty) must be a number from 0 to 10 (got -1)."]
     assert not Path("never.csv").exists()
+
+
+def test_the_commands_options_are_the_parameter_table(capsys):
+    """--help lists a list option for each swept parameter (the names users know) and a value
+    option for every other setting of the table; left out, each is the sweep's base."""
+    with pytest.raises(SystemExit):
+        sweep_main(["--help"])
+    said = capsys.readouterr().out
+    lists, settings = said.split("lists to sweep:")[1].split("settings every configuration")
+
+    def options(text):
+        return set(re.findall(r"^  (--[a-z-]+)", text, re.MULTILINE))
+
+    assert options(lists) == {f"--{sweep.option}" for sweep in SWEEPS.values()} == {
+        "--hidden-units", "--alpha", "--seeds", "--scale-pixels", "--solver"}
+    assert options(settings) == {f"--{name.replace('_', '-')}" for name in FIELDS
+                                 if name not in SWEEPS}
+    assert build_grid(parse_args([])).configurations() == (TrainParams(holdout=True),)
+    assert build_grid(parse_args(["--activation", "tanh", "--no-holdout"])).base == TrainParams(
+        activation="tanh")
 
 
 @pytest.mark.parametrize("argv, said", [

@@ -10,8 +10,9 @@ import pandas as pd
 import streamlit as st
 
 from core.data import MnistData
-from core.params import ALPHA_STEPS, FIELDS, SOLVERS, InvalidParams, TrainParams
+from core.params import FIELDS, SWEEPS, InvalidParams, Sweep, TrainParams
 from core.sweep import (
+    BASE,
     MAX_CONFIGS,
     SCHEDULER_ENV,
     DaskEngine,
@@ -26,40 +27,27 @@ from core.train import is_trained
 from core.weights import figure_png
 from ui import keys
 
-DEFAULT = SweepGrid()
-
 
 def grid_controls(params: TrainParams) -> SweepGrid | None:
-    """The five lists (the sidebar fixes the rest); the grid, or None with what to change."""
-    spec = FIELDS["hidden_units"]
-    cols = st.columns(3)
-    hidden = cols[0].multiselect(spec.label, list(range(int(spec.low), int(spec.high) + 1)),
-                                 default=list(DEFAULT.hidden_units), key="sw_hidden")
-    alphas = cols[1].multiselect(FIELDS["alpha"].label, list(ALPHA_STEPS),
-                                 default=list(DEFAULT.alpha), format_func=lambda v: f"{v:g}",
-                                 key="sw_alpha")
-    seeds = cols[2].text_input("Seeds (random_state), separated by commas",
-                               ", ".join(map(str, DEFAULT.random_state)), key="sw_seeds")
-    cols = st.columns(3)
-    scales = cols[0].multiselect("Pixels", [False, True], default=list(DEFAULT.scale_pixels),
-                                 format_func=lambda v: "scaled to 0–1" if v else "raw 0–255",
-                                 key="sw_scale")
-    solvers = cols[1].multiselect(FIELDS["solver"].label, list(SOLVERS),
-                                  default=list(DEFAULT.solver), key="sw_solver")
-    holdout = cols[2].toggle("Hold out test digits", value=DEFAULT.base.holdout, key="sw_holdout",
-                             help="Train on the training digits only and score each network on "
-                                  "the test digits it never saw (on by default for sweeps).")
-    base = replace(params, holdout=holdout)
-    st.caption(f"These lists (and the hold-out) replace the sidebar's hidden units, alpha, "
-               f"random_state, pixels and solver; the rest comes from the sidebar (digits "
-               f"{', '.join(map(str, params.digits))}, max_iter {params.max_iter}, "
-               f"learning_rate_init {params.learning_rate_init:g}, …). At most {MAX_CONFIGS} "
-               "configurations per sweep.")
-    seed_values, problems = _seed_list(seeds)
+    """A list for each parameter of ``SWEEPS``, three to a row, and the hold-out (the sidebar
+    fixes the rest); the grid, or None with what to change."""
+    rows = -(-(len(SWEEPS) + 1) // 3)  # the lists and the hold-out
+    cells = [cell for _ in range(rows) for cell in st.columns(3)]
+    problems: list[str] = []
+    lists = {name: _list_widget(cell, sweep, problems)
+             for cell, (name, sweep) in zip(cells, SWEEPS.items(), strict=False)}
+    holdout = cells[len(SWEEPS)].toggle(
+        "Hold out test digits", value=BASE.holdout, key="sw_holdout",
+        help="Train on the training digits only and score each network on the test digits it "
+             "never saw (on by default for sweeps).")
+    fixed = [f"{kind.label} {kind.format(getattr(params, name))}" for name, kind in FIELDS.items()
+             if name not in SWEEPS and name != "holdout"]
+    swept = [sweep.kind.label for sweep in SWEEPS.values()]
+    st.caption(f"These lists (and the hold-out) replace the sidebar's {', '.join(swept[:-1])} and "
+               f"{swept[-1]}; the rest comes from the sidebar ({'; '.join(fixed[:3])}; …). At "
+               f"most {MAX_CONFIGS} configurations per sweep.")
     try:
-        grid = SweepGrid(base=base, hidden_units=tuple(hidden), alpha=tuple(alphas),
-                         random_state=seed_values, scale_pixels=tuple(scales),
-                         solver=tuple(solvers))
+        grid = SweepGrid(base=replace(params, holdout=holdout), **lists)
     except InvalidParams as exc:
         problems += exc.messages
     for problem in dict.fromkeys(problems):
@@ -67,17 +55,22 @@ def grid_controls(params: TrainParams) -> SweepGrid | None:
     return None if problems else grid
 
 
-def _seed_list(text: str) -> tuple[tuple, list[str]]:
-    """The seeds typed; what is wrong is said by position, so nothing typed is shown back as
-    Markdown."""
-    values, problems = [], []
-    parts = [p.strip() for p in text.replace(";", ",").split(",")]
-    for place, part in enumerate((p for p in parts if p), start=1):
-        try:
-            values.append(int(part))
-        except ValueError:
-            problems.append(f"Seed number {place} in the list is not a whole number.")
-    return tuple(values), problems
+def _list_widget(cell, sweep: Sweep, problems: list[str]) -> tuple:
+    """The values listed for ``sweep``: picked where its kind offers them, else typed and read
+    by its kind, as the command line reads them."""
+    kind, key = sweep.kind, f"sw_{sweep.name}"
+    offered = kind.offered()
+    if offered is not None:
+        return tuple(cell.multiselect(sweep.label, list(offered), default=list(sweep.values),
+                                      format_func=sweep.text, key=key))
+    typed = cell.text_input(f"{sweep.label}, separated by commas",
+                            ", ".join(map(sweep.text, sweep.values)), key=key)
+    listed = kind.read_list(typed)
+    # Said by place, so that nothing typed is shown back as Markdown.
+    noun = sweep.column[:1].upper() + sweep.column[1:]
+    problems.extend(f"{noun} number {place} in the list is not {kind.what}."
+                    for place, _ in listed.unread)
+    return listed.values
 
 
 def engine() -> LocalEngine | DaskEngine | None:
@@ -190,10 +183,9 @@ def _table(rows) -> pd.DataFrame:
     """One line per configuration, in the grid's order; test accuracy only with a hold-out,
     the error column only when a row failed."""
     table = pd.DataFrame([{
-        "Explore": explore_link(r.params), "hidden units": r.params.hidden_units,
-        "alpha": r.params.alpha, "seed": r.params.random_state,
-        "pixels": "scaled" if r.params.scale_pixels else "raw",
-        "solver": r.params.solver, "test accuracy": r.test_accuracy,
+        "Explore": explore_link(r.params),
+        **{sweep.column: _cell(sweep, getattr(r.params, name)) for name, sweep in SWEEPS.items()},
+        "test accuracy": r.test_accuracy,
         "train accuracy": r.train_accuracy, "dead units": r.dead_units,
         "iterations": r.n_iter, "converged": r.converged, "fit s": r.fit_seconds,
         "worker": r.worker, "error": r.error,
@@ -203,6 +195,13 @@ def _table(rows) -> pd.DataFrame:
     if (table["error"] == "").all():
         table = table.drop(columns="error")
     return table
+
+
+def _cell(sweep: Sweep, value):
+    """A number stays a number, so that its column sorts by value; anything else, its words."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value
+    return sweep.text(value)
 
 
 def explore_link(params: TrainParams) -> str:

@@ -4,10 +4,14 @@
         --seeds 2,3 --scale-pixels --holdout --max-iter 15 --out sweep.csv \\
         [--scheduler tcp://HOST:PORT]
 
-Lists are comma-separated. ``--scale-pixels`` alone means scaled pixels;
-``--scale-pixels no,yes`` sweeps both. A progress bar goes to stderr. Every
-invalid argument gets one line on stderr and the exit code is 2; a row that
-failed (its ``error`` column says why) makes the exit code 1.
+The options come from the parameter table (``core.params``): a list for each
+parameter ``SWEEPS`` names, values separated by commas (or semicolons), and one
+value for every other setting; ``--help`` lists them with their defaults. Each
+value is read by its parameter's kind, as the Sweep page reads it. A yes/no list
+alone means yes: ``--scale-pixels`` is scaled pixels, ``--scale-pixels no,yes``
+sweeps both. A progress bar goes to stderr. Every invalid argument gets one line
+on stderr and the exit code is 2; a row that failed (its ``error`` column says
+why) makes the exit code 1.
 """
 
 from __future__ import annotations
@@ -16,49 +20,79 @@ import argparse
 import logging
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 from time import monotonic
 
 from core.budget import budget
 from core.cache import atomic_write, cache_dir, cache_problem
-from core.params import InvalidParams, TrainParams
+from core.params import (
+    FIELDS,
+    SWEEPS,
+    Choice,
+    DigitList,
+    InvalidParams,
+    Kind,
+    YesNo,
+    read_whole,
+)
 from core.process import configure_process
 from core.sweep.engine import SCHEDULER_ENV, EngineUnavailable, SweepInterrupted, open_engine
-from core.sweep.grid import SweepGrid, rows_csv
+from core.sweep.grid import BASE, SweepGrid, rows_csv
 from core.sweep.run import run_sweep
 
 BAR_WIDTH = 30
-YES, NO = ("yes", "true", "1", "on"), ("no", "false", "0", "off")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
+    parser = _parser()
+    # The options that take no value, or may take none: a value after them is no value of theirs.
+    flags = {option for action in parser._actions if action.nargs in (0, "?")
+             for option in action.option_strings}
+    return parser.parse_args(_joined(sys.argv[1:] if argv is None else list(argv), flags))
+
+
+def _parser() -> argparse.ArgumentParser:
+    """A list option for each parameter of ``SWEEPS``, a value option for every other one
+    of the table (a yes/no one as --NAME/--no-NAME), and where to write and to run."""
     parser = argparse.ArgumentParser(prog="python -m core.sweep",
                                      description=__doc__.split("\n")[0])
+    lists = parser.add_argument_group(
+        "lists to sweep", "values separated by commas; a list left out is its default alone")
+    for name, sweep in SWEEPS.items():
+        kind, default = sweep.kind, sweep.kind.format(getattr(BASE, name))
+        choices = f" ({', '.join(kind.choices)})" if isinstance(kind, Choice) else ""
+        alone = dict(nargs="?", const="yes") if isinstance(kind, YesNo) else {}
+        lists.add_argument(_option(name), dest=name, metavar="LIST", **alone,
+                           help=f"{sweep.label}{choices}{'; alone: yes' if alone else ''} "
+                                f"(default {default})")
+    settings = parser.add_argument_group("settings every configuration shares")
+    for name, kind in FIELDS.items():
+        if name not in SWEEPS:
+            default = getattr(BASE, name)
+            yes_no = dict(action=argparse.BooleanOptionalAction, default=default)
+            settings.add_argument(_option(name), dest=name,
+                                  **(yes_no if isinstance(kind, YesNo) else {}),
+                                  help=f"{kind.label} (default {kind.format(default)})")
     add = parser.add_argument
-    add("--digits", default="0,1,2,3", help="the digits to tell apart (0,1,2,3)")
-    add("--hidden-units", default="6", help="hidden-layer sizes to try (6)")
-    add("--alpha", default="0.0001", help="L2 penalties to try (0.0001)")
-    add("--seeds", default="2", help="random_state values to try (2)")
-    add("--scale-pixels", nargs="?", const="yes", default="no",
-        help="divide pixels by 255: alone 'yes'; or a list such as no,yes (no)")
-    add("--solver", default="sgd", help="solvers to try: sgd, adam, lbfgs (sgd)")
-    add("--holdout", action=argparse.BooleanOptionalAction, default=True,
-        help="score on held-out test digits (on by default for sweeps)")
-    add("--max-iter", default="200", help="epochs at most (200)")
-    add("--learning-rate-init", default="0.001", help="initial step size (0.001)")
     add("--out", default="-", help="the CSV file to write ('-': stdout)")
     add("--scheduler", help=f"a Dask scheduler's address (else ${SCHEDULER_ENV}, else "
                             "local processes)")
     add("--jobs", help="local worker processes (as many as trainers: the server's budget)")
-    return parser.parse_args(_joined(sys.argv[1:] if argv is None else list(argv)))
+    return parser
 
 
-def _joined(argv: list[str]) -> list[str]:
+def _option(name: str) -> str:
+    """The option of parameter ``name``: its sweep's, else the name dashed."""
+    return f"--{SWEEPS[name].option}" if name in SWEEPS else f"--{name.replace('_', '-')}"
+
+
+def _joined(argv: list[str], flags: set[str]) -> list[str]:
     """``--alpha -1,2`` as ``--alpha=-1,2``: a value that starts with '-' but is no plain
     number ('-1,2', '-1e-3') would be taken for an option, and the value found missing."""
     joined, rest = [], iter(argv)
     for arg in rest:
-        if arg.startswith("--") and "=" not in arg and arg not in _FLAGS:
+        if arg.startswith("--") and "=" not in arg and arg not in flags:
             value = next(rest, None)
             if value is not None and value.startswith("-") and not value.startswith("--"):
                 joined.append(f"{arg}={value}")
@@ -71,16 +105,13 @@ def _joined(argv: list[str]) -> list[str]:
     return joined
 
 
-_FLAGS = ("--holdout", "--no-holdout", "--scale-pixels", "--help")  # they take no value here
-
-
 def check_engine_options(args: argparse.Namespace) -> list[str]:
     """The problems with ``--jobs`` and ``--scheduler``, one line each, as the page checks."""
     problems = []
     if args.jobs is not None:
         limit = budget().limit
         try:
-            jobs = int(args.jobs)
+            jobs = read_whole(args.jobs)
         except ValueError:
             jobs = 0
         if not 1 <= jobs <= limit:
@@ -98,44 +129,34 @@ _ADDRESS = re.compile(r"((tcp|tls)://)?[A-Za-z0-9_.\-\[\]:]+:\d{1,5}")
 
 
 def build_grid(args: argparse.Namespace) -> SweepGrid:
-    """The grid the arguments describe; ``InvalidParams`` lists every problem, one each."""
+    """The grid the arguments describe; ``InvalidParams`` lists every problem, one each.
+
+    An option whose value gives nothing usable counts as left out, so that the others are
+    checked too."""
     problems: list[str] = []
-    default = TrainParams()
-
-    def items(option: str, text: str, convert, fallback):
-        """The list's values; a list with no usable value goes on as ``fallback``, so that
-        the other arguments are checked too."""
-        values = []
-        for part in (p.strip() for p in str(text).split(",")):
-            if not part:
-                continue
+    lists = {name: _listed(_option(name), sweep.kind, getattr(args, name), problems)
+             or (getattr(BASE, name),) for name, sweep in SWEEPS.items()}
+    settings = {}
+    for name, kind in FIELDS.items():
+        option, value = _option(name), getattr(args, name)
+        if name in SWEEPS or value is None:
+            continue
+        if isinstance(value, bool):  # a yes/no: --NAME or --no-NAME
+            settings[name] = value
+        elif isinstance(kind, DigitList):  # its value is a list
+            settings[name] = _listed(option, kind, value, problems) or getattr(BASE, name)
+        else:
             try:
-                values.append(convert(part))
+                settings[name] = kind.read(value)
             except ValueError:
-                problems.append(f"--{option}: '{part[:30]}' is not {convert.__doc__}.")
-        if not values:
-            if not any(p.startswith(f"--{option}:") for p in problems):
-                problems.append(f"--{option}: list at least one value.")
-            return tuple(fallback)
-        return tuple(values)
-
-    lists = {"hidden_units": items("hidden-units", args.hidden_units, _number, [6]),
-             "alpha": items("alpha", args.alpha, _number, [1e-4]),
-             "random_state": items("seeds", args.seeds, _number, [2]),
-             "scale_pixels": items("scale-pixels", args.scale_pixels, _yes_no, [False]),
-             "solver": items("solver", args.solver, _word, ["sgd"])}
-    base = {"digits": items("digits", args.digits, _number, default.digits),
-            "max_iter": items("max-iter", args.max_iter, _number, [default.max_iter])[0],
-            "learning_rate_init": items("learning-rate-init", args.learning_rate_init,
-                                        _number, [default.learning_rate_init])[0],
-            "holdout": args.holdout}
+                problems.append(_unread(option, value, kind))
     try:
-        base_params = TrainParams(**base)
+        base = replace(BASE, **settings)
     except InvalidParams as exc:
         problems.extend(exc.messages)
-        base_params = default
+        base = BASE
     try:
-        grid = SweepGrid(base=base_params, **lists)
+        grid = SweepGrid(base=base, **lists)
     except InvalidParams as exc:
         problems.extend(m for m in exc.messages if m not in problems)
     if problems:
@@ -143,24 +164,19 @@ def build_grid(args: argparse.Namespace) -> SweepGrid:
     return grid
 
 
-def _number(text: str):
-    """a number"""
-    value = float(text)
-    return int(value) if value.is_integer() and "." not in text and "e" not in text else value
+def _listed(option: str, kind: Kind, text: str | None, problems: list[str]) -> tuple:
+    """The values of a list option (none if left out); what is not one goes to ``problems``."""
+    if text is None:
+        return ()
+    listed = kind.read_list(text)
+    problems.extend(_unread(option, item, kind) for _, item in listed.unread)
+    if not listed.values and not listed.unread:
+        problems.append(f"{option}: list at least one value.")
+    return listed.values
 
 
-def _yes_no(text: str) -> bool:
-    """yes or no"""
-    if text.lower() in YES:
-        return True
-    if text.lower() in NO:
-        return False
-    raise ValueError(text)
-
-
-def _word(text: str) -> str:
-    """a word"""
-    return text
+def _unread(option: str, text: str, kind: Kind) -> str:
+    return f"{option}: '{text[:30]}' is not {kind.what}."
 
 
 class ProgressBar:

@@ -8,7 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 from matplotlib.figure import Figure
 
+from core.params import SWEEPS
 from core.sweep.grid import SweepRow
+
+AXES = ("hidden_units", "alpha")  # each heatmap's rows and columns
 
 
 @dataclass(frozen=True)
@@ -35,16 +38,32 @@ def cells(rows, measure) -> dict[tuple[int, float], Cell]:
     for row in rows:
         value = measure(row) if row.ok else None
         if value is not None:
-            values[(row.params.hidden_units, row.params.alpha)].append(value)
+            values[_values(row, AXES)].append(value)
     return {key: Cell(float(np.mean(v)), float(np.std(v)), len(v)) for key, v in values.items()}
 
 
-def panels(rows) -> dict[tuple[bool, str], list[SweepRow]]:
-    """The rows of each (scale_pixels, solver) setting: one pair of heatmaps each."""
-    found: dict[tuple[bool, str], list[SweepRow]] = defaultdict(list)
+def panels(rows) -> dict[tuple, list[SweepRow]]:
+    """The rows of each setting of the swept parameters that are neither the axes nor the
+    seeds (pixels and solver): one pair of heatmaps each, so that no cell mixes two."""
+    found: dict[tuple, list[SweepRow]] = defaultdict(list)
     for row in rows:
-        found[(row.params.scale_pixels, row.params.solver)].append(row)
+        found[_values(row, _panel_names())].append(row)
     return dict(sorted(found.items()))
+
+
+def _panel_names() -> tuple[str, ...]:
+    return tuple(name for name, sweep in SWEEPS.items()
+                 if name not in AXES and not sweep.repeats)
+
+
+def _values(row: SweepRow, names) -> tuple:
+    return tuple(getattr(row.params, name) for name in names)
+
+
+def _setting(values: tuple) -> str:
+    """A panel's setting in words: "pixels scaled to 0–1, solver sgd"."""
+    return ", ".join(f"{SWEEPS[name].column} {SWEEPS[name].text(value)}"
+                     for name, value in zip(_panel_names(), values, strict=True))
 
 
 def heatmaps_figure(rows) -> Figure:
@@ -61,11 +80,10 @@ def heatmaps_figure(rows) -> Figure:
     axes = fig.subplots(max(len(groups), 1), 2, squeeze=False)
     measures = (("test accuracy" if held_out else "training accuracy (no hold-out)",
                  accuracy_of, "viridis"), ("share of dead units", dead_share_of, "magma_r"))
-    for ((scale, solver), group), ax_row in zip(groups.items(), axes, strict=False):
-        setting = f"{'scaled' if scale else 'raw 0–255'} pixels, {solver}"
+    for (setting, group), ax_row in zip(groups.items(), axes, strict=False):
         for ax, (label, measure, cmap) in zip(ax_row, measures, strict=True):
             _heatmap(ax, cells(group, measure), hidden, alphas, cmap)
-            ax.set_title(f"mean {label}\n{setting}", fontsize=9)
+            ax.set_title(f"mean {label}\n{_setting(setting)}", fontsize=9)
     return fig
 
 

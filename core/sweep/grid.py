@@ -1,72 +1,89 @@
-"""The grid of a sweep and its rows: what is trained, and what each configuration gave."""
+"""The grid of a sweep and its rows: what is trained, and what each configuration gave.
+
+What a sweep lists is ``core.params.SWEEPS``: the grid's lists, their defaults and the
+CSV's columns come from it, so a parameter swept there needs no line here.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import itertools
-from dataclasses import dataclass, field, replace
+import math
+from dataclasses import dataclass, replace
 
-from core.params import InvalidParams, TrainParams
+from core.params import FIELDS, SWEEPS, InvalidParams, TrainParams
 from core.train import TrainResult
 
 MAX_CONFIGS = 200
-GRID_FIELDS = ("hidden_units", "alpha", "random_state", "scale_pixels", "solver")
-COLUMNS = ("hidden_units", "alpha", "random_state", "scale_pixels", "solver", "train_accuracy",
-           "test_accuracy", "dead_units", "n_iter", "converged", "fit_seconds", "worker",
-           "digits", "max_iter", "learning_rate_init", "holdout", "data_fingerprint", "error")
+BASE = TrainParams(holdout=True)  # a sweep scores each network on test digits it never saw
+RESULTS = ("train_accuracy", "test_accuracy", "dead_units", "n_iter", "converged",
+           "fit_seconds", "worker")
 
 
-@dataclass(frozen=True)
+def columns() -> tuple[str, ...]:
+    """The CSV's columns: the swept parameters, what each network gave, every other setting."""
+    fixed = [name for name in FIELDS if name not in SWEEPS]
+    return (*SWEEPS, *RESULTS, *fixed, "data_fingerprint", "error")
+
+
+@dataclass(frozen=True, init=False)
 class SweepGrid:
-    """The configurations of a sweep: every combination of the five lists on ``base``.
+    """The configurations of a sweep: every combination of its lists on ``base``.
 
-    Each value is checked by ``TrainParams`` itself; every problem is one
-    sentence of ``InvalidParams.messages``.
+    ``SweepGrid(base, hidden_units=(3, 6), ...)`` takes a list for each parameter of
+    ``SWEEPS``; one left out is that sweep's default values. Each value is checked by
+    ``TrainParams`` itself; every problem is one sentence of ``InvalidParams.messages``.
     """
 
-    base: TrainParams = field(default_factory=lambda: TrainParams(holdout=True))
-    hidden_units: tuple[int, ...] = (3, 6, 12)
-    alpha: tuple[float, ...] = (1e-4, 1e-2, 1.0)
-    random_state: tuple[int, ...] = (2, 3)
-    scale_pixels: tuple[bool, ...] = (False, True)
-    solver: tuple[str, ...] = ("sgd",)
+    base: TrainParams
+    lists: tuple[tuple[str, tuple], ...]  # (name, values), in the order of SWEEPS
 
-    def __post_init__(self):
-        problems = []
-        for name in GRID_FIELDS:
-            values, checked = getattr(self, name), []
-            if not values:
-                problems.append(f"List at least one value for {name}.")
-            for value in values:
-                try:
-                    value = getattr(replace(self.base, **{name: value}), name)
-                except InvalidParams as exc:
-                    problems.extend(m for m in exc.messages if m not in problems)
-                    continue
-                if value not in checked:
-                    checked.append(value)
-            object.__setattr__(self, name, tuple(checked))
+    def __init__(self, base: TrainParams = BASE, **lists):
+        unknown = set(lists) - set(SWEEPS)
+        if unknown:
+            raise TypeError(f"A sweep lists no {', '.join(sorted(unknown))}.")
+        problems: list[str] = []
+        checked = tuple((name, _checked(base, name, lists.get(name, sweep.values), problems))
+                        for name, sweep in SWEEPS.items())
+        object.__setattr__(self, "base", base)
+        object.__setattr__(self, "lists", checked)
         if not problems and self.size > MAX_CONFIGS:
             problems.append(f"That is {self.size} configurations; a sweep runs at most "
                             f"{MAX_CONFIGS}. Shorten a list.")
         if problems:
             raise InvalidParams(problems)
 
+    def __getitem__(self, name: str) -> tuple:
+        """The values listed for parameter ``name``."""
+        return dict(self.lists)[name]
+
     @property
     def size(self) -> int:
-        total = 1
-        for name in GRID_FIELDS:
-            total *= len(getattr(self, name))
-        return total
+        return math.prod(len(values) for _, values in self.lists)
 
     def configurations(self) -> tuple[TrainParams, ...]:
-        """Every configuration, the seeds of one setting next to each other."""
-        lists = [getattr(self, name) for name in GRID_FIELDS]
-        order = ("hidden_units", "alpha", "scale_pixels", "solver", "random_state")
-        lists = [lists[GRID_FIELDS.index(name)] for name in order]
-        return tuple(replace(self.base, **dict(zip(order, combo, strict=True)))
-                     for combo in itertools.product(*lists))
+        """Every configuration, the seeds (``Sweep.repeats``) of one setting next to each other."""
+        order = sorted(self.lists, key=lambda pair: SWEEPS[pair[0]].repeats)  # stable
+        names = [name for name, _ in order]
+        return tuple(replace(self.base, **dict(zip(names, combo, strict=True)))
+                     for combo in itertools.product(*(values for _, values in order)))
+
+
+def _checked(base: TrainParams, name: str, values, problems: list[str]) -> tuple:
+    """``values`` as ``TrainParams`` keeps them, each once; what is wrong goes to ``problems``."""
+    if not values:
+        problems.append(f"List at least one value for {name}.")
+    checked = []
+    for value in values:
+        try:
+            value = getattr(replace(base, **{name: value}), name)
+        except InvalidParams as exc:
+            problems.extend(m for m in exc.messages if m not in problems)
+            continue
+        if value not in checked:
+            checked.append(value)
+    return tuple(checked)
 
 
 @dataclass(frozen=True)
@@ -89,22 +106,19 @@ class SweepRow:
         return not self.error
 
     def record(self) -> dict:
-        """The row as the CSV writes it (``COLUMNS``)."""
-        p = self.params
-        values = {name: getattr(p, name) for name in GRID_FIELDS}
-        values.update({name: getattr(self, name) for name in (
-            "train_accuracy", "test_accuracy", "dead_units", "n_iter", "converged",
-            "fit_seconds", "worker", "data_fingerprint", "error")})
-        values.update(digits=",".join(map(str, p.digits)), max_iter=p.max_iter,
-                      learning_rate_init=p.learning_rate_init,
-                      holdout=p.holdout)
-        return {name: "" if values[name] is None else values[name] for name in COLUMNS}
+        """The row as the CSV writes it (``columns()``); a list of digits reads 0,1,2,3."""
+        values = {name: getattr(self.params, name) for name in FIELDS}
+        values.update((name, FIELDS[name].format(value)) for name, value in values.items()
+                      if isinstance(value, tuple))
+        values.update((name, getattr(self, name)) for name in (*RESULTS, "data_fingerprint",
+                                                               "error"))
+        return {name: "" if values[name] is None else values[name] for name in columns()}
 
 
 def rows_csv(rows) -> str:
-    """The rows as CSV text, one line per configuration, columns ``COLUMNS``."""
+    """The rows as CSV text, one line per configuration, columns ``columns()``."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(out, fieldnames=columns(), lineterminator="\n")
     writer.writeheader()
     writer.writerows(row.record() for row in rows)
     return out.getvalue()
