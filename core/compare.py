@@ -69,25 +69,20 @@ def stability(alignments: list[Alignment]) -> float:
     return float(np.mean([a.similarity for a in alignments])) if alignments else 1.0
 
 
-def clean_seeds(values) -> tuple[tuple[int, ...], list[str]]:
-    """Seeds from a person's list: whole numbers in range, no repeats, at most eight.
+def clean_seeds(text: str) -> tuple[tuple[int, ...], list[str]]:
+    """Seeds from a person's list (commas or semicolons; each item read as a whole number by
+    ``random_state``'s own kind, as the Sweep reads seeds): in range, no repeats, at most eight.
 
     Each problem gets a notice, which quotes the value cut to about 40 characters
     (the list may come from a link of any length).
     """
     spec = FIELDS["random_state"]
-    seeds, notices = [], []
-    for value in values:
-        text = str(value).strip()
-        if not text:
-            continue
-        try:
-            seed = int(text)
-        except ValueError:
-            notices.append(f"'{_cut(text)}' is not a whole number; left out.")
-            continue
+    listed = spec.read_list(text)
+    notices = [f"'{_cut(item)}' is not a whole number; left out." for _, item in listed.unread]
+    seeds = []
+    for seed in listed.values:
         if not spec.low <= seed <= spec.high:
-            notices.append(f"{_cut(text)} is outside 0 to {spec.high:,.0f}; left out.")
+            notices.append(f"{_cut(str(seed))} is outside 0 to {spec.high:,.0f}; left out.")
         elif seed in seeds:
             notices.append(f"{seed} was listed twice; kept once.")
         else:

@@ -60,10 +60,13 @@ def test_different_seeds_are_less_alike_than_a_network_with_itself(small):
 
 
 def test_seed_lists_are_cleaned_with_a_notice_for_each_problem():
-    seeds, notices = clean_seeds(["2", " 3", "3", "-1", "abc", "", "7"])
-    assert seeds == (2, 3, 7)
-    assert len(notices) == 3
-    many, notices = clean_seeds([str(s) for s in range(12)])
+    seeds, notices = clean_seeds("2, 3;3,-1,abc,, 7, 2.5, 1e1")
+    assert seeds == (2, 3, 7, 10)  # 1e1 is read as the Sweep reads it: ten
+    assert notices == ["'abc' is not a whole number; left out.",
+                       "'2.5' is not a whole number; left out.",
+                       "3 was listed twice; kept once.",
+                       "-1 is outside 0 to 4,294,967,295; left out."]
+    many, notices = clean_seeds(",".join(str(s) for s in range(12)))
     assert many == tuple(range(MAX_SEEDS)) and "At most 8" in notices[0]
 
 

@@ -43,7 +43,7 @@ def seed_controls() -> tuple[tuple[int, ...], int, dict]:
     if keys.SEEDS not in st.session_state:
         st.session_state[keys.SEEDS] = st.query_params.get("seeds", default)
     listed = st.text_input("Seeds to compare (up to 8, separated by commas)", key=keys.SEEDS)
-    seeds, notices = clean_seeds(listed.replace(";", ",").split(","))
+    seeds, notices = clean_seeds(listed)
     text.notices(notices, icon=":material/filter_alt:")
     st.query_params["seeds"] = ",".join(map(str, seeds))
     show_link()  # the link carries the seeds too
