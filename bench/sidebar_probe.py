@@ -23,6 +23,8 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +40,9 @@ AGREE_WITHIN_S = 10.0
 STEADY_S = 1.0  # agreeing means agreeing for this long: the live view redraws once a second
 POLL_S = 0.1
 LIVE_TIMEOUT_MS = 120_000
+# An abandoned page's training ends 5 s after its last look (60 s by default), so the trials
+# do not queue behind the trainings of the pages closed before them.
+SERVER_ENV = {"MLP_LENS_UNWATCHED_SECONDS": "5"}
 VIEWPORTS = {"sidebar": {"width": 1400, "height": 1000}, "page": {"width": 390, "height": 844}}
 # Where each copy of the slider lives.
 COPIES = {"sidebar": '[data-testid="stSidebar"]', "page": ".st-key-quick_settings"}
@@ -137,20 +142,14 @@ def _watch(page, copy: str, pressed: float) -> float | None:
     return None
 
 
-def probe(url: str, *, presses: int, copy: str, shots: Path | None = None) -> list[Trial]:
-    """``presses`` trials, one at a time, each printed as it ends."""
-    from playwright.sync_api import sync_playwright
-
+def probe(browser, url: str, *, presses: int, copy: str,
+          shots: Path | None = None) -> list[Trial]:
+    """``presses`` trials in ``browser`` (Playwright's), one at a time, each printed as it
+    ends, against the server at ``url``."""
     trials = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                             args=list(CHROMIUM_ARGS))
-        try:
-            for seed in range(100, 100 + presses):
-                trials.append(triple_press(browser, url, seed=seed, copy=copy, shots=shots))
-                print(trials[-1].line(), flush=True)
-        finally:
-            browser.close()
+    for seed in range(100, 100 + presses):
+        trials.append(triple_press(browser, url, seed=seed, copy=copy, shots=shots))
+        print(trials[-1].line(), flush=True)
     return trials
 
 
@@ -169,7 +168,19 @@ def summary(trials: list[Trial]) -> str:
                    f"{QUICK_S * 1000:.0f} ms in {quick} of {len(trials)}.")
 
 
+@contextmanager
+def _server(url: str | None, tmp: Path) -> Iterator[str]:
+    """The address of the server at ``url``, or of a new one on the sample, stopped after."""
+    if url:
+        yield url.rstrip("/")
+        return
+    with serve(tmp, sample=True, env=SERVER_ENV) as server:
+        yield server.url
+
+
 def main(argv: list[str] | None = None) -> int:
+    from playwright.sync_api import sync_playwright
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--presses", type=int, default=20, help="triple presses (trials)")
     parser.add_argument("--copy", choices=sorted(COPIES), default="sidebar",
@@ -179,16 +190,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.shots:
         args.shots.mkdir(parents=True, exist_ok=True)
-    if args.url:
-        trials = probe(args.url.rstrip("/"), presses=args.presses, copy=args.copy,
-                       shots=args.shots)
-    else:
-        # An abandoned page's training ends 5 s after its last look (60 s by default), so
-        # the trials do not queue behind the trainings of the pages closed before them.
-        with tempfile.TemporaryDirectory(prefix="mlp-lens-probe-") as tmp, \
-                serve(Path(tmp), sample=True,
-                      env={"MLP_LENS_UNWATCHED_SECONDS": "5"}) as server:
-            trials = probe(server.url, presses=args.presses, copy=args.copy, shots=args.shots)
+    with tempfile.TemporaryDirectory(prefix="mlp-lens-probe-") as tmp, \
+            _server(args.url, Path(tmp)) as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                             args=list(CHROMIUM_ARGS))
+        trials = probe(browser, url, presses=args.presses, copy=args.copy, shots=args.shots)
+        browser.close()
     print(summary(trials))
     return 1 if any(t.agreed_after is None for t in trials) else 0
 
