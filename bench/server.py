@@ -79,10 +79,11 @@ def server_environment(tmp: Path, *, sample: bool, cache: Path | None = None,
 
 @contextmanager
 def serve(tmp: Path, *, sample: bool = True, cache: Path | None = None,
-          env: dict[str, str] | None = None) -> Iterator[Server]:
+          env: dict[str, str] | None = None, script: str = "app.py") -> Iterator[Server]:
     """Start the app on a free port, wait until it is healthy, and stop it afterwards.
 
-    ``env`` adds to the server's environment (``MLP_LENS_MAX_TRAININGS``...). Raises
+    ``env`` adds to the server's environment (``MLP_LENS_MAX_TRAININGS``...); ``script``
+    runs another Streamlit script of the project instead (a minimal app, say). Raises
     ``ServerFailed``, with the end of the server's stderr, if it does not come up.
     """
     (tmp / "scikit-learn-data").mkdir(parents=True, exist_ok=True)
@@ -90,7 +91,7 @@ def serve(tmp: Path, *, sample: bool = True, cache: Path | None = None,
     stderr_path = tmp / "server-stderr.log"
     with open(stderr_path, "wb") as stderr, open(tmp / "server-stdout.log", "wb") as stdout:
         process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py",
+            [sys.executable, "-m", "streamlit", "run", script,
              "--server.port", str(port), "--server.headless", "true",
              # Run the code as it was at the start: an edit to the working tree during
              # the run must not hot-reload modules (and reset in-process state) midway.

@@ -7,13 +7,12 @@ the keys here are those the code reads or writes through ``st.session_state``.
 # The sidebar (ui/sidebar.py): the settings survive page switches here, not in the widgets.
 PARAMS = "mlp_lens_params"  # the sidebar's values, by TrainParams field name
 WIDGET_GENERATIONS = "mlp_lens_widget_generations"  # "sb_alpha" -> times that copy was made anew
-WIDGETS_SHOWN = "mlp_lens_widgets_shown"  # the values the settings' widgets were last given
 URL_NOTICES = "mlp_lens_url_notices"  # (values from the link, what was wrong with it)
 LINK_SLOT = "mlp_lens_link_slot"  # where the sidebar shows the link, this run
 ADVANCED_OPEN = "sb_advanced"  # the Advanced section's open state (a fix may open it)
 PAGE_SETTINGS = "mlp_lens_page_settings"  # a page's own widget keys -> defaults (for Reset)
 # Each setting's widget is "sb_<name>" in the sidebar and "qs_<name>" in the page's quick settings,
-# with "_<n>" added once the copy has been made anew n times (ui.sidebar._take_moves says why).
+# with "_<n>" added once the copy has been made anew n times (ui.sidebar._store says why).
 
 # Watching a network learn (ui/live.py).
 RUN = "mlp_lens_run"  # the job (core.jobs.Job) this session watches

@@ -1,10 +1,10 @@
 """The sidebar every page shares: widgets in, one ``TrainParams`` out.
 
-Streamlit's pages-directory mode drops a widget's value when the page
-changes, so the values live in session state under ``STORE`` (updated by the
-widgets) and each widget starts from them (``_take_moves`` says why the server
-never writes into a widget). The URL is read once per session and rewritten on
-every run.
+One source of truth: the settings live in session state under ``STORE``, filled from
+the URL once per session and written into the URL on every run. A widget starts from
+the stored value and changes it only through its ``on_change`` callback; the server
+never writes into a widget (``_store`` says why, and how a widget shows a value set
+elsewhere). The main settings have a second widget, in the page, for phones.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ PAGES = (  # the pages, in the order the sidebar lists them
     ("pages/1_Lesson.py", "The lesson", ":material/school:"),
 )
 STORE, URL_NOTICES, LINK_SLOT = keys.PARAMS, keys.URL_NOTICES, keys.LINK_SLOT
-GENERATIONS, SHOWN = keys.WIDGET_GENERATIONS, keys.WIDGETS_SHOWN
+GENERATIONS = keys.WIDGET_GENERATIONS
 SIDEBAR = "sb"  # the key prefix of the settings' widgets in the sidebar
 QUICK = "qs"  # the key prefix of the main settings' copy in the page (for phones)
 ADVANCED_OPEN = keys.ADVANCED_OPEN
@@ -72,7 +72,6 @@ def sidebar() -> TrainParams | None:
     _start_session()
     theme.apply()
     st.session_state.pop(LINK_SLOT, None)  # a link only for valid settings, made this run
-    _take_moves()
     with st.sidebar:
         for path, label, icon in PAGES:
             st.page_link(path, label=label, icon=icon)
@@ -145,40 +144,43 @@ def cache_notice() -> None:
 
 def set_params(params: TrainParams) -> None:
     """Put ``params`` into the sidebar (for buttons' ``on_click``)."""
-    st.session_state[STORE] = _raw(params)
+    for name, value in asdict(params).items():
+        _store(name, value)
 
 
 def set_param(name: str, value) -> None:
     """Change one sidebar value (for buttons' ``on_click``)."""
-    st.session_state[STORE][name] = value
+    _store(name, value)
 
 
-def _take_moves() -> None:
-    """Take a setting the visitor moved into the stored values, and make anew every copy of
-    a setting that must show another value than it holds.
+def _moved(name: str, key: str, prefix: str) -> None:
+    """``on_change`` of the widget ``key``, copy ``prefix`` of setting ``name``: store its value.
+
+    Unless the copy has been made anew since: Streamlit forgets the value of a widget
+    that a finished run no longer drew, so when the browser, not yet told, sends that
+    widget's value again, it counts as a change and its ``on_change`` runs. (The page's
+    copy, made anew at the sidebar's first press, put its old value back at the second.)
+    """
+    if key == _key(name, prefix):
+        _store(name, st.session_state[key], moved=prefix)
+
+
+def _store(name: str, value, *, moved: str | None = None) -> None:
+    """Store a setting, and make anew every widget of it but the one the visitor ``moved``.
 
     The server never writes into a widget: the browser sends every widget's value with
     every request, and one sent before the browser took a written value carries the old
-    one, which the server takes for a change. (With two copies of a setting, the sidebar's
-    and the page's for phones, three quick presses on one copy met the other copy's old
-    value coming back, and the setting jumped back.) So each widget starts from the stored
-    value as its default, and a copy that must show another value (the other copy moved,
-    or a button changed the setting) becomes a new widget under a new key; the copy the
-    visitor moves keeps its widget, and an old copy's late value is never read.
+    one, which the server takes for a change (three quick presses on one copy of a
+    setting met the other copy's old value, and the setting jumped back). So a widget
+    that must show a value set elsewhere (by the other copy, or a button) becomes a new
+    widget under a new key, starting from the stored value; the widget the visitor moves
+    keeps its key, and an old widget's late value is never read.
     """
-    stored, shown = st.session_state[STORE], st.session_state.setdefault(SHOWN, {})
+    st.session_state[STORE][name] = value
     generations = st.session_state.setdefault(GENERATIONS, {})
-    for name in FIELDS:
-        copies = _copies(name)
-        if stored[name] == shown.get(name):  # no button changed it since the last run
-            moved = [prefix for prefix in copies
-                     if st.session_state.get(_key(name, prefix), shown[name]) != shown[name]]
-            if moved:  # the visitor's move (of the sidebar's copy, if both moved)
-                stored[name] = st.session_state[_key(name, moved[0])]
-        for prefix in copies:
-            if st.session_state.get(_key(name, prefix), stored[name]) != stored[name]:
-                generations[f"{prefix}_{name}"] = generations.get(f"{prefix}_{name}", 0) + 1
-        shown[name] = stored[name]
+    for prefix in _copies(name):
+        if prefix != moved:
+            generations[f"{prefix}_{name}"] = generations.get(f"{prefix}_{name}", 0) + 1
 
 
 def _copies(name: str) -> tuple[str, ...]:
@@ -190,14 +192,8 @@ def _start_session() -> None:
     if STORE in st.session_state:
         return
     params, notices = TrainParams.from_query(st.query_params.to_dict())
-    st.session_state[STORE] = _raw(params)
-    st.session_state[URL_NOTICES] = (_raw(params), notices)
-
-
-def _raw(params: TrainParams) -> dict:
-    """The values as the widgets hold them (a multiselect holds a list, not a tuple)."""
-    return {name: list(value) if isinstance(FIELDS[name], DigitList) else value
-            for name, value in asdict(params).items()}
+    st.session_state[STORE] = asdict(params)
+    st.session_state[URL_NOTICES] = (asdict(params), notices)
 
 
 def quick_settings() -> None:
@@ -210,14 +206,16 @@ def quick_settings() -> None:
 
 def _key(name: str, prefix: str = SIDEBAR) -> str:
     """The key of the widget that shows ``name`` now: ``sb_hidden_units``, then
-    ``sb_hidden_units_1``... each time ``_take_moves`` makes that copy anew."""
+    ``sb_hidden_units_1``... each time ``_store`` makes that copy anew."""
     generation = st.session_state.get(GENERATIONS, {}).get(f"{prefix}_{name}", 0)
     return f"{prefix}_{name}_{generation}" if generation else f"{prefix}_{name}"
 
 
 def _bind(name: str, prefix: str = SIDEBAR) -> dict:
     """Widget arguments that tie a widget to the stored value ``name``."""
-    return {"key": _key(name, prefix), "help": FIELDS[name].help}
+    key = _key(name, prefix)
+    return {"key": key, "help": FIELDS[name].help, "on_change": _moved,
+            "args": (name, key, prefix)}
 
 
 def _section(section: str, *, prefix: str = SIDEBAR) -> None:
@@ -264,7 +262,7 @@ def _yes_no_widget(name: str, kind: YesNo, prefix: str, value: bool) -> None:
     st.checkbox(kind.label, value, **_bind(name, prefix))
 
 
-def _digit_list_widget(name: str, kind: DigitList, prefix: str, value: list[int]) -> None:
+def _digit_list_widget(name: str, kind: DigitList, prefix: str, value) -> None:
     st.multiselect(kind.label, list(range(kind.low, kind.high + 1)), value, **_bind(name, prefix))
 
 
