@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 .PHONY: run test load bench lint
 
 run: $(VENV)/.installed
-	$(BIN)/streamlit run app.py
+	$(BIN)/python -m ui
 
 # Tests in two rounds: most of them in TEST_WORKERS processes at once (pytest-xdist), then the
 # ones marked `alone` (the crowd, the budget, the benchmark smoke) one at a time on an

@@ -1,14 +1,22 @@
 """MLP Lens: the Explore page. Run with `streamlit run app.py`."""
 
+import sys
+
 import streamlit as st
 
-from core.process import configure_process
-from ui import cached, colours, evaluation, live, render, replay
-from ui.exports import exports
-from ui.sidebar import quick_settings, sidebar
+st.set_page_config(page_title="MLP Lens · Explore", page_icon=":material/biotech:", layout="wide")
+starting = st.empty()
+if "ui.render" not in sys.modules:  # a new server: its first page imports scikit-learn first
+    starting.info("Starting MLP Lens: loading scikit-learn (a few seconds, once per server)…",
+                  icon=":material/hourglass:")
+
+from core.process import configure_process  # noqa: E402 - after the page says it is starting
+from ui import cached, colours, evaluation, live, render, replay  # noqa: E402
+from ui.exports import exports  # noqa: E402
+from ui.sidebar import quick_settings, sidebar  # noqa: E402
 
 configure_process()
-st.set_page_config(page_title="MLP Lens · Explore", page_icon=":material/biotech:", layout="wide")
+starting.empty()
 params = sidebar()
 st.title("What does each hidden unit learn?")
 st.caption("A scikit-learn MLPClassifier with one hidden layer, trained on MNIST digits. "

@@ -57,6 +57,13 @@ def _two_trainings_detail(v: dict) -> str:
     return f"the lesson config, seeds 2 and 3, not cached, at once: {where}"
 
 
+def _first_visit_detail(v: dict) -> str:
+    """The goal: at most 3 s."""
+    return (f"a new server on the offline sample (ready for visitors in {v['ready']}), its "
+            f"first visitor: from opening the page to the training's start (finished page at "
+            f"{v['finished']:.1f} s); goal at most 3 s")
+
+
 def _first_weights_detail(v: dict) -> str:
     """The goal: at most 0.5 s."""
     return (f"from asking for a new network (36 units, {v['n_samples']:,} sample images) to "
@@ -169,6 +176,8 @@ ROWS = (
             _two_trainings_detail),
     RowSpec("two_threads", "2 trainings at once in 2 threads of one process", "two_processes",
             _two_trainings_detail),
+    RowSpec("first_visit", "first visit of a new server to training start (sample)", "",
+            _first_visit_detail),
     RowSpec("first_weights", "first live weights of a new network (sample)", "",
             _first_weights_detail),
     RowSpec("sweep_sequential", "sweep of 16 configurations, one after another",

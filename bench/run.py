@@ -141,6 +141,9 @@ class Bench:
                 max_iter=self.args.max_iter, seeds=list(SEEDS), parallel=parallel)
         found["capacity"] = self._measure("parallel capacity: one process, then two at once",
                                           "capacity", cache=self.work / "capacity")
+        found["first_visit"] = self._measure(
+            "first visit of a new server (offline sample)", "first_visit",
+            cache=self.work / "first_visit") if Path(CHROMIUM).exists() else NO_CHROMIUM
         found["first_weights"] = self._measure(
             "first live weights of a new network (offline sample)", "first_weights",
             cache=_fresh_cache(self.prime, self.work / "first_weights"),
@@ -220,7 +223,7 @@ class Bench:
 _ALL_KEYS = ("fetch", "load", "lesson", "lesson_scaled", "cold", "warm", "cold_scaled",
              "warm_scaled", "holdout", "holdout_scaled", "page", "charts", "core_alone",
              "watched", "seeds_sequential", "seeds_parallel", "capacity", "two_processes",
-             "two_threads", "first_weights", "sweep_sequential",
+             "two_threads", "first_visit", "first_weights", "sweep_sequential",
              "sweep_local", "sweep_dask", "recording", "history_size")
 
 

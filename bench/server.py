@@ -91,7 +91,9 @@ def serve(tmp: Path, *, sample: bool = True, cache: Path | None = None,
     stderr_path = tmp / "server-stderr.log"
     with open(stderr_path, "wb") as stderr, open(tmp / "server-stdout.log", "wb") as stdout:
         process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", script,
+            # The app as `make run` starts it (python -m ui); another script as it is.
+            [sys.executable, "-m", *(("ui",) if script == "app.py" else
+                                     ("streamlit", "run", script)),
              "--server.port", str(port), "--server.headless", "true",
              # Run the code as it was at the start: an edit to the working tree during
              # the run must not hot-reload modules (and reset in-process state) midway.

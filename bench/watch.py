@@ -136,3 +136,44 @@ def training_cpu(pid: int) -> dict[int, float]:
         except psutil.NoSuchProcess:
             continue  # the training ended
     return found
+
+
+def first_visit() -> dict:
+    """A new server on the offline sample (its data copy written already, as on a machine that
+    has run MLP Lens once; its log said it is ready for visitors) and its first visitor, on the
+    lesson's settings not trained yet:
+    seconds from opening the page to the training's start (the worker's log line
+    "mlp_lens: training ...", as it starts fitting) and to the finished page."""
+    from datetime import datetime
+
+    from playwright.sync_api import expect, sync_playwright
+
+    from bench.server import serve
+    from core.data import load_sample
+
+    cache = Path(os.environ["MLP_LENS_CACHE"])
+    load_sample()  # writes the sample's uint8 copy into the cache, as a first run once did
+    with tempfile.TemporaryDirectory(prefix="mlp-lens-visit-") as tmp, \
+            serve(Path(tmp), sample=True, cache=cache) as server, \
+            sync_playwright() as playwright:
+        deadline = time.monotonic() + 120  # a server started a moment before its first visitor
+        while "ready for visitors" not in server.stderr() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        ready = next((line for line in server.stderr().splitlines() if "ready for" in line), "")
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                             args=list(CHROMIUM_ARGS))
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        opened = datetime.now()
+        began = time.perf_counter()
+        page.goto(server.url + "/")
+        expect(page.get_by_text("hidden units in a")).to_be_visible(timeout=300_000)
+        seconds = time.perf_counter() - began
+        started = next((line for line in server.stderr().splitlines()
+                        if "mlp_lens: training TrainParams" in line), "")
+        browser.close()
+    if not started:
+        return {"seconds": None, "finished": seconds, "problem": "no training was logged"}
+    at = datetime.strptime(started[:23], "%Y-%m-%d %H:%M:%S,%f")
+    return {"seconds": (at - opened).total_seconds(), "finished": seconds,
+            "ready": ready.rsplit(" in ", 1)[-1], "problem": ""}
+

@@ -15,7 +15,7 @@ from time import perf_counter, sleep
 START = perf_counter()  # before any workload's imports: totals include them
 MARKER = "BENCH_RESULT"
 
-from bench.watch import core_alone, watched  # noqa: E402 - after the clock; they import late
+from bench.watch import core_alone, first_visit, watched  # noqa: E402 - after the clock; they import late
 
 
 def lesson_script(*, data_home: str, max_iter: int, scale: bool) -> dict:
@@ -459,7 +459,8 @@ def _digest(arrays) -> str:
 
 WORKLOADS = {f.__name__: f for f in (lesson_script, lens_train, seeds, sweep, capacity,
                                      fetch_load, lens_load, page, recording, history_size,
-                                     charts, core_alone, watched, two_trainings, first_weights)}
+                                     charts, core_alone, watched, two_trainings, first_weights,
+                                     first_visit)}
 
 
 def main(argv: list[str]) -> None:

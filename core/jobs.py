@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import multiprocessing
 import os
 import resource
 import signal
@@ -45,7 +44,7 @@ from core import pace
 from core.budget import Budget, Watch, budget, name_this_thread
 from core.data import MnistData, open_copy, verified_copy
 from core.params import TrainParams
-from core.process import configure_process, give_memory_back
+from core.process import configure_process, fork_server, give_memory_back
 from core.train import (
     TrainingFailure,
     TrainResult,
@@ -434,12 +433,6 @@ def started() -> int:
     return _started
 
 
-def warm_up() -> None:
-    """Start the fork server now (2-3 s: it imports scikit-learn), in the background, so the
-    first job starts in milliseconds."""
-    threading.Thread(target=_start_fork_server, daemon=True, name="fork-server").start()
-
-
 _jobs: dict[tuple[TrainParams, str], Job] = {}
 _jobs_lock = threading.Lock()
 _started = 0
@@ -478,27 +471,7 @@ def _data_file(data: MnistData) -> Path:
     return path
 
 
-def _fork_server_context():
-    """Workers come from a fork server: one clean process, started on first use, that has
-    imported scikit-learn once and forks each worker from itself in milliseconds.
-
-    Not plain ``fork``: the Streamlit server runs many threads, and a child forked from it
-    can inherit a lock some other thread held. Not ``spawn``: each worker would spend
-    2-3 s importing scikit-learn again.
-    """
-    context = multiprocessing.get_context("forkserver")
-    # core.forkserver also keeps the page (Streamlit's __main__) out of the workers.
-    context.set_forkserver_preload(["core.forkserver"])
-    return context
-
-
-_CONTEXT = _fork_server_context()
-
-
-def _start_fork_server() -> None:
-    from multiprocessing import forkserver
-
-    forkserver.ensure_running()
+_CONTEXT = fork_server()
 
 
 # The worker process.

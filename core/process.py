@@ -86,6 +86,36 @@ def one_blas_thread():
                 _one_thread_limiter = None
 
 
+def fork_server():
+    """The multiprocessing context every job's worker process comes from (``core.jobs``): a
+    fork server, one clean process that has imported scikit-learn once (``core.forkserver``)
+    and forks each worker from itself in milliseconds.
+
+    Not plain ``fork``: the Streamlit server runs many threads, and a child forked from it
+    can inherit a lock some other thread held. Not ``spawn``: each worker would spend
+    2-3 s importing scikit-learn again.
+    """
+    import multiprocessing
+
+    context = multiprocessing.get_context("forkserver")
+    # core.forkserver also keeps the page (Streamlit's __main__) out of the workers.
+    context.set_forkserver_preload(["core.forkserver"])
+    return context
+
+
+def start_fork_server() -> None:
+    """Start the fork server now, in the background: it spends 2-3 s importing scikit-learn in
+    a process of its own while the caller goes on with its own imports, so a first visit
+    waits for the longer of the two, not for both one after the other."""
+    def start() -> None:
+        from multiprocessing import forkserver
+
+        fork_server()
+        forkserver.ensure_running()
+
+    threading.Thread(target=start, daemon=True, name="fork-server").start()
+
+
 def give_memory_back() -> None:
     """Return the C heap's free memory to the system (glibc's ``malloc_trim``).
 

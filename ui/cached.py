@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import jobs
 from core.data import MnistData, load_mnist
 from core.export import grid_figure
 from core.params import TrainParams
@@ -23,7 +22,6 @@ from core.weights import DEFAULT_STYLE, WeightStyle, figure_png, output_weights_
 @st.cache_resource(show_spinner="Loading MNIST (the first load parses OpenML's file: ~10 s)…",
                    ttl=3600)
 def mnist() -> MnistData:
-    jobs.warm_up()  # the trainings' fork server imports scikit-learn meanwhile
     return load_mnist()
 
 

@@ -127,6 +127,9 @@ def _unit(run: Job) -> str:
 
 def _progress_text(run: Job, snapshot) -> str:
     """"Training: epoch 12 of 300 · loss 0.1234 · 2.1 s · about 40 s left"."""
+    if snapshot is None and not run.held:
+        return f"Starting the training: its worker process is on its way ({_unit(run)} 1 " \
+               f"of {run.params.max_iter} next)…"
     unit, epoch = _unit(run), snapshot.epoch if snapshot else 0
     state = "Paused at" if run.held else "Training:"
     text = f"{state} {unit} {epoch} of {run.params.max_iter}"
