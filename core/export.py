@@ -112,8 +112,11 @@ def file_name(params: TrainParams, *, what: str, extension: str) -> str:
 
     ``mlp-lens_h6_seed2_digits0123_weights.png`` for the lesson's grid; any other
     setting follows its name (``..._alpha0.01_adam_weights.png``), so two
-    different networks never share a file name. Python scripts use letters,
-    digits and underscores only (``mlp_lens_...py``), so they are importable.
+    different networks never share a file name. Every file of one network,
+    the script too, spells its values the same way, as its link does
+    (``alpha0.001``, ``lr1e-05``): letters, digits, ``.`` and ``-`` are safe in
+    file names everywhere. (A script is run, ``python mlp-lens_...py``, never
+    imported.)
     """
     digits = "".join(map(str, params.digits))
     parts = [f"h{params.hidden_units}", f"seed{params.random_state}", f"digits{digits}"]
@@ -121,11 +124,7 @@ def file_name(params: TrainParams, *, what: str, extension: str) -> str:
     for name, value in params.to_query().items():
         if name not in _NAMED_FIRST and value != lesson.get(name):
             parts.append(_SHORT_NAMES.get(name, name.replace("_", "")) + _token(value))
-    stem = "_".join([*parts, what])
-    if extension == "py":
-        stem = stem.replace("-", "m").replace(".", "p")  # 1e-05 -> 1em05
-        return f"mlp_lens_{stem}.{extension}"
-    return f"mlp-lens_{stem}.{extension}"
+    return f"mlp-lens_{'_'.join([*parts, what])}.{extension}"
 
 
 _NAMED_FIRST = ("hidden_units", "random_state", "digits")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import importlib
 import io
+import re
 import subprocess
 import warnings
 import xml.etree.ElementTree as ET
@@ -211,21 +212,33 @@ def test_an_unknown_source_is_refused():
 
 
 def test_file_names_carry_every_setting_that_differs_from_the_lesson():
-    """Two different networks never share a file name; a script's name stays importable."""
+    """Two different networks never share a file name."""
     assert (file_name(TrainParams(), what="weights", extension="png")
             == "mlp-lens_h6_seed2_digits0123_weights.png")
     script = file_name(NON_DEFAULT, what="reproduce", extension="py")
-    assert script.startswith("mlp_lens_h5_seed2_digits27_") and script.endswith("_reproduce.py")
-    assert script[:-3].isidentifier()
+    assert script.startswith("mlp-lens_h5_seed2_digits27_") and script.endswith("_reproduce.py")
     names = set()
     for name in FIELDS:
         other = replace(TrainParams(), **{name: _another_value(name)})
         names.add(file_name(other, what="weights", extension="png"))
     assert len(names) == len(FIELDS)  # each changed setting gives its own name
     assert file_name(TrainParams(), what="weights", extension="png") not in names
-    tiny = replace(TrainParams(), learning_rate_init=1e-05)
-    assert "lr1e-05" in file_name(tiny, what="weights", extension="png")
-    assert "lr1em05" in file_name(tiny, what="reproduce", extension="py")
+
+
+EXPORTS = (("weights", "png"), ("weights", "svg"), ("training", "gif"), ("weights", "npz"),
+           ("model", "joblib"), ("reproduce", "py"))
+
+
+def test_every_file_of_a_network_spells_its_values_alike():
+    """Issue 21: the script's name spelt alpha 0p001 and a learning rate 1em05 while the
+    other files said 0.001 and 1e-05. Every file of the Export section (ui.exports) now
+    carries the same settings part, spelt as the link spells each value."""
+    params = replace(TrainParams(), alpha=0.001, learning_rate_init=1e-05)
+    names = [file_name(params, what=what, extension=extension) for what, extension in EXPORTS]
+    stems = {name.removesuffix(f"_{what}.{extension}")
+             for name, (what, extension) in zip(names, EXPORTS, strict=True)}
+    assert stems == {"mlp-lens_h6_seed2_digits0123_alpha0.001_lr1e-05"}
+    assert all(re.fullmatch(r"[A-Za-z0-9._-]+", name) for name in names)  # safe anywhere
 
 
 def test_the_exported_grid_carries_a_title_line_with_the_settings_and_accuracy(result):

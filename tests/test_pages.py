@@ -106,6 +106,7 @@ def test_the_lessons_settings_say_which_units_are_dead_and_offer_the_fix():
     dead = metric(at, "Dead units")
     assert dead != "0 of 6"
     assert not any(m.label == "Converged" for m in at.metric)
+    assert metric(at, "Outcome") == "stuck, not finished"  # what a sweep's table says too
     assert any(c.value.startswith("The loss stopped improving after ") and "stuck" in c.value
                for c in at.caption)
     assert any("never activate" in w.value and "raw 0–255" in w.value for w in at.warning)

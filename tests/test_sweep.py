@@ -15,6 +15,7 @@ import pytest
 
 from core import budget as budget_module
 from core.data import MnistData
+from core.outcome import outcome
 from core.params import FIELDS, SWEEPS, InvalidParams, Sweep, TrainParams
 from core.sweep import (
     MAX_CONFIGS,
@@ -29,7 +30,7 @@ from core.sweep import (
 )
 from core.sweep.__main__ import build_grid, parse_args
 from core.sweep.__main__ import main as sweep_main
-from core.sweep.figures import cells, dead_share_of, heatmaps_figure
+from core.sweep.figures import cells, dead_share_of, heatmaps_figure, outcomes_note
 from core.train import is_trained, train_mlp, train_once, trainings_run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -111,6 +112,32 @@ def test_the_csv_has_the_issues_columns_and_one_row_per_configuration(swept):
     assert len(table) == len(configs)
     assert table[0]["hidden_units"] == "3" and table[0]["scale_pixels"] == "True"
     assert all(t["worker"].startswith("local:") for t in table)
+
+
+def test_a_rows_outcome_is_in_explores_words_and_the_csv_keeps_scikit_learns_flag(small,
+                                                                                  engine):
+    """Issue 21: the stuck raw-pixel network (every unit dead, 25 %) was ticked "converged"
+    and the 95 % scaled one was not. Each row now says how its training ended in the words
+    Explore says for that network (core.outcome); the CSV keeps scikit-learn's flag beside
+    them, and each setting's heatmap counts its trainings in the same words."""
+    raw = replace(TINY, max_iter=200, scale_pixels=False)
+    scaled = replace(raw, scale_pixels=True)
+    rows = {row.params.scale_pixels: row for row in run_sweep([raw, scaled], small, engine)}
+    assert (rows[False].dead_units, rows[False].converged) == (6, True)
+    assert rows[False].train_accuracy < 0.3 and rows[False].outcome == "stuck, not finished"
+    assert (rows[True].dead_units, rows[True].converged, rows[True].n_iter) == (0, False, 200)
+    assert rows[True].train_accuracy > 0.9 and rows[True].outcome == "ran out of epochs"
+    for row in rows.values():
+        said = outcome(train_mlp(row.params, small))  # Explore's words: loaded, not trained
+        assert row.outcome == said.words and said.words in said.text.lower()
+    table = list(csv.DictReader(io.StringIO(rows_csv(rows.values()))))
+    assert [(t["scale_pixels"], t["outcome"], t["converged"]) for t in table] == [
+        ("False", "stuck, not finished", "True"), ("True", "ran out of epochs", "False")]
+    titles = [ax.get_title() for ax in heatmaps_figure(rows.values()).axes if ax.get_title()]
+    assert titles[0].endswith("pixels raw 0–255, solver sgd\n1 stuck, not finished")
+    assert titles[2].endswith("pixels scaled to 0–1, solver sgd\n1 ran out of epochs")
+    assert outcomes_note([*rows.values(), replace(rows[True], error="it died")]) == (
+        "1 ran out of epochs · 1 stuck, not finished")  # a failed row is no network to count
 
 
 def test_a_parameter_added_to_the_sweeps_is_swept_with_no_other_change(monkeypatch, small,

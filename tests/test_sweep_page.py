@@ -10,6 +10,8 @@ from streamlit.testing.v1 import AppTest
 from core.params import SWEEPS, Sweep, TrainParams
 from core.sweep.__main__ import build_grid, parse_args
 from core.sweep.__main__ import main as sweep_main
+from tests.test_pages import metric as page_metric
+from tests.test_pages import run as run_explore
 from tests.test_pages import settle as settle_page
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,6 +63,33 @@ def test_a_small_sweep_shows_rows_linked_to_explore_heatmaps_and_a_csv():
     assert at.get("download_button")
     assert at.get("imgs") or at.get("image")  # the heatmaps
     assert not at.button(key="sw_start").disabled
+
+
+def test_the_tables_outcome_is_what_explore_says_for_the_same_network():
+    """Issue 21: the table ticked "converged" for the stuck raw-pixel network and not for the
+    scaled one that ran out of epochs at 97 %, while Explore called the first "stuck, not
+    finished". The lesson's settings, raw and scaled: each row's outcome is the words
+    Explore's metrics row and sentence give when its link is opened."""
+    at = page()
+    at.multiselect(key="sw_hidden_units").set_value([6])
+    at.multiselect(key="sw_alpha").set_value([1e-4])
+    at.text_input(key="sw_random_state").set_value("2")
+    at.multiselect(key="sw_scale_pixels").set_value([False, True])
+    settle(at.run().button(key="sw_start").click().run())
+    table = at.dataframe[0].value
+    assert "converged" not in table
+    by_pixels = table.set_index("pixels")
+    raw, scaled = by_pixels.loc["raw 0–255"], by_pixels.loc["scaled to 0–1"]
+    assert (raw["outcome"], raw["dead units"], raw["iterations"]) == ("stuck, not finished", 6, 71)
+    assert raw["test accuracy"] < 0.3  # one digit in four: guessing
+    assert (scaled["outcome"], scaled["dead units"], scaled["iterations"]) == (
+        "ran out of epochs", 0, 200)
+    assert scaled["test accuracy"] > 0.95
+    for row in (raw, scaled):
+        explore = run_explore(query=dict(parse_qsl(urlsplit(row["Explore"]).query)))
+        assert page_metric(explore, "Training accuracy") == f"{row['train accuracy']:.1%}"
+        assert page_metric(explore, "Outcome") == row["outcome"]
+        assert any(row["outcome"] in c.value.lower() for c in explore.caption)  # the sentence
 
 
 def test_more_than_200_configurations_are_refused_before_anything_runs():

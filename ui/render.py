@@ -72,7 +72,8 @@ def data_summary(data: MnistData, params: TrainParams | None) -> None:
 
 
 def metrics(result: TrainResult) -> None:
-    """Accuracy, epochs, dead units and time in one compact row, and how the training ended."""
+    """Accuracy, epochs, dead units, the outcome's words and time in one compact row, and how
+    the training ended in a sentence."""
     n_hidden, unit = result.params.hidden_units, epoch_word(result)
     row = st.container(horizontal=True, key="metrics")
     row.metric("Training accuracy", f"{result.train_accuracy:.1%}", width="content",
@@ -96,9 +97,11 @@ def metrics(result: TrainResult) -> None:
     else:
         row.metric(f"{problem.capitalize()} units", f"{len(result.dead_units)} of {n_hidden}",
                    width="content", help=_PROBLEM_HELP[problem])
+    said = outcome(result, most_iter=int(FIELDS["max_iter"].high))
+    row.metric("Outcome", said.words, width="content",
+               help=f"How the training ended: {said.meaning} A sweep's table says the same.")
     row.metric("Training time", f"{result.fit_seconds:.1f} s", width="content",
                help="How long this network's own training took on the server.")
-    said = outcome(result, most_iter=int(FIELDS["max_iter"].high))
     st.caption(said.text)
     if said.more_epochs:
         st.button(f"Train for max_iter = {said.more_epochs}", key="fix_max_iter",

@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from core.data import MnistData
+from core.outcome import MEANINGS
 from core.params import FIELDS, SWEEPS, InvalidParams, Sweep, TrainParams
 from core.sweep import (
     BASE,
@@ -169,14 +170,22 @@ def results(run: SweepRun) -> None:
                                                help="This configuration in Explore"),
         "test accuracy": st.column_config.NumberColumn(format="%.3f"),
         "train accuracy": st.column_config.NumberColumn(format="%.3f"),
+        "outcome": st.column_config.TextColumn(help=_OUTCOME_HELP),
         "fit s": st.column_config.NumberColumn(format="%.2f")})
     st.download_button("Download CSV", rows_csv(rows),
                        file_name=f"mlp-lens_sweep_{len(rows)}_networks.csv",
                        mime="text/csv", key="sw_csv", icon=":material/download:")
     if any(r.ok for r in rows):
         st.subheader("Over hidden units × alpha")
-        st.caption("Each cell: the mean over the seeds, and below it their standard deviation.")
+        st.caption("Each cell: the mean over the seeds, and below it their standard deviation. "
+                   "Over each accuracy map: how its trainings ended, in Explore's words.")
         st.image(figure_png(heatmaps_figure(rows)))
+
+
+_OUTCOME_HELP = ("How each training ended, in the words Explore shows for it:\n\n"
+                 + "\n".join(f"- **{words}**: {meaning}" for words, meaning in MEANINGS.items())
+                 + "\n\nThe CSV also keeps scikit-learn's own flag, `converged`, which is "
+                   "true for a network stuck with dead units too.")
 
 
 def _table(rows) -> pd.DataFrame:
@@ -187,7 +196,7 @@ def _table(rows) -> pd.DataFrame:
         **{sweep.column: _cell(sweep, getattr(r.params, name)) for name, sweep in SWEEPS.items()},
         "test accuracy": r.test_accuracy,
         "train accuracy": r.train_accuracy, "dead units": r.dead_units,
-        "iterations": r.n_iter, "converged": r.converged, "fit s": r.fit_seconds,
+        "iterations": r.n_iter, "outcome": r.outcome, "fit s": r.fit_seconds,
         "worker": r.worker, "error": r.error,
     } for r in rows])
     if table["test accuracy"].isna().all():

@@ -1,13 +1,15 @@
-"""A sweep's picture: test accuracy and dead units over hidden units x alpha, across seeds."""
+"""A sweep's picture: test accuracy and dead units over hidden units x alpha, across seeds,
+with how each setting's trainings ended in Explore's words."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 import numpy as np
 from matplotlib.figure import Figure
 
+from core.outcome import MEANINGS
 from core.params import SWEEPS
 from core.sweep.grid import SweepRow
 
@@ -66,9 +68,17 @@ def _setting(values: tuple) -> str:
                      for name, value in zip(_panel_names(), values, strict=True))
 
 
+def outcomes_note(rows) -> str:
+    """How the networks of ``rows`` ended, counted in Explore's words (``Outcome.words``):
+    "4 stuck, not finished · 2 ran out of epochs"; failed rows gave no network to count."""
+    found = Counter(row.outcome for row in rows if row.ok and row.outcome)
+    return " · ".join(f"{found[words]} {words}" for words in MEANINGS if words in found)
+
+
 def heatmaps_figure(rows) -> Figure:
     """Per setting, mean accuracy (higher is better) and share of dead units (lower is better)
-    over hidden units x alpha; each cell reads "mean ± spread over seeds"."""
+    over hidden units x alpha; each cell reads "mean ± spread over seeds". The accuracy's
+    title counts how the setting's trainings ended (``outcomes_note``)."""
     rows = list(rows)
     groups = panels(rows)
     held_out = any(row.test_accuracy is not None for row in rows)
@@ -81,9 +91,11 @@ def heatmaps_figure(rows) -> Figure:
     measures = (("test accuracy" if held_out else "training accuracy (no hold-out)",
                  accuracy_of, "viridis"), ("share of dead units", dead_share_of, "magma_r"))
     for (setting, group), ax_row in zip(groups.items(), axes, strict=False):
-        for ax, (label, measure, cmap) in zip(ax_row, measures, strict=True):
+        ended = outcomes_note(group)
+        notes = (f"\n{ended}" if ended else "", "")
+        for ax, (label, measure, cmap), note in zip(ax_row, measures, notes, strict=True):
             _heatmap(ax, cells(group, measure), hidden, alphas, cmap)
-            ax.set_title(f"mean {label}\n{_setting(setting)}", fontsize=9)
+            ax.set_title(f"mean {label}\n{_setting(setting)}{note}", fontsize=9)
     return fig
 
 

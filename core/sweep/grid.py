@@ -12,12 +12,15 @@ import itertools
 import math
 from dataclasses import dataclass, replace
 
+from core.outcome import outcome
 from core.params import FIELDS, SWEEPS, InvalidParams, TrainParams
 from core.train import TrainResult
 
 MAX_CONFIGS = 200
 BASE = TrainParams(holdout=True)  # a sweep scores each network on test digits it never saw
-RESULTS = ("train_accuracy", "test_accuracy", "dead_units", "n_iter", "converged",
+# ``outcome`` is how the training ended in Explore's words (core.outcome.MEANINGS);
+# ``converged`` is scikit-learn's own flag, True for a network stuck with dead units too.
+RESULTS = ("train_accuracy", "test_accuracy", "dead_units", "n_iter", "outcome", "converged",
            "fit_seconds", "worker")
 
 
@@ -97,7 +100,8 @@ class SweepRow:
     test_accuracy: float | None = None
     dead_units: int | None = None
     n_iter: int | None = None
-    converged: bool | None = None
+    outcome: str | None = None  # how it ended, in Explore's words (a key of MEANINGS)
+    converged: bool | None = None  # scikit-learn's flag: the loss stopped improving
     fit_seconds: float | None = None
     error: str = ""
 
@@ -130,4 +134,5 @@ def row_from_result(result: TrainResult, *, worker: str, fingerprint: str) -> Sw
                     train_accuracy=result.train_accuracy,
                     test_accuracy=result.test_accuracy,
                     dead_units=len(result.dead_units), n_iter=result.n_iter,
-                    converged=result.converged, fit_seconds=result.fit_seconds)
+                    outcome=outcome(result).words, converged=result.converged,
+                    fit_seconds=result.fit_seconds)
