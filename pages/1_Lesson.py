@@ -4,13 +4,14 @@ import streamlit as st
 
 from core.params import TrainParams
 from core.process import configure_process
-from ui.sidebar import set_params, sidebar
+from ui.sidebar import quick_pages, set_params, sidebar
 
 configure_process()
 st.set_page_config(page_title="MLP Lens · The lesson", page_icon=":material/biotech:",
                    layout="wide")
 params = sidebar()
 st.title("The lesson")
+quick_pages()  # shown on phones only, where the sidebar is folded away
 st.markdown(
     "The dashboard grew out of a short lesson: train a network with **one hidden layer of six "
     "units** to tell the digits 0–3 apart, then look at each unit's 784 incoming weights as a "

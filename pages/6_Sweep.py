@@ -4,7 +4,7 @@ import streamlit as st
 
 from core.process import configure_process
 from ui import cached, render, sweep
-from ui.sidebar import sidebar
+from ui.sidebar import quick_settings, sidebar
 
 configure_process()
 st.set_page_config(page_title="MLP Lens · Sweep", page_icon=":material/biotech:", layout="wide")
@@ -14,6 +14,7 @@ st.caption("Train a network for every combination of the lists below, each seed 
            "compare them: the test accuracy, how many hidden units never activate, and how much "
            "both move from seed to seed. Every network lands in the cache, so each row opens in "
            "Explore at once.")
+quick_settings(("digits", "max_iter"))  # on phones: what the sweep takes from the sidebar
 with render.guarded():
     if params is not None:
         grid = sweep.grid_controls(params)

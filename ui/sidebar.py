@@ -196,12 +196,29 @@ def _start_session() -> None:
     st.session_state[URL_NOTICES] = (asdict(params), notices)
 
 
-def quick_settings() -> None:
-    """The main settings again, in the page itself, for screens where the sidebar is folded away
-    (phones): the theme shows this block only there. Both copies edit the same stored values."""
+def quick_settings(names: tuple[str, ...] | None = None) -> None:
+    """The other pages and the main settings again, in the page itself, for screens where the
+    sidebar is folded away (phones): the theme shows this block only there. Both copies edit
+    the same stored values. ``names``: the settings the page takes from the sidebar, if not
+    the main ones (the Sweep lists its own units, alphas and seeds)."""
     with st.container(key="quick_settings", border=True):
-        st.caption("The main settings; the sidebar (» at the top left) has them all.")
-        _section(MAIN, prefix=QUICK)
+        _page_links()
+        st.caption("The settings this page uses; the sidebar (» at the top left) has them all.")
+        _widgets(names or [name for name, kind in FIELDS.items() if kind.section == MAIN],
+                 prefix=QUICK)
+
+
+def quick_pages() -> None:
+    """The other pages, in the page itself, for phones, on a page that uses no setting."""
+    with st.container(key="quick_settings", border=True):
+        _page_links()
+
+
+def _page_links() -> None:
+    st.caption("Pages (all of them are also in the sidebar, » at the top left):")
+    with st.container(horizontal=True, gap="small"):
+        for path, label, icon in PAGES:
+            st.page_link(path, label=label, icon=icon)
 
 
 def _key(name: str, prefix: str = SIDEBAR) -> str:
@@ -220,10 +237,15 @@ def _bind(name: str, prefix: str = SIDEBAR) -> dict:
 
 def _section(section: str, *, prefix: str = SIDEBAR) -> None:
     """The widget of every parameter in ``section``, in table order, each chosen by its kind."""
+    _widgets([name for name, kind in FIELDS.items() if kind.section == section], prefix=prefix)
+
+
+def _widgets(names, *, prefix: str = SIDEBAR) -> None:
+    """The widget of each parameter in ``names``, each chosen by its kind, and why it is unused
+    with the other settings as they are, if it is."""
     current, stored = _current(), st.session_state[STORE]
-    for name, kind in FIELDS.items():
-        if kind.section != section:
-            continue
+    for name in names:
+        kind = FIELDS[name]
         _WIDGETS[type(kind)](name, kind, prefix, stored[name])  # the widget starts from it
         reason = current.unused(name) if current is not None else None
         if reason:

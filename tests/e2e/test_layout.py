@@ -147,3 +147,24 @@ def test_the_page_copy_of_the_settings_is_hidden_where_the_sidebar_shows(screen:
     open_app(screen, server.url + SHORT)
     expect(screen.get_by_test_id("stSidebar")).to_be_in_viewport()
     expect(screen.locator(".st-key-quick_settings")).to_be_hidden()
+
+
+@pytest.mark.parametrize("screen", [(390, 844)], indirect=True)
+def test_on_a_phone_every_page_is_one_tap_away_and_the_sweep_shows_its_settings(
+        screen: Page, server):
+    """With the sidebar folded away, a page without settings (The data) lists the other pages
+    in the page itself; the Sweep shows the sidebar settings it uses (digits, max_iter)."""
+    screen.goto(server.url + "/Data")
+    quick = screen.locator(".st-key-quick_settings")
+    expect(quick).to_be_in_viewport()
+    links = quick.get_by_test_id("stPageLink")
+    expect(links).to_have_count(7)
+    expect(screen.get_by_test_id("stSidebar")).not_to_be_in_viewport()
+    quick.get_by_text("Sweep", exact=True).click()
+    expect(screen).to_have_url(re.compile(r"/Sweep"))
+    quick = screen.locator(".st-key-quick_settings")
+    for label in ("Digits", "max_iter"):
+        expect(quick.get_by_test_id("stWidgetLabel").filter(has_text=label).first).to_be_visible()
+    expect(quick.get_by_test_id("stWidgetLabel").filter(has_text="Hidden units")).to_have_count(0)
+    expect(screen.locator(EXCEPTION)).to_have_count(0)
+    save_screenshot(screen, "phone-sweep-390x844")
