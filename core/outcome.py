@@ -70,7 +70,8 @@ def outcome(result: TrainResult, *, most_iter: int = 1000) -> Outcome:
         text = result.stop_reason[:1].upper() + result.stop_reason[1:] + "."
         return _said(result, _lbfgs_words(result), text)
     if n >= params.max_iter:
-        more = min(params.max_iter * 2, most_iter)
+        # A stuck network's dead units stay dead: more epochs are no fix for it.
+        more = params.max_iter if _is_stuck(result) else min(params.max_iter * 2, most_iter)
         text = (f"It ran out of {unit}: the loss was still improving when it reached "
                 f"max_iter = {params.max_iter}.")
         if more > params.max_iter:
