@@ -90,9 +90,9 @@ def progress(work: SeedTraining) -> None:
               help="End the trainings still running; finished seeds stay. A seed another "
                    "page also waits for goes on training for that page.")
     style = colours.weight_style()
-    cards = st.container(horizontal=True, gap="medium")
+    cards = st.container(horizontal=True, gap="medium", key="seedcards_live")  # ui.theme
     for seed, job in jobs.items():
-        with cards.container(key=f"seedcard_live_{seed}"):  # sized by ui.theme
+        with cards.container(key=f"seedcard_live_{seed}"):
             max_iter, epoch = job.params.max_iter, job.epoch
             if job.place:
                 state = place_text(job.place)
@@ -181,9 +181,10 @@ def comparison(found: dict[int, TrainResult | str], reference: int, options: dic
     style = colours.weight_style()
     shared = _shared_limit(good) if style.scale == "shared" else None
     options = {**options, "epoch": _epoch_slider(good)}
-    cards = st.container(horizontal=True, gap="medium")  # wraps: one seed per row on a phone
+    # Columns of one width (ui.theme): three on a wide screen, two on a tablet, one on a phone.
+    cards = st.container(horizontal=True, gap="medium", key="seedcards")
     for seed, result in found.items():
-        with cards.container(key=f"seedcard_{seed}"):  # sized by ui.theme
+        with cards.container(key=f"seedcard_{seed}"):
             _seed_card(seed, result, aligned.get(seed), seed == reference, options, style, shared)
             _retry_button(work, seed)
     colours.legend(style)

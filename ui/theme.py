@@ -7,6 +7,7 @@
 - The main-area copy of the main settings shows only where the sidebar is
   hidden (phones); the legend's colour bars; page titles a size smaller, so the
   picture comes sooner.
+- Compare's seed cards in columns of one width.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import streamlit as st
 CAPTION_COLOUR = "#4d5864"  # 6.6:1 on the page (#fbfbf8), 6.0:1 on the sidebar (#eef1f4)
 BUTTON_BACKGROUND = "#fbfbf8"
 NARROW_PX = 768  # below this Streamlit collapses the sidebar
-SEED_CARD_PX = 260  # Compare's seeds: three a row on a wide screen, two on a tablet, one on a phone
+# Compare's seed cards: columns of one width, at least this wide (three a row on a wide
+# screen, two on a tablet, one on a phone), so a seed alone on its row is no bigger.
+SEED_CARD_PX = 260
 
 _CSS = f"""
 <style>
@@ -30,7 +33,10 @@ _CSS = f"""
 [class*="st-key-metrics"] [data-testid="stMetricLabel"] p {{
     overflow: visible; text-overflow: clip; white-space: nowrap;
 }}
-[class*="st-key-seedcard_"] {{ flex: 1 1 {SEED_CARD_PX}px !important; max-width: 440px; }}
+.st-key-seedcards, .st-key-seedcards_live {{
+    display: grid !important;
+    grid-template-columns: repeat(auto-fill, minmax(min(100%, {SEED_CARD_PX}px), 1fr));
+}}
 [data-testid="stMain"] h1 {{ font-size: 2.3rem; padding-top: 0.5rem; }}
 @media (min-width: {NARROW_PX + 1}px) {{ .st-key-quick_settings {{ display: none; }} }}
 .st-key-live_grid * {{ max-width: 100% !important; }}
