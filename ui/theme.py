@@ -7,7 +7,8 @@
 - The main-area copy of the main settings shows only where the sidebar is
   hidden (phones); the legend's colour bars; page titles a size smaller, so the
   picture comes sooner.
-- Compare's seed cards in columns of one width.
+- Compare's seed cards in columns of one width; Inspect's table of all units
+  swapped for a static copy where it would need a sideways scroll.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ NARROW_PX = 768  # below this Streamlit collapses the sidebar
 # Compare's seed cards: columns of one width, at least this wide (three a row on a wide
 # screen, two on a tablet, one on a phone), so a seed alone on its row is no bigger.
 SEED_CARD_PX = 260
+# Inspect's table of all units needs about 540 px; narrower (a phone), its static copy shows.
+UNITS_TABLE_PX = 560
 
 _CSS = f"""
 <style>
@@ -39,6 +42,9 @@ _CSS = f"""
 }}
 [data-testid="stMain"] h1 {{ font-size: 2.3rem; padding-top: 0.5rem; }}
 @media (min-width: {NARROW_PX + 1}px) {{ .st-key-quick_settings {{ display: none; }} }}
+.st-key-units_glance {{ container-type: inline-size; }}
+@container (max-width: {UNITS_TABLE_PX - 1}px) {{ .st-key-units_wide {{ display: none; }} }}
+@container (min-width: {UNITS_TABLE_PX}px) {{ .st-key-units_narrow {{ display: none; }} }}
 .st-key-live_grid * {{ max-width: 100% !important; }}
 .st-key-live_grid img {{ image-rendering: pixelated; height: auto !important; }}
 .mlp-legend {{ display: flex; flex-wrap: wrap; gap: 0.2rem 1.2rem; font-size: 0.85rem;
