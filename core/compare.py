@@ -20,9 +20,10 @@ from scipy.optimize import linear_sum_assignment
 from core import jobs
 from core.budget import Budget
 from core.data import MnistData
+from core.evaluation import spread
 from core.jobs import Job
 from core.params import FIELDS, TrainParams
-from core.train import training_state
+from core.train import TrainResult, dead_units_cause, training_state
 
 MAX_SEEDS = 8
 log = logging.getLogger("mlp_lens")
@@ -67,6 +68,79 @@ def align_units(reference: np.ndarray, images: np.ndarray, *, pixels=None) -> Al
 def stability(alignments: list[Alignment]) -> float:
     """Mean similarity of the other seeds to the reference: 1 means the same units every time."""
     return float(np.mean([a.similarity for a in alignments])) if alignments else 1.0
+
+
+SIMILAR = 0.03  # seeds whose accuracies lie within 3 points of each other are about as good
+GOOD = 0.8  # a good network gets at least 80 % of the way from guessing to every image right
+SAME_UNITS = 0.9  # a stability above this: the seeds learn much the same units
+
+
+@dataclass(frozen=True)
+class SeedVerdict:
+    """What trained seeds show about the lesson's claim, in plain words (Markdown)."""
+
+    alike: bool  # equally good networks: similar, good accuracies and no dead units
+    text: str
+    scale_pixels: bool  # the usual fix is scaling the raw 0–255 pixels to 0–1
+
+
+def seed_verdict(results: dict[int, TrainResult], *, stability: float) -> SeedVerdict | None:
+    """Do these seeds make "many equivalently optimal networks that work differently"?
+
+    Alike when every seed reaches about the same, good accuracy (test accuracy with the
+    hold-out, else training accuracy) with no dead or saturated units; then ``stability``
+    says how different their units are. Otherwise the words say which it is and what usually
+    helps. None for fewer than two seeds, which show nothing either way.
+    """
+    if len(results) < 2:
+        return None
+    params = next(iter(results.values())).params
+    kind = "test" if all(r.test_accuracy is not None for r in results.values()) else "training"
+    found = spread(r.test_accuracy if kind == "test" else r.train_accuracy
+                   for r in results.values())
+    chance = 1 / len(params.digits)
+    similar, good = found.range <= SIMILAR, found.low >= chance + GOOD * (1 - chance)
+    reach = f"{kind} accuracy from {found.low:.1%} to {found.high:.1%}"
+    if not good:
+        reach += f" (guessing scores about {chance:.0%})"
+    broken = {seed: len(r.dead_units) for seed, r in results.items() if r.dead_units}
+    if broken:
+        units = ", ".join(f"seed {seed} ({n} of {params.hidden_units})"
+                          for seed, n in broken.items())
+        return SeedVerdict(False, f"**{_headline(similar, good)}**: "
+                           f"{next(iter(results.values())).unit_problem} units in {units}; "
+                           f"{reach}. Why: {dead_units_cause(params)}",
+                           scale_pixels=not params.scale_pixels)
+    if not (similar and good):
+        return SeedVerdict(False, f"**{_headline(similar, good)}**: {reach}. "
+                           + _unequal_help(results, params, similar),
+                           scale_pixels=not params.scale_pixels)
+    units = ("much the same units, in another order" if stability >= SAME_UNITS else
+             "different units")
+    return SeedVerdict(True, f"**Equally good networks with {units}**: {reach}, stability "
+                       f"{stability:.2f} (the mean |correlation| of matched units; 1.00 would be "
+                       "the same units).", scale_pixels=False)
+
+
+def _headline(similar: bool, good: bool) -> str:
+    if not similar:
+        return "Not equally good networks here"
+    if not good:
+        return "No good networks here"
+    return "Equally good networks, but with units that take no part"
+
+
+def _unequal_help(results: dict[int, TrainResult], params: TrainParams, similar: bool) -> str:
+    """What usually evens out seeds that end up unequal or poor."""
+    if not params.scale_pixels:
+        return "Scaling the pixels to 0–1 usually lets every seed learn."
+    unfinished = [seed for seed, r in results.items() if r.converged is False]
+    if unfinished:
+        return (f"{'Every seed' if len(unfinished) == len(results) else 'Some seeds'} stopped "
+                f"at max_iter = {params.max_iter} before the loss settled: a larger max_iter "
+                "lets them finish.")
+    return ("These settings do not let the network learn these digits well." if
+            similar else "With these settings, which seed you pick matters.")
 
 
 def clean_seeds(text: str) -> tuple[tuple[int, ...], list[str]]:

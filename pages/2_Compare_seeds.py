@@ -1,4 +1,4 @@
-"""Compare random seeds: equally good networks that learn different units."""
+"""Compare random seeds: are they equally good networks that learn different units?"""
 
 import streamlit as st
 
@@ -11,10 +11,11 @@ st.set_page_config(page_title="MLP Lens · Compare seeds", page_icon=":material/
                    layout="wide")
 params = sidebar()
 st.title("Compare random seeds")
-st.caption("“If you change the random state you will likely get different results: there are "
-           "many equivalently optimal neural networks that work differently.” Here they are, "
-           "side by side, with each unit matched to its closest counterpart in the reference "
-           "seed.")
+st.caption("The lesson: “If you change the random state you will likely get different "
+           "results: there are many equivalently optimal neural networks that work "
+           "differently.” Here each seed trains with the same settings, side by side, each unit "
+           "matched to its closest counterpart in the reference seed.")
+claim = st.container()  # what these seeds show, once two have trained
 quick_settings()  # shown on phones only, where the sidebar is folded away
 with render.guarded():
     compare.holdout_caption(params)
@@ -24,6 +25,7 @@ with render.guarded():
         work = compare.training(params, seeds, data)
         if not work.finished:
             compare.progress(work)
-        compare.comparison(compare.results(work, data), reference, options, data, work)
+        compare.comparison(compare.results(work, data), reference, options, data, work,
+                           claim=claim)
     elif params is not None:
         st.info("List at least one seed to compare.", icon=":material/front_hand:")

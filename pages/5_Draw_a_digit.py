@@ -13,23 +13,14 @@ params = sidebar()
 st.title("Draw a digit")
 st.caption("Draw in the box; each time you lift the pen the network answers, and you see what "
            "each hidden unit makes of your digit.")
-quick_settings()  # shown on phones only, where the sidebar is folded away
+settings = st.container()  # phones: the main settings (ui.sidebar.quick_settings) go here…
 with render.guarded():
     result = live.network(params, cached.mnist()) if params is not None else None
     if result is not None:
         live.stopped_banner(result)
-        # Canvas, answer, then the input it made: wrapped on a phone, the answer sits right
-        # under the canvas.
-        row = st.container(horizontal=True, gap="medium")
-        with row.container(width=draw.COLUMN_PX):
-            digit = draw.digit_from(draw.canvas(result.params.digits))
-        with row.container(width=draw.COLUMN_PX):
-            if digit is None:
-                st.subheader("Its answer")
-                st.info(draw.hint(result.params.digits), icon=":material/draw:")
-            else:
-                draw.answer(result, digit)
+        digit = draw.drawing_row(result)
+        settings = st.container()  # …or, once there is a canvas, under it and its answer
         if digit is not None:
-            with row.container(width=draw.COLUMN_PX):
-                draw.processed(digit)
             draw.units(result, digit)
+with settings:
+    quick_settings()  # shown on phones only, where the sidebar is folded away

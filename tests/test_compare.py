@@ -13,7 +13,14 @@ import pytest
 
 from core import jobs
 from core.budget import Budget
-from core.compare import MAX_SEEDS, SeedTraining, align_units, clean_seeds, stability
+from core.compare import (
+    MAX_SEEDS,
+    SeedTraining,
+    align_units,
+    clean_seeds,
+    seed_verdict,
+    stability,
+)
 from core.jobs import TRAINING_THREAD
 from core.params import TrainParams
 from core.train import is_trained, make_model, train_mlp, training_inputs
@@ -68,6 +75,51 @@ def test_seed_lists_are_cleaned_with_a_notice_for_each_problem():
                        "-1 is outside 0 to 4,294,967,295; left out."]
     many, notices = clean_seeds(",".join(str(s) for s in range(12)))
     assert many == tuple(range(MAX_SEEDS)) and "At most 8" in notices[0]
+
+
+def _seeds(small, **settings) -> tuple[dict, float]:
+    """Seeds 2, 3 and 4 of one network trained on real digits, and their stability."""
+    results = {seed: train_mlp(TrainParams(random_state=seed, **settings), small)
+               for seed in (2, 3, 4)}
+    images = {seed: hidden_weight_images(r.model) for seed, r in results.items()}
+    return results, stability([align_units(images[2], images[seed]) for seed in (3, 4)])
+
+
+def test_the_lessons_raw_pixels_make_no_equally_good_networks_and_the_words_say_why(small):
+    """The lesson's settings: units die in every seed. The page must not call these equally
+    good networks; it names each seed's dead units, the cause, and offers scaling the pixels."""
+    results, score = _seeds(small, max_iter=10)
+    verdict = seed_verdict(results, stability=score)
+    assert not verdict.alike and verdict.scale_pixels
+    assert "Equally good" not in verdict.text and "equivalently" not in verdict.text
+    for seed, result in results.items():
+        assert f"seed {seed} ({len(result.dead_units)} of 6)" in verdict.text
+    assert "guessing scores about 25%" in verdict.text and "raw 0–255" in verdict.text
+
+
+def test_seeds_stopped_before_they_finish_are_unequal_and_the_words_ask_for_more_epochs(small):
+    results, score = _seeds(small, scale_pixels=True, max_iter=10)
+    accuracies = sorted(r.train_accuracy for r in results.values())
+    assert accuracies[-1] - accuracies[0] > 0.05  # the premise: seeds far apart
+    verdict = seed_verdict(results, stability=score)
+    assert not verdict.alike and not verdict.scale_pixels
+    assert verdict.text.startswith("**Not equally good networks here**")
+    assert f"from {accuracies[0]:.1%} to {accuracies[-1]:.1%}" in verdict.text
+    assert "max_iter = 10 before the loss settled" in verdict.text
+
+
+def test_seeds_that_finish_alike_are_equally_good_networks_with_different_units(small):
+    results, score = _seeds(small, scale_pixels=True, max_iter=200)
+    verdict = seed_verdict(results, stability=score)
+    assert verdict.alike and not verdict.scale_pixels
+    assert verdict.text.startswith("**Equally good networks with different units**")
+    assert f"stability {score:.2f}" in verdict.text
+    assert f"from {min(r.train_accuracy for r in results.values()):.1%}" in verdict.text
+
+
+def test_one_seed_shows_nothing_either_way(small):
+    results, _ = _seeds(small, scale_pixels=True, max_iter=10)
+    assert seed_verdict({2: results[2]}, stability=1.0) is None
 
 
 def test_workers_train_seeds_in_parallel_into_the_cache(sample):

@@ -321,6 +321,22 @@ def test_compare_seeds_cleans_the_list_trains_and_lines_up_units():
     assert "seeds=2%2C3" in link and "max_iter=20" in link  # the cleaned seeds, shareable
 
 
+def test_compare_says_what_these_seeds_show_and_one_click_fixes_dead_units():
+    """The lesson's raw pixels kill units in every seed: under the lesson's quote the page says
+    these are not equally good networks, and why; its button scales the pixels. Scaled, the
+    seeds are then judged again."""
+    at = run_page("pages/2_Compare_seeds.py", {"seeds": "2,3", "max_iter": "10"})
+    settle(at)
+    said = [w.value for w in at.warning if "dead units in seed 2" in w.value]
+    assert len(said) == 1 and "seed 3 (" in said[0], [w.value for w in at.warning]
+    assert said[0].startswith("**N") and "Equally good" not in said[0]
+    assert not at.success
+    settle(at.button(key="cmp_fix_scale_pixels").click().run())
+    assert setting(at, "checkbox", "scale_pixels").value is True
+    assert not [w for w in at.warning if "dead units" in w.value]
+    assert len(at.success) + len([w for w in at.warning if w.value.startswith("**N")]) == 1
+
+
 def test_the_unit_inspector_answers_which_unit_does_what():
     at = run(query={"scale_pixels": "true", "max_iter": "40"})
     settle(at.switch_page("pages/3_Inspect_a_unit.py").run())

@@ -9,12 +9,20 @@ import numpy as np
 import streamlit as st
 
 from core.budget import place_text
-from core.compare import DEFAULT_SEEDS, SeedTraining, align_units, clean_seeds, stability
+from core.compare import (
+    DEFAULT_SEEDS,
+    SeedTraining,
+    SeedVerdict,
+    align_units,
+    clean_seeds,
+    seed_verdict,
+    stability,
+)
 from core.data import MnistData
 from core.evaluation import spread
 from core.outcome import epoch_word
 from core.params import FIELDS, TrainParams
-from core.train import TrainingFailed, TrainResult, dead_units_cause
+from core.train import TrainingFailed, TrainResult
 from core.weights import (
     array_png,
     figure_png,
@@ -22,7 +30,7 @@ from core.weights import (
     weight_grid_figure,
     weight_grid_mosaic,
 )
-from ui import cached, colours, keys, render, text
+from ui import cached, colours, keys, text
 from ui.sidebar import page_setting, set_param, show_link
 
 
@@ -90,9 +98,9 @@ def progress(work: SeedTraining) -> None:
               help="End the trainings still running; finished seeds stay. A seed another "
                    "page also waits for goes on training for that page.")
     style = colours.weight_style()
-    cards = st.container(horizontal=True, gap="medium")
+    cards = st.container(horizontal=True, gap="medium", key="seedcards_live")  # ui.theme
     for seed, job in jobs.items():
-        with cards.container(key=f"seedcard_live_{seed}"):  # sized by ui.theme
+        with cards.container(key=f"seedcard_live_{seed}"):
             max_iter, epoch = job.params.max_iter, job.epoch
             if job.place:
                 state = place_text(job.place)
@@ -154,8 +162,9 @@ def results(work: SeedTraining, data: MnistData) -> dict[int, TrainResult | str]
 
 
 def comparison(found: dict[int, TrainResult | str], reference: int, options: dict,
-               data: MnistData, work: SeedTraining) -> None:
-    """The stability summary, the dead-unit warning, and one lesson-style grid per seed."""
+               data: MnistData, work: SeedTraining, *, claim) -> None:
+    """What the seeds show (written in ``claim``, a container under the page's introduction),
+    the stability summary, and one lesson-style grid per seed."""
     good = {seed: r for seed, r in found.items() if not isinstance(r, str)}
     if reference not in good:
         if isinstance(found.get(reference), str):
@@ -170,20 +179,23 @@ def comparison(found: dict[int, TrainResult | str], reference: int, options: dic
     aligned = {seed: align_units(ref_images, hidden_weight_images(r.model), pixels=pixels)
                for seed, r in good.items()}
     others = [aligned[s] for s in good if s != reference]
+    score = stability(others)
     summary = st.container(horizontal=True)
-    summary.metric("Stability",
-                   f"{stability(others):.2f}" if others else "— (waiting for a second seed)",
+    summary.metric("Stability", f"{score:.2f}" if others else "— (waiting for a second seed)",
                    width="content",
                    help="The mean |correlation| of matched units across seeds. 1.00: every seed "
                         "learns the same units; near 0: entirely different ones.")
     _test_spread(summary, good)
-    _dead_units(good)
+    if work.finished:  # a verdict on every seed, not on the first to finish
+        with claim:
+            _verdict(seed_verdict(good, stability=score))
     style = colours.weight_style()
     shared = _shared_limit(good) if style.scale == "shared" else None
     options = {**options, "epoch": _epoch_slider(good)}
-    cards = st.container(horizontal=True, gap="medium")  # wraps: one seed per row on a phone
+    # Columns of one width (ui.theme): three on a wide screen, two on a tablet, one on a phone.
+    cards = st.container(horizontal=True, gap="medium", key="seedcards")
     for seed, result in found.items():
-        with cards.container(key=f"seedcard_{seed}"):  # sized by ui.theme
+        with cards.container(key=f"seedcard_{seed}"):
             _seed_card(seed, result, aligned.get(seed), seed == reference, options, style, shared)
             _retry_button(work, seed)
     colours.legend(style)
@@ -197,18 +209,16 @@ def _retry_button(work: SeedTraining, seed: int) -> None:
                   on_click=work.retry, args=(seed,))
 
 
-def _dead_units(results: dict[int, TrainResult]) -> None:
-    """When the settings kill units in some seeds: which, why, and the fix (as on Explore)."""
-    hit = {seed: len(r.dead_units) for seed, r in results.items() if r.dead_units}
-    if not hit:
+def _verdict(verdict: SeedVerdict | None) -> None:
+    """Whether these seeds bear out the lesson's claim; the fix when they do not."""
+    if verdict is None:
         return
-    params = next(iter(results.values())).params
-    seeds = render.join_words([f"seed {seed} ({n})" for seed, n in hit.items()])
-    message = (f"**Dead units** (output zero on every training image) in {seeds}. Why: "
-               + dead_units_cause(params))
+    if verdict.alike:
+        st.success(verdict.text, icon=":material/balance:")
+        return
     with st.container(border=True):
-        st.warning(message, icon=":material/heart_broken:")
-        if not params.scale_pixels:
+        st.warning(verdict.text, icon=":material/warning:")
+        if verdict.scale_pixels:
             st.button("Scale pixels to 0–1 and retrain", on_click=set_param,
                       args=("scale_pixels", True), key="cmp_fix_scale_pixels", type="primary")
 

@@ -16,7 +16,7 @@ from core.draw import (
 )
 from core.train import TrainResult
 from core.weights import figure_png, hidden_weight_images
-from ui import colours, render
+from ui import colours, keys, render
 
 CANVAS_KEY = "draw_canvas"
 CANVAS_PX = 280  # ten screen pixels per MNIST pixel
@@ -29,19 +29,49 @@ def hint(digits: tuple[int, ...]) -> str:
     return f"Draw a {render.join_words(digits, 'or')} in the box, with the mouse or a finger."
 
 
-def canvas(digits: tuple[int, ...]) -> np.ndarray | None:
+def drawing_row(result: TrainResult) -> np.ndarray | None:
+    """The canvas with the answer (or what to draw) beside it, then what the network sees;
+    the drawing as an MNIST digit, None while the box is blank.
+
+    The answer takes the room the canvas leaves: beside it on a tablet (about 250 px), right
+    under it on a phone, so it shows, without scrolling, where the pen lifts.
+    """
+    digits = result.params.digits
+    row = st.container(horizontal=True, gap="small", key="draw_row")
+    with row.container(width=COLUMN_PX):
+        digit = digit_from(canvas())
+    with row.container(key="draw_answer"):
+        if digit is None:
+            st.subheader("Its answer")
+            st.info(hint(digits), icon=":material/draw:")
+        else:
+            answer(result, digit)
+        st.caption(f"This network knows {render.join_words(digits)}: whatever you draw, it "
+                   "answers with one of them.")
+    if digit is not None:
+        with row.container(width=COLUMN_PX):
+            processed(digit)
+    return digit
+
+
+def canvas() -> np.ndarray | None:
     """The drawing box; its picture as an RGBA array, or None before anything is drawn."""
     # A components-v2 component registers itself on import, which needs a running app.
     from streamlit_drawable_canvas import st_canvas
 
     st.subheader("Your drawing")
-    st.space("medium")  # the canvas's toolbar floats above it, over whatever is there
+    st.space("small")  # the canvas's toolbar floats above it, over the heading's margin
+    cleared = st.session_state.get(keys.DRAWING_CLEARED, 0)
     drawn = st_canvas(stroke_width=STROKE_PX, stroke_color="#000", background_color="#fff",
                       height=CANVAS_PX, width=CANVAS_PX, drawing_mode="freedraw",
-                      key=CANVAS_KEY, return_image_data=True)
-    st.caption(f"This network knows {render.join_words(digits)}: whatever you draw, it answers "
-               "with one of them. The bin icon above the box clears it.")
+                      key=f"{CANVAS_KEY}_{cleared}" if cleared else CANVAS_KEY,
+                      return_image_data=True)
     return drawn.image_data
+
+
+def _clear() -> None:
+    """A new, empty canvas: the canvas's own bin shows only while a mouse is over the box."""
+    st.session_state[keys.DRAWING_CLEARED] = st.session_state.get(keys.DRAWING_CLEARED, 0) + 1
 
 
 def digit_from(drawing: np.ndarray | None) -> np.ndarray | None:
@@ -66,9 +96,12 @@ def answer(result: TrainResult, digit: np.ndarray) -> None:
                                         scale_pixels=result.params.scale_pixels)
     best = max(probabilities, key=probabilities.get)
     st.subheader("Its answer")
-    st.metric("The network says", str(best), delta=f"{probabilities[best]:.0%} probability",
-              delta_color="off", delta_arrow="off",
-              help="The digit with the highest probability.")
+    line = st.container(horizontal=True, gap="medium", vertical_alignment="center")
+    line.metric("The network says", str(best), delta=f"{probabilities[best]:.0%} probability",
+                delta_color="off", delta_arrow="off", width="content",
+                help="The digit with the highest probability.")
+    line.button("Clear", key="draw_clear", icon=":material/ink_eraser:", on_click=_clear,
+                help="Empty the box, to draw another digit.")
     # Bars on a fixed 0-100% scale, the predicted digit in its own colour.
     st.vega_lite_chart(bar_spec({str(d): p for d, p in probabilities.items()}, x_label="digit",
                                 y_label="probability", highlight=str(best), domain=(0, 1),

@@ -28,6 +28,9 @@ REPLAY_ALL_SEEDS = "cmp_epoch"  # the epoch slider that replays every seed at on
 REPLAY_EPOCH = "replay_epoch"  # the epoch slider under the weight grid
 REPLAY_NETWORK = "replay_network"  # the TrainParams the slider was set for (another: its end)
 
+# Drawing a digit (ui/draw.py).
+DRAWING_CLEARED = "draw_cleared"  # times the drawing was cleared: each time, a new canvas
+
 # The data page (ui/dataview.py).
 CONFIRM_CLEAR = "data_confirm_clear"  # the person asked to clear the caches; confirm
 

@@ -7,6 +7,8 @@
 - The main-area copy of the main settings shows only where the sidebar is
   hidden (phones); the legend's colour bars; page titles a size smaller, so the
   picture comes sooner.
+- Compare's seed cards in columns of one width; Inspect's table of all units
+  swapped for a static copy where it would need a sideways scroll.
 """
 
 from __future__ import annotations
@@ -16,7 +18,11 @@ import streamlit as st
 CAPTION_COLOUR = "#4d5864"  # 6.6:1 on the page (#fbfbf8), 6.0:1 on the sidebar (#eef1f4)
 BUTTON_BACKGROUND = "#fbfbf8"
 NARROW_PX = 768  # below this Streamlit collapses the sidebar
-SEED_CARD_PX = 260  # Compare's seeds: three a row on a wide screen, two on a tablet, one on a phone
+# Compare's seed cards: columns of one width, at least this wide (three a row on a wide
+# screen, two on a tablet, one on a phone), so a seed alone on its row is no bigger.
+SEED_CARD_PX = 260
+# Inspect's table of all units needs about 540 px; narrower (a phone), its static copy shows.
+UNITS_TABLE_PX = 560
 
 _CSS = f"""
 <style>
@@ -30,9 +36,15 @@ _CSS = f"""
 [class*="st-key-metrics"] [data-testid="stMetricLabel"] p {{
     overflow: visible; text-overflow: clip; white-space: nowrap;
 }}
-[class*="st-key-seedcard_"] {{ flex: 1 1 {SEED_CARD_PX}px !important; max-width: 440px; }}
+.st-key-seedcards, .st-key-seedcards_live {{
+    display: grid !important;
+    grid-template-columns: repeat(auto-fill, minmax(min(100%, {SEED_CARD_PX}px), 1fr));
+}}
 [data-testid="stMain"] h1 {{ font-size: 2.3rem; padding-top: 0.5rem; }}
 @media (min-width: {NARROW_PX + 1}px) {{ .st-key-quick_settings {{ display: none; }} }}
+.st-key-units_glance {{ container-type: inline-size; }}
+@container (max-width: {UNITS_TABLE_PX - 1}px) {{ .st-key-units_wide {{ display: none; }} }}
+@container (min-width: {UNITS_TABLE_PX}px) {{ .st-key-units_narrow {{ display: none; }} }}
 .st-key-live_grid * {{ max-width: 100% !important; }}
 .st-key-live_grid img {{ image-rendering: pixelated; height: auto !important; }}
 .mlp-legend {{ display: flex; flex-wrap: wrap; gap: 0.2rem 1.2rem; font-size: 0.85rem;

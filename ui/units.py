@@ -64,16 +64,26 @@ def _pictures(params: TrainParams, fingerprint: str, unit: int, style: WeightSty
 
 
 def all_units(result: TrainResult, data: MnistData) -> None:
+    """Every unit's measurements: a sortable table, or, where it would need a sideways scroll
+    (a phone), a static one whose headings wrap (ui.theme shows one of the two)."""
     st.subheader("All units at a glance")
-    st.dataframe(
-        _table(result.params, data.fingerprint, data), hide_index=True, width="stretch",
-        column_config={
-            "active on": st.column_config.ProgressColumn(
-                "active on", help="Share of training images on which the unit's output is > 0",
-                format="percent", min_value=0.0, max_value=1.0),
-            "accuracy lost when off": st.column_config.NumberColumn(
-                format="percent", help=_scored_on(result.params)),
-        })
+    rows = _table(result.params, data.fingerprint, data)
+    with st.container(key="units_glance"):
+        with st.container(key="units_wide"):
+            st.dataframe(rows, hide_index=True, width="stretch", column_config={
+                "active on": st.column_config.ProgressColumn(
+                    "active on", format="percent", min_value=0.0, max_value=1.0,
+                    help="Share of training images on which the unit's output is > 0"),
+                "accuracy lost when off": st.column_config.NumberColumn(
+                    format="percent", help=_scored_on(result.params)),
+            })
+        with st.container(key="units_narrow"):
+            st.table([{**row, "active on": f"{row['active on']:.1%}",
+                       "accuracy lost when off": f"{row['accuracy lost when off']:.1%}"}
+                      for row in rows], hide_index=True, border="horizontal")
+            st.caption("Active on: the share of training images on which the unit's output is "
+                       "> 0. Accuracy lost when off: how much worse the network does without "
+                       f"the unit. {_scored_on(result.params)}")
 
 
 def one_unit(result: TrainResult, data: MnistData, unit: int) -> None:

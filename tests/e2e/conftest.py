@@ -131,6 +131,18 @@ def page(browser) -> Iterator[Page]:
     assert not errors, f"uncaught errors in the page: {errors}"
 
 
+@pytest.fixture
+def screen(browser, request) -> Iterator[Page]:
+    """A page in a window of the size the test names (``parametrize("screen", ..., indirect)``),
+    not the tall window of ``page``, so "in view without scrolling" means what it says."""
+    width, height = request.param
+    context = browser.new_context(viewport={"width": width, "height": height})
+    context.add_init_script(RUN_COUNTER)
+    new_page = context.new_page()
+    yield new_page
+    context.close()
+
+
 def wait_for_app(page: Page, *, timeout: int = RUN_TIMEOUT_MS) -> None:
     """Wait until the script run that the last navigation or interaction started has ended.
 

@@ -31,14 +31,17 @@ DRAW_LINK = "/Draw_a_digit?max_iter=15&scale_pixels=true"
 HINT = "Draw a 0, 1, 2 or 3 in the box"
 SEEN_CAPTION = "Your digit as MNIST made its digits"
 UNITS_CAPTION = "each unit's weights as a 28 × 28 image"
+# The drawing surface (Fabric.js stacks three canvases there); Clear makes a new one, keyed
+# draw_canvas_1, draw_canvas_2...
+CANVAS = '[class*="st-key-draw_canvas"] canvas'
 # A "7" in the canvas's own pixels (280 x 280): the bar, then the stem.
 SEVEN_BAR = [(60, 60), (220, 60)]
 SEVEN_STEM = [(220, 60), (170, 150), (130, 250)]
 
 
 def canvas_box(page: Page) -> dict:
-    """Where the drawing surface is on the page (Fabric.js stacks three canvases there)."""
-    canvas = page.locator(".st-key-draw_canvas canvas").last
+    """Where the drawing surface is on the page."""
+    canvas = page.locator(CANVAS).last
     expect(canvas).to_be_visible()
     canvas.scroll_into_view_if_needed()
     return canvas.bounding_box()

@@ -14,7 +14,6 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import (
     EXCEPTION,
-    RUN_COUNTER,
     open_app,
     save_screenshot,
     wait_for_weight_grid,
@@ -64,17 +63,6 @@ CONTRASTS = """() => {
         return [el.innerText.slice(0, 40), (hi + 0.05) / (lo + 0.05)];
     });
 }"""
-
-
-@pytest.fixture
-def screen(browser, request):
-    """A page in a window of the size the test names (``parametrize("screen", ..., indirect)``)."""
-    width, height = request.param
-    context = browser.new_context(viewport={"width": width, "height": height})
-    context.add_init_script(RUN_COUNTER)
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 @pytest.mark.parametrize("screen", [(1400, 1000)], indirect=True)
