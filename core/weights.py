@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from dataclasses import dataclass
+from functools import cache
 
 import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
-from PIL import Image
+from matplotlib.font_manager import FontProperties, findfont
+from matplotlib.patches import Rectangle
+from matplotlib.textpath import TextToPath
+from PIL import Image, ImageDraw, ImageFont
 from sklearn.neural_network import MLPClassifier
 
 DEAD_COLOUR = "#b03a2e"
@@ -17,6 +22,19 @@ DIVERGING, LESSON = "diverging", "lesson"
 COLOURS = {DIVERGING: "RdBu_r", LESSON: "gray"}  # how weights are coloured, by name
 SCALES = ("symmetric", "unit", "shared")
 DIGIT_CMAP = "gray_r"  # digits everywhere: ink (255) dark on light paper (0), as the lesson says
+
+# Text in a picture is never smaller than the page's captions (0.875 rem). A page shows each
+# picture as wide as its column, so a figure is drawn for the narrowest column it is shown in
+# (``shown_px`` CSS pixels): PX_PER_INCH pixels of that column make one inch of figure, and
+# TEXT_PT points are CAPTION_PX pixels there, larger in any wider column.
+CAPTION_PX = 14
+PX_PER_INCH = 50
+TEXT_PT = CAPTION_PX * 72 / PX_PER_INCH
+PAD_INCHES = 0.1  # the white margin figure_png leaves around a figure
+FIGURE_DPI = 110
+# The narrowest a weight grid is shown: a seed's card on Compare (ui.theme.SEED_CARD_PX);
+# Explore's grid column is never narrower (306 px at 1024 x 768).
+GRID_SHOWN_PX = 260
 
 
 @dataclass(frozen=True)
@@ -88,33 +106,210 @@ def grid_shape(n: int) -> tuple[int, int]:
     return math.ceil(n / cols), cols
 
 
+def figure_inches(shown_px: float) -> float:
+    """The width of a figure shown ``shown_px`` CSS pixels wide at its narrowest, so that its
+    ``TEXT_PT`` text is ``CAPTION_PX`` pixels there (``figure_png``'s margin included)."""
+    return shown_px / PX_PER_INCH - 2 * PAD_INCHES
+
+
+def text_width(text: str, px: float = CAPTION_PX) -> float:
+    """How wide ``text`` is, in pixels, set in the figures' font ``px`` pixels tall."""
+    return _text_to_path().get_text_width_height_descent(
+        text, FontProperties(size=px), ismath=False)[0]
+
+
+@cache
+def _text_to_path() -> TextToPath:
+    return TextToPath()
+
+
+def wrap_words(text: str, width: float, px: float = CAPTION_PX) -> list[str]:
+    """``text`` in lines no wider than ``width`` pixels where it can be (a word wider than
+    that gets a line of its own), breaking at spaces and keeping the spaces within a line."""
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        words = re.split(r"(\s+)", paragraph.strip())
+        line = words[0]
+        for space, word in zip(words[1::2], words[2::2], strict=True):
+            if text_width(line + space + word, px) <= width:
+                line += space + word
+            else:
+                lines.append(line)
+                line = word
+        lines.append(line)
+    return lines
+
+
+@dataclass(frozen=True)
+class GridLayout:
+    """Where each piece of a weight grid goes, in CSS pixels of the picture shown at its
+    narrowest (``width`` wide, ``figure_png``'s white margin included).
+
+    The titles are ``text`` pixels tall, ``CAPTION_PX`` unless one word cannot fit above its
+    unit (Compare's "r=0.81" above each of 36 units); every unit has room for ``lines`` of
+    title, so a unit that dies, or a network that finishes, moves nothing.
+    """
+
+    rows: int
+    cols: int
+    width: float
+    tile: float  # each unit's square picture
+    gap: float  # between two units side by side
+    text: float
+    lines: int  # title lines above each unit
+    dead: str = " (dead)"  # what a dead unit's title ends with: " dead" where that cannot fit
+    heading: tuple[str, ...] = ()  # the lines above the grid (an exported file's settings)
+
+    @property
+    def margin(self) -> float:
+        return PAD_INCHES * PX_PER_INCH
+
+    @property
+    def line(self) -> float:
+        return 1.2 * self.text  # matplotlib's line spacing
+
+    @property
+    def band(self) -> float:
+        """The title band above each row of units."""
+        return self.lines * self.line + 0.25 * self.text
+
+    @property
+    def heading_text(self) -> float:
+        """The heading's text size: smaller than the titles (it is read in the file)."""
+        return HEADING_SHARE * self.text
+
+    @property
+    def top(self) -> float:
+        """Where the first title band starts: under the margin and the heading."""
+        if not self.heading:
+            return self.margin
+        return self.margin + 1.2 * self.heading_text * len(self.heading) + self.gap
+
+    @property
+    def height(self) -> float:
+        return self.top + self.rows * (self.band + self.tile) + (self.rows - 1) * self.gap / 2 \
+            + self.margin
+
+    @property
+    def room(self) -> float:
+        """How wide a line of title may be: its unit's width and most of the gaps beside."""
+        return self.tile + 2 * _REACH * self.gap
+
+    def tile_at(self, i: int) -> tuple[float, float]:
+        """The left and top of unit ``i``'s picture."""
+        row, col = divmod(i, self.cols)
+        left = self.margin + _REACH * self.gap + col * (self.tile + self.gap)
+        return left, self.top + row * (self.band + self.tile + self.gap / 2) + self.band
+
+    def title_lines(self, title: str, *, dead: bool = False) -> list[str]:
+        """A unit's title in lines that fit above it, "(dead)" added to a dead unit's."""
+        return wrap_words(title + (self.dead if dead else ""), self.room, self.text)
+
+
+HEADING_SHARE = 0.65
+_GAP_SHARE = 0.15  # the gap between two units, as a share of a unit's width
+_REACH = 0.4  # how far into the gap beside it a title may reach, as a share of the gap
+
+
+def grid_layout(titles, *, shown_px: float = GRID_SHOWN_PX, heading: str | None = None
+                ) -> GridLayout:
+    """The layout of a grid of ``len(titles)`` units, shown ``shown_px`` wide at its narrowest.
+
+    Each unit has room for its title and the word "(dead)", whether it is dead or not.
+    """
+    rows, cols = grid_shape(len(titles))
+    inner = shown_px - 2 * PAD_INCHES * PX_PER_INCH
+    # The units and the gaps between them; the titles at either end may reach as far out.
+    tile = inner / (cols + _GAP_SHARE * (cols - 1 + 2 * _REACH))
+    room = tile * (1 + 2 * _REACH * _GAP_SHARE)
+    dead = " (dead)" if text_width("(dead)") <= room else " dead"
+    widest = max(text_width(word) for title in titles for word in (title + dead).split())
+    text = min(CAPTION_PX, CAPTION_PX * room / widest)
+    lines = max(len(wrap_words(title + dead, room, text)) for title in titles)
+    wrapped = tuple(wrap_words(heading, inner, HEADING_SHARE * text)) if heading else ()
+    return GridLayout(rows=rows, cols=cols, width=shown_px, tile=tile, gap=_GAP_SHARE * tile,
+                      text=text, lines=lines, dead=dead, heading=wrapped)
+
+
 def weight_grid_figure(images: np.ndarray, *, style: WeightStyle = DEFAULT_STYLE, dead_units=(),
-                       titles=None, shared: float | None = None, title: str | None = None
-                       ) -> Figure:
+                       titles=None, shared: float | None = None, title: str | None = None,
+                       shown_px: float = GRID_SHOWN_PX) -> Figure:
     """The lesson's picture: one ``matshow`` per unit, titled 1..n, no ticks, in ``style``.
 
     Dead units are marked "dead" in red; ``titles`` replaces the numbers;
     ``shared`` is the largest |weight| of a scale shared with other grids;
     ``title`` is a line above the grid (the settings, on an exported file).
+    Laid out by ``grid_layout`` for a column ``shown_px`` wide at its narrowest, as
+    ``weight_grid_image`` draws it.
     """
-    rows, cols = grid_shape(len(images))
-    fig = Figure(figsize=(5 / 3 * cols, 2 * rows + (0.5 if title else 0)))
+    titles = list(titles or [str(i + 1) for i in range(len(images))])
+    layout = grid_layout(titles, shown_px=shown_px, heading=title)
+    margin = layout.margin
+    width, height = layout.width - 2 * margin, layout.height - 2 * margin
+    fig = Figure(figsize=(width / PX_PER_INCH, height / PX_PER_INCH))
+    # The figure's whole box is in the saved picture (its margin around it), whatever the text
+    # reaches: the picture's size and the live view's drawing of this layout agree.
+    fig.add_artist(Rectangle((0, 0), 1, 1, transform=fig.transFigure, fill=False, linewidth=0))
     limits = style.limits(images, shared=shared)
-    titles = titles or [str(i + 1) for i in range(len(images))]
-    for i, ax in enumerate(fig.subplots(rows, cols, squeeze=False).flat):
-        if i >= len(images):
-            ax.set_axis_off()
-            continue
-        ax.matshow(images[i], cmap=style.cmap, vmin=limits[i, 0], vmax=limits[i, 1])
-        if i in dead_units:
-            ax.set_title(f"{titles[i]} (dead)", color=DEAD_COLOUR, fontsize=9)
-        else:
-            ax.set_title(titles[i], fontsize=9 if len(titles[i]) > 3 else None)
+    points = layout.text * 72 / PX_PER_INCH
+    for i, image in enumerate(images):
+        left, top = layout.tile_at(i)
+        ax = fig.add_axes(((left - margin) / width, 1 - (top - margin + layout.tile) / height,
+                           layout.tile / width, layout.tile / height))
+        ax.matshow(image, cmap=style.cmap, vmin=limits[i, 0], vmax=limits[i, 1])
         ax.set_xticks(())
         ax.set_yticks(())
-    if title:
-        fig.suptitle(title, fontsize=8, wrap=True)
+        dead = i in dead_units
+        for baseline, line in _title_baselines(layout, i, titles[i], dead=dead):
+            fig.text((left - margin + layout.tile / 2) / width, 1 - (baseline - margin) / height,
+                     line, ha="center", va="baseline", fontsize=points,
+                     color=DEAD_COLOUR if dead else "black")
+    if layout.heading:
+        fig.suptitle("\n".join(layout.heading), y=1, va="top", linespacing=1.2,
+                     fontsize=layout.heading_text * 72 / PX_PER_INCH)
     return fig
+
+
+def _title_baselines(layout: GridLayout, i: int, title: str, *, dead: bool
+                     ) -> list[tuple[float, str]]:
+    """Unit ``i``'s title lines and where each sits (its baseline), the last just above it."""
+    _, top = layout.tile_at(i)
+    lines = layout.title_lines(title, dead=dead)
+    last = top - 0.25 * layout.text - 0.2 * layout.text  # clear of the picture, descenders too
+    return [(last - (len(lines) - 1 - n) * layout.line, line) for n, line in enumerate(lines)]
+
+
+def weight_grid_image(images: np.ndarray, *, style: WeightStyle = DEFAULT_STYLE,
+                      dead_units=(), shown_px: float = GRID_SHOWN_PX,
+                      dpi: int = FIGURE_DPI) -> np.ndarray:
+    """``weight_grid_figure``'s picture without matplotlib, as RGB uint8 pixels: the same
+    layout, size and titles as ``figure_png`` gives it, drawn in milliseconds (for views that
+    redraw often, such as a network still learning), so the finished grid takes its place
+    without moving anything."""
+    titles = [str(i + 1) for i in range(len(images))]
+    layout = grid_layout(titles, shown_px=shown_px)
+    scale = dpi / PX_PER_INCH
+    size = (int(layout.width * scale), int(layout.height * scale))  # as matplotlib cuts it
+    canvas = Image.new("RGB", size, "white")
+    draw = ImageDraw.Draw(canvas)
+    font = _font(round(layout.text * scale))
+    side = round(layout.tile * scale)
+    for i, picture in enumerate(coloured(images, style=style)):
+        left, top = (round(v * scale) for v in layout.tile_at(i))
+        canvas.paste(Image.fromarray(picture).resize((side, side), Image.Resampling.NEAREST),
+                     (left, top))
+        draw.rectangle((left, top, left + side, top + side), outline="black")  # the frame
+        dead = i in dead_units
+        for baseline, line in _title_baselines(layout, i, titles[i], dead=dead):
+            draw.text((left + side / 2, baseline * scale), line, font=font, anchor="ms",
+                      fill=DEAD_COLOUR if dead else "black")
+    return np.asarray(canvas)
+
+
+@cache
+def _font(px: int) -> ImageFont.FreeTypeFont:
+    """The figures' font (matplotlib's DejaVu Sans), ``px`` pixels tall."""
+    return ImageFont.truetype(findfont(FontProperties()), px)
 
 
 def coloured(images: np.ndarray, *, style: WeightStyle = DEFAULT_STYLE,
@@ -205,8 +400,8 @@ def array_png(rgb: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def figure_png(fig: Figure, *, dpi: int = 110) -> bytes:
-    """The figure as PNG bytes."""
+def figure_png(fig: Figure, *, dpi: int = FIGURE_DPI) -> bytes:
+    """The figure as PNG bytes, cut to what it draws with a margin of ``PAD_INCHES``."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", pad_inches=PAD_INCHES)
     return buffer.getvalue()

@@ -18,8 +18,11 @@ from core.train import train_mlp
 
 
 def _texts(fig) -> list[str]:
-    return [t.get_text() for ax in fig.axes for t in ax.texts + [ax.title]] + [
-        t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
+    """Every title, label and legend entry, each on one line (a narrow figure wraps them)."""
+    legends = [*fig.legends, *(ax.get_legend() for ax in fig.axes if ax.get_legend())]
+    texts = [t for ax in fig.axes for t in ax.texts + [ax.title]] + fig.texts + [
+        t for legend in legends for t in legend.get_texts()]
+    return [" ".join(t.get_text().split()) for t in texts if t.get_text()]
 
 
 def test_the_gif_has_one_frame_per_recorded_epoch(small):
