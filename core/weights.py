@@ -359,37 +359,79 @@ def legend_strip(style: WeightStyle = DEFAULT_STYLE, *, width: int = 160, height
     return np.repeat(row[None], height, axis=0)
 
 
-def output_weights_figure(model: MLPClassifier, digits) -> Figure:
+# Explore's two columns (3 : 2) at their narrowest, 306 and 194 px at 1024 x 768 with the
+# sidebar open; on a phone each has the whole width, 358 px.
+WIDE_COLUMN_PX, NARROW_COLUMN_PX = 300, 190
+
+
+def vote_columns(digits) -> list[str]:
+    """The columns of ``coefs_[1]``, named. With two digits scikit-learn uses one logistic
+    output, so the single column votes for the second digit (positive) or the first."""
+    if len(digits) == 2:
+        return [f"{digits[1]} (+) vs {digits[0]} (−)"]
+    return [str(d) for d in digits]
+
+
+def output_weights_figure(model: MLPClassifier, digits, *, shown_px: float = NARROW_COLUMN_PX
+                          ) -> Figure:
     """``coefs_[1]`` as a unit x digit heatmap: red votes for a digit, blue against.
 
-    With two digits scikit-learn uses one logistic output, so the single
-    column votes for the second digit (positive) or the first (negative).
+    Drawn for a column ``shown_px`` wide, its text as large as the page's captions there.
+    Each cell shows its weight where the number fits (``vote_numbers_fit``); up to 18 units
+    every row is numbered, beyond that units 1, 5, 10, ...
     """
     weights = model.coefs_[1]
-    if weights.shape[1] == 1:
-        columns = [f"{digits[1]} (+) vs {digits[0]} (−)"]
-    else:
-        columns = [str(d) for d in digits]
+    columns = vote_columns(digits)
     n_hidden = weights.shape[0]
-    fig = Figure(figsize=(1.2 + 0.6 * len(columns) + (1.2 if len(columns) == 1 else 0),
-                          0.9 + 0.32 * n_hidden))
-    ax = fig.subplots()
+    every_row = n_hidden <= _NUMBERED_ROWS
+    rows_px = n_hidden * (_ROW_PX if every_row else _THIN_ROW_PX)
+    fig = Figure(figsize=(figure_inches(shown_px), (rows_px + 6 * CAPTION_PX) / PX_PER_INCH),
+                 layout="constrained")
+    fig.get_layout_engine().set(w_pad=0.02, h_pad=0.02)
+    ax, bar_ax = fig.subplots(2, 1, height_ratios=(rows_px, 0.6 * CAPTION_PX))
     limit = float(np.abs(weights).max()) or 1.0
     shown = ax.imshow(weights, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
     ax.set_xticks(range(len(columns)), columns)
-    ax.set_yticks(range(n_hidden), [str(i + 1) for i in range(n_hidden)])
-    ax.set_xlabel("output: digit")
-    ax.set_ylabel("hidden unit")
+    ticks = range(n_hidden) if every_row else [0, *range(4, n_hidden, 5)]
+    ax.set_yticks(ticks, [str(i + 1) for i in ticks])
+    ax.set_yticks(range(n_hidden), minor=True)
+    ax.tick_params(labelsize=TEXT_PT, top=True, bottom=False, labeltop=True, labelbottom=False)
+    ax.set_xlabel("output: digit", fontsize=TEXT_PT)
+    ax.set_ylabel("hidden unit", fontsize=TEXT_PT)
     ax.xaxis.set_label_position("top")
-    ax.xaxis.tick_top()
-    if n_hidden <= 16 and len(columns) <= 10:
+    bar = fig.colorbar(shown, cax=bar_ax, orientation="horizontal")
+    bar.set_ticks([-limit, 0, limit], labels=[f"−{limit:.2g}", "0", f"+{limit:.2g}"])
+    bar.ax.tick_params(labelsize=TEXT_PT)
+    fig.draw_without_rendering()  # lay it out, to know how wide a cell is
+    if vote_numbers_fit(weights, _cell_px(ax, len(columns), shown_px)):
         for (row, col), value in np.ndenumerate(weights):
-            strong = abs(value) > 0.6 * limit
-            ax.text(col, row, f"{value:.1f}", ha="center", va="center", fontsize=7,
-                    color="white" if strong else "black")
-    fig.colorbar(shown, ax=ax, shrink=0.8)
-    fig.tight_layout()
+            ax.text(col, row, _vote(value), ha="center", va="center", fontsize=TEXT_PT,
+                    color="white" if abs(value) > 0.6 * limit else "black")
     return fig
+
+
+_NUMBERED_ROWS = 18
+_ROW_PX, _THIN_ROW_PX = 1.25 * CAPTION_PX, 9  # a row with a number, and one without
+
+
+def _vote(value: float) -> str:
+    return f"{value:.1f}".replace("-", "−")
+
+
+def _cell_px(ax, n_columns: int, shown_px: float) -> float:
+    """How wide one cell of the heatmap is where the figure is shown ``shown_px`` wide."""
+    fig = ax.get_figure()
+    return ax.get_window_extent().width / n_columns / fig.dpi / (
+        fig.get_figwidth() + 2 * PAD_INCHES) * shown_px
+
+
+def vote_numbers_fit(weights: np.ndarray, cell_px: float) -> bool:
+    """Whether every weight, written in a cell ``cell_px`` wide, is as large as a caption and
+    fits (else the page lists the numbers beside the picture)."""
+    if weights.shape[0] > _NUMBERED_ROWS:
+        return False
+    widest = max(text_width(_vote(value)) for value in np.ravel(weights))
+    return widest + 4 <= cell_px
 
 
 def array_png(rgb: np.ndarray) -> bytes:

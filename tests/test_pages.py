@@ -120,6 +120,15 @@ def test_the_lessons_settings_say_which_units_are_dead_and_offer_the_fix():
     assert at.session_state["sb_advanced"] is True  # the sidebar shows the setting it changed
 
 
+def test_the_votes_are_listed_as_numbers_under_their_heatmap():
+    """A narrow column has no room for readable numbers in the heatmap's cells: a table
+    under it gives each unit's weight to each digit."""
+    at = run(query={"max_iter": "5"})
+    votes = next(e for e in at.expander if e.label == "The numbers")
+    table = votes.dataframe[0].value
+    assert list(table.columns) == ["0", "1", "2", "3"] and list(table.index) == [1, 2, 3, 4, 5, 6]
+
+
 def test_nine_hidden_units_show_nine_images():
     at = run()
     settle(setting(at, "slider", "hidden_units").set_value(9).run())

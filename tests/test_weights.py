@@ -21,7 +21,7 @@ from core.weights import (
     weight_grid_image,
     weight_grid_mosaic,
 )
-from tests.readable import CAPTION_PX, EXPLORE_WIDE, SEED_CARD, smallest_text_px
+from tests.readable import CAPTION_PX, EXPLORE_NARROW, EXPLORE_WIDE, SEED_CARD, smallest_text_px
 
 
 @pytest.fixture(scope="module")
@@ -143,6 +143,28 @@ def test_compare_titles_with_correlations_are_as_large_as_the_captions(units):
     assert size >= CAPTION_PX - 0.05, f"{text!r} is {size:.1f} px"
     words = " ".join(t.get_text() for t in fig.texts).split()
     assert words == " ".join(titles).replace("r=0.52", "r=0.52 (dead)").split()
+
+
+@pytest.mark.parametrize(("units", "digits"), [(6, (0, 1, 2, 3)), (7, (0, 1, 2, 3)),
+                                               (36, tuple(range(10))), (5, (3, 8))])
+def test_the_votes_text_is_as_large_as_the_captions_in_its_narrow_column(small, units, digits):
+    """'How each unit votes' was 5.5 px on a tablet (7 units) and 7.6 px with 36 units."""
+    model = train_mlp(TrainParams(hidden_units=units, digits=digits, max_iter=3,
+                                  scale_pixels=True), small).model
+    fig = output_weights_figure(model, digits)
+    for shown in EXPLORE_NARROW:
+        size, text = smallest_text_px(fig, shown)
+        assert size >= CAPTION_PX - 0.05, f"{text!r} is {size:.1f} px at {shown} px"
+
+
+def test_the_votes_numbers_are_in_the_cells_only_where_they_fit(small):
+    """Four digits leave no room for a readable number per cell (the page lists them
+    beside the picture); the single column of two digits does."""
+    four = train_mlp(TrainParams(max_iter=3, scale_pixels=True), small).model
+    assert not output_weights_figure(four, (0, 1, 2, 3)).axes[0].texts
+    two = train_mlp(TrainParams(digits=(3, 8), max_iter=3, scale_pixels=True), small).model
+    cells = [t.get_text() for t in output_weights_figure(two, (3, 8)).axes[0].texts]
+    assert cells == [f"{w:.1f}".replace("-", "−") for w in two.coefs_[1].ravel()]
 
 
 @pytest.mark.parametrize("units", [6, 7, 36])
