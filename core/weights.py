@@ -157,7 +157,7 @@ class GridLayout:
     gap: float  # between two units side by side
     text: float
     lines: int  # title lines above each unit
-    dead: str = " (dead)"  # what a dead unit's title ends with: " dead" where that cannot fit
+    dead: str = " (dead)"  # what a dead unit's title ends with (" dead" where that cannot fit)
     heading: tuple[str, ...] = ()  # the lines above the grid (an exported file's settings)
 
     @property
@@ -201,9 +201,9 @@ class GridLayout:
         left = self.margin + _REACH * self.gap + col * (self.tile + self.gap)
         return left, self.top + row * (self.band + self.tile + self.gap / 2) + self.band
 
-    def title_lines(self, title: str, *, dead: bool = False) -> list[str]:
-        """A unit's title in lines that fit above it, "(dead)" added to a dead unit's."""
-        return wrap_words(title + (self.dead if dead else ""), self.room, self.text)
+    def title_lines(self, title: str) -> list[str]:
+        """A title in lines that fit above its picture."""
+        return wrap_words(title, self.room, self.text)
 
 
 HEADING_SHARE = 0.65
@@ -211,18 +211,18 @@ _GAP_SHARE = 0.15  # the gap between two units, as a share of a unit's width
 _REACH = 0.4  # how far into the gap beside it a title may reach, as a share of the gap
 
 
-def grid_layout(titles, *, shown_px: float = GRID_SHOWN_PX, heading: str | None = None
-                ) -> GridLayout:
-    """The layout of a grid of ``len(titles)`` units, shown ``shown_px`` wide at its narrowest.
-
-    Each unit has room for its title and the word "(dead)", whether it is dead or not.
+def grid_layout(titles, *, shown_px: float = GRID_SHOWN_PX, heading: str | None = None,
+                units: bool = True) -> GridLayout:
+    """The layout of a grid of ``len(titles)`` pictures, shown ``shown_px`` wide at its
+    narrowest. With ``units`` each has room for its title and the word "(dead)", whether
+    the unit is dead or not.
     """
     rows, cols = grid_shape(len(titles))
     inner = shown_px - 2 * PAD_INCHES * PX_PER_INCH
     # The units and the gaps between them; the titles at either end may reach as far out.
     tile = inner / (cols + _GAP_SHARE * (cols - 1 + 2 * _REACH))
     room = tile * (1 + 2 * _REACH * _GAP_SHARE)
-    dead = " (dead)" if text_width("(dead)") <= room else " dead"
+    dead = "" if not units else " (dead)" if text_width("(dead)") <= room else " dead"
     widest = max(text_width(word) for title in titles for word in (title + dead).split())
     text = min(CAPTION_PX, CAPTION_PX * room / widest)
     lines = max(len(wrap_words(title + dead, room, text)) for title in titles)
@@ -244,37 +244,43 @@ def weight_grid_figure(images: np.ndarray, *, style: WeightStyle = DEFAULT_STYLE
     """
     titles = list(titles or [str(i + 1) for i in range(len(images))])
     layout = grid_layout(titles, shown_px=shown_px, heading=title)
+    titles = [t + (layout.dead if i in dead_units else "") for i, t in enumerate(titles)]
+    colours = [DEAD_COLOUR if i in dead_units else "black" for i in range(len(images))]
+    return titled_grid_figure(images, layout, titles, colours=colours, cmap=style.cmap,
+                              limits=style.limits(images, shared=shared))
+
+
+def titled_grid_figure(images: np.ndarray, layout: GridLayout, titles, *, colours, cmap: str,
+                       limits: np.ndarray) -> Figure:
+    """Each image (``matshow``, from ``limits[i, 0]`` to ``limits[i, 1]`` of ``cmap``, no ticks)
+    where ``layout`` puts it, under its title in its colour; the layout's heading on top."""
     margin = layout.margin
     width, height = layout.width - 2 * margin, layout.height - 2 * margin
     fig = Figure(figsize=(width / PX_PER_INCH, height / PX_PER_INCH))
     # The figure's whole box is in the saved picture (its margin around it), whatever the text
     # reaches: the picture's size and the live view's drawing of this layout agree.
     fig.add_artist(Rectangle((0, 0), 1, 1, transform=fig.transFigure, fill=False, linewidth=0))
-    limits = style.limits(images, shared=shared)
     points = layout.text * 72 / PX_PER_INCH
     for i, image in enumerate(images):
         left, top = layout.tile_at(i)
         ax = fig.add_axes(((left - margin) / width, 1 - (top - margin + layout.tile) / height,
                            layout.tile / width, layout.tile / height))
-        ax.matshow(image, cmap=style.cmap, vmin=limits[i, 0], vmax=limits[i, 1])
+        ax.matshow(image, cmap=cmap, vmin=limits[i, 0], vmax=limits[i, 1])
         ax.set_xticks(())
         ax.set_yticks(())
-        dead = i in dead_units
-        for baseline, line in _title_baselines(layout, i, titles[i], dead=dead):
+        for baseline, line in _title_baselines(layout, i, titles[i]):
             fig.text((left - margin + layout.tile / 2) / width, 1 - (baseline - margin) / height,
-                     line, ha="center", va="baseline", fontsize=points,
-                     color=DEAD_COLOUR if dead else "black")
+                     line, ha="center", va="baseline", fontsize=points, color=colours[i])
     if layout.heading:
         fig.suptitle("\n".join(layout.heading), y=1, va="top", linespacing=1.2,
                      fontsize=layout.heading_text * 72 / PX_PER_INCH)
     return fig
 
 
-def _title_baselines(layout: GridLayout, i: int, title: str, *, dead: bool
-                     ) -> list[tuple[float, str]]:
-    """Unit ``i``'s title lines and where each sits (its baseline), the last just above it."""
+def _title_baselines(layout: GridLayout, i: int, title: str) -> list[tuple[float, str]]:
+    """Picture ``i``'s title lines and where each sits (its baseline), the last just above it."""
     _, top = layout.tile_at(i)
-    lines = layout.title_lines(title, dead=dead)
+    lines = layout.title_lines(title)
     last = top - 0.25 * layout.text - 0.2 * layout.text  # clear of the picture, descenders too
     return [(last - (len(lines) - 1 - n) * layout.line, line) for n, line in enumerate(lines)]
 
@@ -300,7 +306,8 @@ def weight_grid_image(images: np.ndarray, *, style: WeightStyle = DEFAULT_STYLE,
                      (left, top))
         draw.rectangle((left, top, left + side, top + side), outline="black")  # the frame
         dead = i in dead_units
-        for baseline, line in _title_baselines(layout, i, titles[i], dead=dead):
+        title = titles[i] + (layout.dead if dead else "")
+        for baseline, line in _title_baselines(layout, i, title):
             draw.text((left + side / 2, baseline * scale), line, font=font, anchor="ms",
                       fill=DEAD_COLOUR if dead else "black")
     return np.asarray(canvas)
@@ -377,8 +384,8 @@ def output_weights_figure(model: MLPClassifier, digits, *, shown_px: float = NAR
     """``coefs_[1]`` as a unit x digit heatmap: red votes for a digit, blue against.
 
     Drawn for a column ``shown_px`` wide, its text as large as the page's captions there.
-    Each cell shows its weight where the number fits (``vote_numbers_fit``); up to 18 units
-    every row is numbered, beyond that units 1, 5, 10, ...
+    Each cell shows its weight where every number fits (``cells_fit``); up to 18 units every
+    row is numbered, beyond that units 1, 5, 10, ...
     """
     weights = model.coefs_[1]
     columns = vote_columns(digits)
@@ -403,7 +410,8 @@ def output_weights_figure(model: MLPClassifier, digits, *, shown_px: float = NAR
     bar.set_ticks([-limit, 0, limit], labels=[f"−{limit:.2g}", "0", f"+{limit:.2g}"])
     bar.ax.tick_params(labelsize=TEXT_PT)
     fig.draw_without_rendering()  # lay it out, to know how wide a cell is
-    if vote_numbers_fit(weights, _cell_px(ax, len(columns), shown_px)):
+    numbers = [_vote(value) for value in np.ravel(weights)]
+    if every_row and cells_fit(numbers, cell_px(ax, len(columns), shown_px)):
         for (row, col), value in np.ndenumerate(weights):
             ax.text(col, row, _vote(value), ha="center", va="center", fontsize=TEXT_PT,
                     color="white" if abs(value) > 0.6 * limit else "black")
@@ -418,20 +426,18 @@ def _vote(value: float) -> str:
     return f"{value:.1f}".replace("-", "−")
 
 
-def _cell_px(ax, n_columns: int, shown_px: float) -> float:
-    """How wide one cell of the heatmap is where the figure is shown ``shown_px`` wide."""
+def cell_px(ax, n_columns: int, shown_px: float) -> float:
+    """How wide one of ``n_columns`` cells of a laid out heatmap is, in CSS pixels, where its
+    figure is shown ``shown_px`` wide (call ``Figure.draw_without_rendering`` first)."""
     fig = ax.get_figure()
     return ax.get_window_extent().width / n_columns / fig.dpi / (
         fig.get_figwidth() + 2 * PAD_INCHES) * shown_px
 
 
-def vote_numbers_fit(weights: np.ndarray, cell_px: float) -> bool:
-    """Whether every weight, written in a cell ``cell_px`` wide, is as large as a caption and
-    fits (else the page lists the numbers beside the picture)."""
-    if weights.shape[0] > _NUMBERED_ROWS:
-        return False
-    widest = max(text_width(_vote(value)) for value in np.ravel(weights))
-    return widest + 4 <= cell_px
+def cells_fit(labels, width: float) -> bool:
+    """Whether every label, as large as a caption, fits in a cell ``width`` pixels wide (else
+    the page lists the numbers beside the picture)."""
+    return max(text_width(label) for label in labels) + 4 <= width
 
 
 def array_png(rgb: np.ndarray) -> bytes:

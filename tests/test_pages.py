@@ -501,6 +501,8 @@ def test_a_holdout_link_shows_test_accuracy_the_split_the_confusions_and_the_mis
     assert "On digits it has never seen" in [s.value for s in at.subheader]
     captions = [img.caption for element in at.get("image") for img in element.proto.imgs]
     assert any(c.startswith("Confusion matrix") for c in captions)
+    counts = next(e for e in at.expander if e.label == "The counts").dataframe[0].value
+    assert list(counts.columns) == ["0", "1", "2", "3", "recall"]  # its numbers, listed
     assert any("true digit → its answer" in c for c in captions)
     assert any("most confident mistakes" in m.value for m in at.markdown)
     code = next(c.value for c in at.code if "MLPClassifier(" in c.value)
