@@ -13,6 +13,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
+# Each axis's labels and title as large as the page's captions (Streamlit's theme draws the
+# labels smaller, and its config outranks a chart's own "config": set on each axis instead).
+CAPTION_PX = 14
+AXIS_TEXT = {"labelFontSize": CAPTION_PX, "titleFontSize": CAPTION_PX}
 HIGHLIGHT, BAR = "#e45756", "#4c78a8"  # the predicted digit's bar, and every other bar
 _ZOOM = {"name": "zoom", "select": {"type": "interval", "encodings": ["x", "y"]},
          "bind": "scales"}  # drag to pan, scroll to zoom, double-click to reset, as built-in
@@ -26,8 +30,9 @@ def line_spec(values: Sequence[float], *, x_label: str, y_label: str, first: int
     rows = [{x: first + i, y: float(value)} for i, value in enumerate(values)]
     encoding = {
         "x": {"field": x, "type": "quantitative", "title": x_label,
-              "axis": {"grid": False, "tickMinStep": 1}},
-        "y": {"field": y, "type": "quantitative", "title": y_label, "axis": {"grid": True}},
+              "axis": {"grid": False, "tickMinStep": 1, **AXIS_TEXT}},
+        "y": {"field": y, "type": "quantitative", "title": y_label,
+              "axis": {"grid": True, **AXIS_TEXT}},
         "tooltip": [{"field": x, "type": "quantitative", "title": x_label},
                     {"field": y, "type": "quantitative", "title": y_label,
                      "format": value_format}],
@@ -60,9 +65,10 @@ def bar_spec(values: Mapping[str, float], *, x_label: str, y_label: str,
     key, value = x_label, y_label
     rows = [{key: str(k), value: float(v)} for k, v in values.items()]
     keys = {"field": key, "type": "ordinal", "title": x_label, "sort": None,
-            "axis": {"grid": False, "labelAngle": 0}}
+            "axis": {"grid": False, "labelAngle": 0, **AXIS_TEXT}}
     amounts = {"field": value, "type": "quantitative", "title": y_label,
-               "axis": {"grid": True, **({"format": axis_format} if axis_format else {})}}
+               "axis": {"grid": True, **AXIS_TEXT,
+                        **({"format": axis_format} if axis_format else {})}}
     if domain is not None:
         amounts["scale"] = {"domain": list(domain)}
     tip = {"field": value, "type": "quantitative", "title": y_label}

@@ -13,7 +13,20 @@ from matplotlib.figure import Figure
 from sklearn.metrics import confusion_matrix
 from sklearn.neural_network import MLPClassifier
 
-from core.weights import DEAD_COLOUR, grid_shape
+from core.weights import (
+    CAPTION_PX,
+    DEAD_COLOUR,
+    DIGIT_CMAP,
+    NARROW_COLUMN_PX,
+    PX_PER_INCH,
+    TEXT_PT,
+    WIDE_COLUMN_PX,
+    cell_px,
+    cells_fit,
+    figure_inches,
+    grid_layout,
+    titled_grid_figure,
+)
 
 N_MISTAKES = 12
 
@@ -35,6 +48,11 @@ def recall_per_digit(confusion: np.ndarray) -> np.ndarray:
     totals = confusion.sum(axis=1)
     right = np.diag(confusion).astype(float)
     return np.divide(right, totals, out=np.full(len(totals), np.nan), where=totals > 0)
+
+
+def recall_labels(confusion: np.ndarray) -> list[str]:
+    """Each digit's recall as a percentage; "—" for a digit without test images."""
+    return ["—" if np.isnan(r) else f"{r:.0%}" for r in recall_per_digit(confusion)]
 
 
 @dataclass(frozen=True)
@@ -68,52 +86,55 @@ def confident_mistakes(model: MLPClassifier, X: np.ndarray, y: np.ndarray, *,
                     probability=probabilities[chosen].max(axis=1), n_wrong=len(wrong))
 
 
-def confusion_figure(confusion: np.ndarray, digits) -> Figure:
-    """The confusion matrix as counts (true digit down, predicted across), with each digit's
-    recall on the right; the diagonal is the images it got right."""
+def confusion_figure(confusion: np.ndarray, digits, *, shown_px: float = NARROW_COLUMN_PX
+                     ) -> Figure:
+    """The confusion matrix (true digit down, predicted across), with each digit's recall on
+    the right; the diagonal is the images it got right.
+
+    Drawn for a column ``shown_px`` wide, its text as large as the page's captions there; the
+    counts are written in the cells where they all fit (else the page lists them).
+    """
     n = len(digits)
-    recall = recall_per_digit(confusion)
-    fig = Figure(figsize=(1.9 + 0.52 * n, 1.2 + 0.46 * n))
+    # Square cells beside the labels around them, but rows no lower than a line of text.
+    rows_px = max(shown_px - 6 * CAPTION_PX, 1.3 * CAPTION_PX * n)
+    fig = Figure(figsize=(figure_inches(shown_px), (rows_px + 3 * CAPTION_PX) / PX_PER_INCH),
+                 layout="constrained")
     ax = fig.subplots()
     # Off-diagonal counts are the interesting ones: colour them on their own scale,
     # so a few confusions show against thousands of right answers.
     wrong = confusion * (1 - np.eye(n, dtype=confusion.dtype))
     top = max(int(wrong.max()), 1)
-    ax.imshow(wrong, cmap="Reds", vmin=0, vmax=top, aspect="equal")
-    for (row, col), count in np.ndenumerate(confusion):
-        strong = row != col and count > 0.6 * top
-        ax.text(col, row, f"{count:,}", ha="center", va="center",
-                fontsize=8 if n <= 6 else 7, color="white" if strong else "black",
-                fontweight="bold" if row == col else "normal")
+    ax.imshow(wrong, cmap="Reds", vmin=0, vmax=top, aspect="auto")
     labels = [str(d) for d in digits]
     ax.set_xticks(range(n), labels)
     ax.set_yticks(range(n), labels)
-    ax.set_xlabel("predicted digit")
-    ax.set_ylabel("true digit")
+    ax.tick_params(labelsize=TEXT_PT, top=True, bottom=False, labeltop=True, labelbottom=False)
+    ax.set_xlabel("answered", fontsize=TEXT_PT)
+    ax.set_ylabel("true digit", fontsize=TEXT_PT)
     ax.xaxis.set_label_position("top")
-    ax.xaxis.tick_top()
     right = ax.secondary_yaxis("right")
-    right.set_yticks(range(n), ["—" if np.isnan(r) else f"{r:.0%}" for r in recall])
-    right.set_ylabel("recall (right / images of the digit)")
-    fig.tight_layout()
+    right.set_yticks(range(n), recall_labels(confusion))
+    right.tick_params(labelsize=TEXT_PT)
+    fig.draw_without_rendering()  # lay it out, to know how wide a cell is
+    counts = [f"{count:,}" for count in confusion.ravel()]
+    if cells_fit(counts, cell_px(ax, n, shown_px)):
+        for (row, col), count in np.ndenumerate(confusion):
+            strong = row != col and count > 0.6 * top
+            ax.text(col, row, f"{count:,}", ha="center", va="center", fontsize=TEXT_PT,
+                    color="white" if strong else "black",
+                    fontweight="bold" if row == col else "normal")
     return fig
 
 
-def mistakes_figure(images: np.ndarray, mistakes: Mistakes) -> Figure:
-    """The mistaken images, dark on light, each titled true → predicted (probability)."""
-    count = max(len(mistakes.rows), 1)
-    rows, cols = grid_shape(count) if count < 6 else (int(np.ceil(count / 6)), 6)
-    fig = Figure(figsize=(1.25 * cols, 1.45 * rows))
-    for i, ax in enumerate(fig.subplots(rows, cols, squeeze=False).flat):
-        ax.set_xticks(())
-        ax.set_yticks(())
-        if i >= len(mistakes.rows):
-            ax.set_axis_off()
-            continue
-        ax.imshow(images[i].reshape(28, 28), cmap="gray_r", vmin=0, vmax=255)
-        ax.set_title(mistakes.captions()[i], fontsize=8, color=DEAD_COLOUR)
-    fig.tight_layout()
-    return fig
+def mistakes_figure(images: np.ndarray, mistakes: Mistakes, *,
+                    shown_px: float = WIDE_COLUMN_PX) -> Figure:
+    """The mistaken images, dark on light, each titled true → predicted (probability) in
+    captions' size where shown ``shown_px`` wide (wrapped above its image where need be)."""
+    titles = mistakes.captions()
+    layout = grid_layout(titles, shown_px=shown_px, units=False)
+    return titled_grid_figure(np.reshape(images, (-1, 28, 28)), layout, titles,
+                              colours=[DEAD_COLOUR] * len(titles), cmap=DIGIT_CMAP,
+                              limits=np.tile([0, 255], (len(titles), 1)))
 
 
 @dataclass(frozen=True)

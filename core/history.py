@@ -183,19 +183,28 @@ def died_at(epochs, active: np.ndarray, *, dead_units=None) -> tuple[int | None,
     return tuple(out)
 
 
+def deaths_by_epoch(history: TrainingHistory) -> dict[int, list[int]]:
+    """The units (numbered from 1) that died at each epoch, the earliest epoch first."""
+    by_epoch: dict[int, list[int]] = {}
+    for unit, died in enumerate(history.died_at):
+        if died is not None:
+            by_epoch.setdefault(died, []).append(unit + 1)
+    return dict(sorted(by_epoch.items()))
+
+
+def unit_names(units: list[int]) -> str:
+    """'unit 5', 'units 1 and 2', 'units 1, 2 and 4'."""
+    names = ", ".join(map(str, units[:-1])) + f" and {units[-1]}" if units[1:] else units[0]
+    return f"{'unit' if len(units) == 1 else 'units'} {names}"
+
+
 def deaths_text(history: TrainingHistory) -> str:
     """When the dead units died, in a sentence: 'Units 1 and 2 died at epoch 1, unit 5 at epoch 3.'
 
     Empty when no unit died.
     """
-    by_epoch: dict[int, list[int]] = {}
-    for unit, died in enumerate(history.died_at):
-        if died is not None:
-            by_epoch.setdefault(died, []).append(unit + 1)
     parts = []
-    for epoch, units in sorted(by_epoch.items()):
-        names = ", ".join(map(str, units[:-1])) + f" and {units[-1]}" if units[1:] else units[0]
-        word = "unit" if len(units) == 1 else "units"
+    for epoch, units in deaths_by_epoch(history).items():
         verb = " died" if not parts else ""
-        parts.append(f"{word} {names}{verb} at {history.step_name} {epoch}")
+        parts.append(f"{unit_names(units)}{verb} at {history.step_name} {epoch}")
     return (parts[0][0].upper() + ", ".join(parts)[1:] + ".") if parts else ""

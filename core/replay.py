@@ -9,14 +9,22 @@ import numpy as np
 from matplotlib.animation import PillowWriter
 from matplotlib.figure import Figure
 
-from core.history import TrainingHistory
+from core.history import TrainingHistory, deaths_by_epoch, unit_names
 from core.weights import (
+    CAPTION_PX,
     DEAD_COLOUR,
     DEFAULT_STYLE,
+    NARROW_COLUMN_PX,
+    PX_PER_INCH,
+    TEXT_PT,
+    WIDE_COLUMN_PX,
     WeightStyle,
+    figure_inches,
     grid_shape,
+    text_width,
     weight_grid_figure,
     weight_grid_mosaic,
+    wrap_words,
 )
 
 GIF_GAP, GIF_FPS, GIF_DPI = 14, 8, 72  # the gap above each unit holds its number
@@ -29,64 +37,113 @@ def grid_at_figure(history: TrainingHistory, epoch: int, *,
                               dead_units=history.dead_at(epoch))
 
 
-def loss_at_figure(history: TrainingHistory, epoch: int) -> Figure:
-    """The training loss over the recorded epochs, with ``epoch`` marked."""
-    fig = Figure(figsize=(5.2, 2.8))
+def loss_at_figure(history: TrainingHistory, epoch: int, *,
+                   shown_px: float = NARROW_COLUMN_PX) -> Figure:
+    """The training loss over the recorded epochs, with ``epoch`` marked (its value is for the
+    caption: no room for it in a narrow column). Drawn for a column ``shown_px`` wide."""
+    fig = Figure(figsize=(figure_inches(shown_px), 9 * CAPTION_PX / PX_PER_INCH),
+                 layout="constrained")
     ax = fig.subplots()
     loss = np.asarray(history.loss)
-    ax.plot(history.epochs, loss, color="#1f77b4", linewidth=1.5)
+    ax.plot(history.epochs, loss, color="#1f77b4", linewidth=2)
     at = history.frame(epoch)
-    ax.axvline(history.epochs[at], color="#444444", linestyle="--", linewidth=1)
-    ax.plot([history.epochs[at]], [loss[at]], "o", color="#d62728")
-    right_half = history.epochs[at] > (history.epochs[0] + history.epochs[-1]) / 2
-    ax.annotate(f"{history.step_name} {history.epochs[at]}: loss {loss[at]:.4g}",
-                (history.epochs[at], loss[at]), textcoords="offset points",
-                xytext=(-6 if right_half else 6, 8), ha="right" if right_half else "left",
-                fontsize=8)
+    ax.axvline(history.epochs[at], color="#444444", linestyle="--", linewidth=1.5)
+    ax.plot([history.epochs[at]], [loss[at]], "o", color="#d62728", markersize=8)
     finite = loss[np.isfinite(loss)]
     if len(finite) and finite.min() > 0 and finite.max() / finite.min() > 20:
         ax.set_yscale("log")
-    ax.set_xlabel(history.step_name)
-    ax.set_ylabel("training loss")
-    fig.tight_layout()
+    ax.locator_params(axis="x", nbins=4)
+    _label(ax, history.step_name, "training loss")
     return fig
 
 
-def activity_figure(history: TrainingHistory, epoch: int) -> Figure:
+def _label(ax, x: str, y: str) -> None:
+    """Axis titles and tick labels as large as the page's captions."""
+    ax.set_xlabel(x, fontsize=TEXT_PT)
+    ax.set_ylabel(y, fontsize=TEXT_PT)
+    ax.tick_params(labelsize=TEXT_PT)
+
+
+# Each epoch at which units died has its own colour and marker (at the death, on the line),
+# so the groups are told apart by more than a dash; the first is the page's red of the dead.
+_DEATH_STYLES = ((DEAD_COLOUR, "X"), ("#e67e22", "o"), ("#7d3c98", "s"), ("#6e2c00", "^"),
+                 ("#e75480", "D"), ("#1c2833", "v"))
+
+
+def activity_figure(history: TrainingHistory, epoch: int, *,
+                    shown_px: float = WIDE_COLUMN_PX) -> Figure:
     """Each unit's share of the probe images it fires on, over the epochs, ``epoch`` marked.
 
-    A dead unit's line is red and falls to zero; its label says when it died.
+    Units that died at the same epoch share a colour and a marker, and one legend entry that
+    says when ("units 2 and 5 died at epoch 1"); up to 8 live units are named in their own
+    colours. The legend sits below the chart, wrapped to a column ``shown_px`` wide.
     """
-    n_labels = sum(d is not None for d in history.died_at) or history.active_fraction.shape[1]
-    fig = Figure(figsize=(5.2, 2.8 + 0.2 * min(-(-n_labels // 3), 12)))
-    ax = fig.subplots()
     epochs, shares = np.asarray(history.epochs), history.active_fraction
     if history.start_active_fraction is not None:  # epoch 0: before training
         epochs = np.concatenate([[0], epochs])
         shares = np.vstack([history.start_active_fraction, shares])
-    n_units = shares.shape[1]
-    live_colours = iter(_live_colours(n_units))
-    for unit in range(n_units):
-        died = history.died_at[unit]
-        share = shares[:, unit]
-        if died is None:
-            ax.plot(epochs, share, color=next(live_colours), linewidth=1, alpha=0.8,
-                    label=f"unit {unit + 1}" if n_units <= 8 else None)
-        else:
-            ax.plot(epochs, share, color=DEAD_COLOUR, linewidth=1.6,
-                    linestyle=("-", "--", ":", "-.")[unit % 4],
-                    label=f"unit {unit + 1} died at {history.step_name} {died}")
-            ax.plot([died], [0], "x", color=DEAD_COLOUR)
+    entries = _activity_lines(history, shares.shape[1])
+    room = shown_px - 2 * CAPTION_PX
+    labels = ["\n".join(wrap_words(label, room - _HANDLE_PX)) for *_, label in entries]
+    ncol = _legend_columns(labels, room)
+    legend_lines = _legend_height(labels, ncol)
+    fig = Figure(figsize=(figure_inches(shown_px),
+                          (11 * CAPTION_PX + 1.25 * CAPTION_PX * legend_lines) / PX_PER_INCH),
+                 layout="constrained")
+    ax = fig.subplots()
+    for (units, colour, marker, died, _), label in zip(entries, labels, strict=True):
+        for n, unit in enumerate(units):
+            ax.plot(epochs, shares[:, unit], color=colour, linewidth=2 if died else 1.5,
+                    alpha=1 if died else 0.85, label=label if label and n == 0 else None,
+                    marker=marker, markevery=[_index(epochs, died)] if died is not None else [],
+                    markersize=9)
     ax.axvline(history.epochs[history.frame(epoch)], color="#444444", linestyle="--",
-               linewidth=1)
-    ax.set_ylim(-0.03, 1.03)
-    ax.set_xlabel(history.step_name + (" (0: before training)" if epochs[0] == 0 else ""))
-    ax.set_ylabel(f"active on (share of\n{history.probe_size} training images)")
-    if ax.get_legend_handles_labels()[0]:  # below the chart: readable on a phone too
-        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=3,
-                  frameon=False)
-    fig.tight_layout()
+               linewidth=1.5)
+    ax.set_ylim(-0.05, 1.05)
+    ax.locator_params(axis="x", nbins=5)
+    _label(ax, history.step_name + (" (0: before)" if epochs[0] == 0 else ""),
+           f"share active of\n{history.probe_size} images")
+    if any(labels):
+        fig.legend(loc="outside lower center", ncol=ncol, frameon=False, fontsize=TEXT_PT,
+                   handlelength=2, columnspacing=1.2)
     return fig
+
+
+_HANDLE_PX = 3 * CAPTION_PX  # a legend entry's line and the space after it
+
+
+def _activity_lines(history: TrainingHistory, n_units: int) -> list[tuple]:
+    """(units, colour, marker, died at, label) for each group of lines drawn alike: each live
+    unit in its own colour (named when there are 8 or fewer), then the dead by epoch."""
+    live = [u for u in range(n_units) if history.died_at[u] is None]
+    colours = _live_colours(len(live))
+    named = len(live) <= 8
+    entries = [([u], colour, None, None, f"unit {u + 1}" if named else "")
+               for u, colour in zip(live, colours, strict=True)]
+    for n, (died, units) in enumerate(deaths_by_epoch(history).items()):
+        colour, marker = _DEATH_STYLES[n % len(_DEATH_STYLES)]
+        entries.append(([u - 1 for u in units], colour, marker, died,
+                         f"{unit_names(units)} died at {history.step_name} {died}"))
+    return entries
+
+
+def _index(epochs: np.ndarray, epoch: int) -> int:
+    return int(np.searchsorted(epochs, epoch))
+
+
+def _legend_columns(labels: list[str], room: float) -> int:
+    """As many columns as the widest entry allows in ``room`` pixels."""
+    widest = max((text_width(line) for label in labels for line in label.split("\n")),
+                 default=0)
+    return max(1, min(len(labels), int(room // (widest + _HANDLE_PX + CAPTION_PX))))
+
+
+def _legend_height(labels: list[str], ncol: int) -> int:
+    """The legend's lines of text, in ``ncol`` columns (matplotlib fills them column by column)."""
+    shown = [label.count("\n") + 1 for label in labels if label]
+    per_column = -(-len(shown) // ncol) if shown else 0
+    return max((sum(shown[c * per_column:(c + 1) * per_column]) for c in range(ncol)),
+               default=0)
 
 
 def unit_epochs(history: TrainingHistory, unit: int) -> list[tuple[int, str]]:

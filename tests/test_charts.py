@@ -5,7 +5,7 @@ import altair as alt
 import pytest
 from streamlit.elements.lib.built_in_chart_utils import ChartType, generate_chart
 
-from core.charts import HIGHLIGHT, bar_spec, line_spec
+from core.charts import AXIS_TEXT, HIGHLIGHT, bar_spec, line_spec
 
 LOSS = [2.31, 1.2, 0.71, 0.52, 0.5]
 
@@ -31,7 +31,8 @@ def test_the_loss_spec_looks_and_hovers_as_st_line_chart_did():
     for mine, built_in in zip(_layers(ours), _layers(theirs), strict=True):
         for channel in ("x", "y"):
             assert mine["encoding"][channel]["title"] == built_in["encoding"][channel]["title"]
-            assert mine["encoding"][channel]["axis"] == built_in["encoding"][channel]["axis"]
+            assert mine["encoding"][channel]["axis"] == \
+                {**built_in["encoding"][channel]["axis"], **AXIS_TEXT}  # larger text only
         assert [t["title"] if "title" in t else t["field"] for t in
                 mine["encoding"]["tooltip"]] == ["epoch", "loss"]
     zoom = [p for layer in _layers(ours) for p in layer.get("params", [])
@@ -69,3 +70,14 @@ def test_the_predicted_digit_has_its_own_colour_on_a_fixed_percent_scale():
     assert spec["encoding"]["y"]["scale"] == {"domain": [0, 1]}
     assert spec["encoding"]["y"]["axis"]["format"] == "%"
     assert spec["encoding"]["tooltip"][1]["format"] == ".1%"
+
+
+def test_the_axes_text_is_as_large_as_the_page_captions():
+    """Streamlit's theme draws tick labels smaller than the captions under the charts."""
+    for spec in (line_spec(LOSS, x_label="epoch", y_label="loss"),
+                 bar_spec({"0": 1.0, "1": 2.0}, x_label="digit", y_label="images")):
+        (alt.LayerChart if "layer" in spec else alt.Chart).from_dict(spec, validate=True)
+        for layer in _layers(spec):
+            for channel in ("x", "y"):
+                axis = layer["encoding"][channel]["axis"]
+                assert axis["labelFontSize"] >= 14 and axis["titleFontSize"] >= 14

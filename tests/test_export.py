@@ -246,7 +246,8 @@ def test_the_exported_grid_carries_a_title_line_with_the_settings_and_accuracy(r
     assert title.startswith("MLP Lens · 6 hidden units, digits 0, 1, 2, 3, random_state=2")
     assert "scale_pixels=true" in title
     assert f"training accuracy {result.train_accuracy:.1%} after {result.n_iter} epochs" in title
-    assert grid_figure(result, titled=True)._suptitle.get_text() == title
+    heading = grid_figure(result, titled=True)._suptitle.get_text()
+    assert heading.split() == title.split()  # wrapped to the picture's width
 
 
 def test_the_export_section_imports_and_its_buttons_make_these_files(result, small):

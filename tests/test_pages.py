@@ -121,6 +121,15 @@ def test_the_lessons_settings_say_which_units_are_dead_and_offer_the_fix():
     assert at.session_state["sb_advanced"] is True  # the sidebar shows the setting it changed
 
 
+def test_the_votes_are_listed_as_numbers_under_their_heatmap():
+    """A narrow column has no room for readable numbers in the heatmap's cells: a table
+    under it gives each unit's weight to each digit."""
+    at = run(query={"max_iter": "5"})
+    votes = next(e for e in at.expander if e.label == "The numbers")
+    table = votes.dataframe[0].value
+    assert list(table.columns) == ["0", "1", "2", "3"] and list(table.index) == [1, 2, 3, 4, 5, 6]
+
+
 def test_nine_hidden_units_show_nine_images():
     at = run()
     settle(setting(at, "slider", "hidden_units").set_value(9).run())
@@ -511,6 +520,8 @@ def test_a_holdout_link_shows_test_accuracy_the_split_the_confusions_and_the_mis
     assert "On digits it has never seen" in [s.value for s in at.subheader]
     captions = [img.caption for element in at.get("image") for img in element.proto.imgs]
     assert any(c.startswith("Confusion matrix") for c in captions)
+    counts = next(e for e in at.expander if e.label == "The counts").dataframe[0].value
+    assert list(counts.columns) == ["0", "1", "2", "3", "recall"]  # its numbers, listed
     assert any("true digit → its answer" in c for c in captions)
     assert any("most confident mistakes" in m.value for m in at.markdown)
     code = next(c.value for c in at.code if "MLPClassifier(" in c.value)

@@ -1,7 +1,10 @@
 """Weight images and the lesson-style figures."""
 
+import io
+
 import numpy as np
 import pytest
+from PIL import Image
 
 from core.params import TrainParams
 from core.train import train_mlp
@@ -10,12 +13,15 @@ from core.weights import (
     WeightStyle,
     digit_mosaic,
     figure_png,
+    grid_layout,
     grid_shape,
     hidden_weight_images,
     output_weights_figure,
     weight_grid_figure,
+    weight_grid_image,
     weight_grid_mosaic,
 )
+from tests.readable import CAPTION_PX, EXPLORE_NARROW, EXPLORE_WIDE, SEED_CARD, smallest_text_px
 
 
 @pytest.fixture(scope="module")
@@ -36,13 +42,17 @@ def test_grid_shape(n, shape):
     assert grid_shape(n) == shape
 
 
+def _titles(fig) -> list[str]:
+    return [text.get_text() for text in fig.texts]
+
+
 def test_lesson_figure_has_one_titled_tickless_gray_panel_per_unit(result):
-    """The lesson's style: titles 1..n, no ticks, gray; unused grid cells are hidden."""
+    """The lesson's style: titles 1..n, no ticks, gray; unused grid cells stay empty."""
     fig = weight_grid_figure(hidden_weight_images(result.model), dead_units=(1,),
                              style=WeightStyle(LESSON, "unit"))
     shown = [ax for ax in fig.axes if ax.axison]
-    assert len(fig.axes) == 9 and len(shown) == 7
-    assert [ax.get_title() for ax in shown] == ["1", "2 (dead)", "3", "4", "5", "6", "7"]
+    assert len(fig.axes) == len(shown) == 7
+    assert _titles(fig) == ["1", "2 (dead)", "3", "4", "5", "6", "7"]
     assert all(not ax.get_xticks().size and not ax.get_yticks().size for ax in shown)
     assert all(ax.images[0].get_cmap().name == "gray" for ax in shown)
     images = hidden_weight_images(result.model)
@@ -93,9 +103,10 @@ def test_a_title_line_names_the_settings_and_the_accuracy(result):
 
 
 def test_lesson_figure_size_for_six_units(small):
+    """About the lesson's 5 x 4 inches (its titles sized for a seed's card on Compare)."""
     six = train_mlp(TrainParams(max_iter=2), small)
     fig = weight_grid_figure(hidden_weight_images(six.model))
-    assert tuple(fig.get_size_inches()) == pytest.approx((5, 4))
+    assert tuple(fig.get_size_inches()) == pytest.approx((5, 4), abs=0.2)
 
 
 def test_output_weights_heatmap_has_a_column_per_digit(result):
@@ -110,3 +121,66 @@ def test_two_digits_have_a_single_output_that_votes_between_them(small):
     two = train_mlp(TrainParams(digits=(3, 8), max_iter=3, scale_pixels=True), small)
     fig = output_weights_figure(two.model, (3, 8))
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["8 (+) vs 3 (−)"]
+
+
+@pytest.mark.parametrize("units", [6, 7, 16, 36])
+def test_a_grids_numbers_are_as_large_as_the_captions_wherever_it_is_shown(units):
+    """Explore's grid and Compare's cards: unit numbers and "(dead)" at least 14 px tall."""
+    images = np.random.default_rng(units).normal(size=(units, 28, 28))
+    fig = weight_grid_figure(images, dead_units=(0, units - 1))
+    for shown in EXPLORE_WIDE + SEED_CARD:
+        size, text = smallest_text_px(fig, shown)
+        assert size >= CAPTION_PX - 0.05, f"{text!r} is {size:.1f} px at {shown} px"
+
+
+@pytest.mark.parametrize("units", [6, 9, 16])
+def test_compare_titles_with_correlations_are_as_large_as_the_captions(units):
+    """'3  r=0.81 (dead)' on a seed's card was about 6 px tall; it wraps to fit instead."""
+    images = np.random.default_rng(units).normal(size=(units, 28, 28))
+    titles = [f"{u + 1}  r={0.5 + u / 100:.2f}" for u in range(units)]
+    fig = weight_grid_figure(images, titles=titles, dead_units=(2,))
+    size, text = smallest_text_px(fig, SEED_CARD[0])
+    assert size >= CAPTION_PX - 0.05, f"{text!r} is {size:.1f} px"
+    words = " ".join(t.get_text() for t in fig.texts).split()
+    assert words == " ".join(titles).replace("r=0.52", "r=0.52 (dead)").split()
+
+
+@pytest.mark.parametrize(("units", "digits"), [(6, (0, 1, 2, 3)), (7, (0, 1, 2, 3)),
+                                               (36, tuple(range(10))), (5, (3, 8))])
+def test_the_votes_text_is_as_large_as_the_captions_in_its_narrow_column(small, units, digits):
+    """'How each unit votes' was 5.5 px on a tablet (7 units) and 7.6 px with 36 units."""
+    model = train_mlp(TrainParams(hidden_units=units, digits=digits, max_iter=3,
+                                  scale_pixels=True), small).model
+    fig = output_weights_figure(model, digits)
+    for shown in EXPLORE_NARROW:
+        size, text = smallest_text_px(fig, shown)
+        assert size >= CAPTION_PX - 0.05, f"{text!r} is {size:.1f} px at {shown} px"
+
+
+def test_the_votes_numbers_are_in_the_cells_only_where_they_fit(small):
+    """Four digits leave no room for a readable number per cell (the page lists them
+    beside the picture); the single column of two digits does."""
+    four = train_mlp(TrainParams(max_iter=3, scale_pixels=True), small).model
+    assert not output_weights_figure(four, (0, 1, 2, 3)).axes[0].texts
+    two = train_mlp(TrainParams(digits=(3, 8), max_iter=3, scale_pixels=True), small).model
+    cells = [t.get_text() for t in output_weights_figure(two, (3, 8)).axes[0].texts]
+    assert cells == [f"{w:.1f}".replace("-", "−") for w in two.coefs_[1].ravel()]
+
+
+@pytest.mark.parametrize("units", [6, 7, 36])
+def test_the_live_picture_is_the_finished_grid_numbered_and_as_large(units):
+    """The live view's fast picture has the finished figure's size and layout and shows each
+    unit's number, so nothing moves when the training ends and the figure takes its place."""
+    images = np.random.default_rng(units).normal(size=(units, 28, 28))
+    finished = np.asarray(Image.open(io.BytesIO(figure_png(weight_grid_figure(images))))
+                          .convert("RGB")).astype(int)
+    live = weight_grid_image(images).astype(int)
+    assert live.shape == finished.shape
+    assert np.abs(live - finished).mean() < 12  # the same picture, up to a pixel's edges
+    layout = grid_layout([str(u + 1) for u in range(units)])
+    scale = finished.shape[1] / layout.width
+    for unit in range(units):
+        left, top = (round(v * scale) for v in layout.tile_at(unit))
+        right = left + round(layout.tile * scale)
+        band = live[round(top - layout.band * scale):top - 2, left:right]
+        assert (band.min(axis=2) < 100).any(), f"no number above unit {unit + 1}"

@@ -7,10 +7,16 @@ Streamlit does not hash.
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from core.data import MnistData
-from core.evaluation import confident_mistakes, confusion_figure, mistakes_figure
+from core.evaluation import (
+    confident_mistakes,
+    confusion_figure,
+    mistakes_figure,
+    recall_labels,
+)
 from core.params import TrainParams
 from core.train import TrainResult, held_out_inputs
 from core.weights import figure_png
@@ -39,8 +45,10 @@ def held_out(result: TrainResult, data: MnistData) -> None:
     with confusion:
         st.image(_confusion_png(result, data),
                  caption="Confusion matrix: each row is a true digit's test images, each column "
-                         "what the network answered; the diagonal (bold) is right, red cells "
-                         "are mistakes. Right: each digit's recall.")
+                         "what the network answered; the diagonal is right, red cells are "
+                         "mistakes. Right: each digit's recall.")
+        with st.expander("The counts", icon=":material/table:", key="explore_confusion"):
+            st.dataframe(_confusion_table(result))
     with mistakes:
         png, n_shown, n_wrong = _mistakes_png(result, data)
         if n_wrong == 0:
@@ -50,6 +58,15 @@ def held_out(result: TrainResult, data: MnistData) -> None:
                     "answers, most sure first")
         st.image(png, caption="Each titled true digit → its answer (the probability it gave "
                               "that answer).")
+
+
+def _confusion_table(result: TrainResult) -> pd.DataFrame:
+    """The confusion matrix as a table, a row per true digit, and each digit's recall."""
+    digits = [str(d) for d in result.params.digits]
+    table = pd.DataFrame(result.confusion, columns=digits,
+                         index=pd.Index(digits, name="true digit"))
+    table["recall"] = recall_labels(result.confusion)
+    return table
 
 
 def _confusion_png(result: TrainResult, data: MnistData) -> bytes:

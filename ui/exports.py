@@ -36,28 +36,33 @@ def exports(result: TrainResult, data: MnistData, style: WeightStyle = DEFAULT_S
     if result.stopped:
         st.caption(f"The files hold the network as you stopped it, after {result.n_iter} "
                    f"epochs; the Python code trains to the end (max_iter = {params.max_iter}).")
-    png, svg, gif, npz, model = st.columns(5)
-    png.download_button("Weight grid (PNG)", _on_click(result, data, "png", style),
+    # One wrapping row of buttons as wide as their labels: five equal columns cut the labels
+    # to "Weigh…" on a tablet, where three of them looked the same.
+    row = st.container(horizontal=True, gap="small", key="export_buttons")
+    row.download_button("Weight grid (PNG)", _on_click(result, data, "png", style),
                         file_name=file_name(params, what="weights", extension="png"),
                         mime="image/png", key="export_png", on_click="ignore",
                         icon=":material/image:")
-    svg.download_button("Weight grid (SVG)", _on_click(result, data, "svg", style),
+    row.download_button("Weight grid (SVG)", _on_click(result, data, "svg", style),
                         file_name=file_name(params, what="weights", extension="svg"),
                         mime="image/svg+xml", key="export_svg", on_click="ignore",
                         icon=":material/image:")
-    _gif_button(gif, result, data, style)
-    npz.download_button("Weights (.npz)", _on_click(result, data, "npz"),
+    _gif_button(row, result, data, style)
+    row.download_button("Weights (.npz)", _on_click(result, data, "npz"),
                         file_name=file_name(params, what="weights", extension="npz"),
                         mime="application/octet-stream", key="export_npz", on_click="ignore",
                         icon=":material/table:",
                         help="coefs_0, coefs_1, intercepts_0 and intercepts_1, as in "
                              "scikit-learn; read them with numpy.load.")
-    model.download_button("Model (.joblib)", _on_click(result, data, "joblib"),
-                          file_name=file_name(params, what="model", extension="joblib"),
-                          mime="application/octet-stream", key="export_joblib",
-                          on_click="ignore", icon=":material/save:")
-    model.caption("A joblib file is a pickle, which can run code when loaded: "
-                  "load only files you trust.")
+    row.download_button("Model (.joblib)", _on_click(result, data, "joblib"),
+                        file_name=file_name(params, what="model", extension="joblib"),
+                        mime="application/octet-stream", key="export_joblib",
+                        on_click="ignore", icon=":material/save:")
+    notes = [] if result.history else \
+        ["The training's animation (GIF) is kept for networks trained to the end."]
+    notes.append("The model is a joblib file, a pickle, which can run code when loaded: "
+                 "load only files you trust.")
+    st.caption(" ".join(notes))
     _reproduce(result, data)
 
 
@@ -75,12 +80,11 @@ def _reproduce(result: TrainResult, data: MnistData) -> None:
                            icon=":material/download:")
 
 
-def _gif_button(column, result: TrainResult, data: MnistData, style: WeightStyle) -> None:
+def _gif_button(row, result: TrainResult, data: MnistData, style: WeightStyle) -> None:
     history = result.history
     if history is None:
-        column.caption("The training's animation is kept for networks trained to the end.")
-        return
-    column.download_button(
+        return  # the caption under the row says why
+    row.download_button(
         "Training (GIF)", _on_click(result, data, "gif", style),
         file_name=file_name(result.params, what="training", extension="gif"),
         mime="image/gif", key="export_gif", on_click="ignore", icon=":material/animation:",

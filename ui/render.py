@@ -6,6 +6,8 @@ import logging
 from contextlib import contextmanager
 from dataclasses import replace
 
+import numpy as np
+import pandas as pd
 import streamlit as st
 
 from core.charts import line_spec
@@ -13,7 +15,7 @@ from core.data import MnistData
 from core.outcome import epoch_word, outcome
 from core.params import FIELDS, TrainParams
 from core.train import TrainingFailed, TrainResult, dead_units_cause
-from core.weights import WeightStyle, grid_shape
+from core.weights import WeightStyle, grid_shape, vote_columns
 from ui import cached, colours, dataview, keys, replay, text
 from ui.sidebar import ADVANCED_OPEN, set_param
 
@@ -195,9 +197,22 @@ def weight_grid(result: TrainResult, data: MnistData, style: WeightStyle) -> int
 
 
 def output_weights(result: TrainResult, data: MnistData) -> None:
+    """The votes as a heatmap and, folded under it, as numbers: a narrow column has no room
+    for them in the cells at a readable size."""
     st.image(cached.output_weights_png(result, data),
              caption="coefs_[1]: the weight from each hidden unit to each digit's output "
                      "(red = votes for the digit, blue = against).")
+    with st.expander("The numbers", icon=":material/table:", key="explore_votes"):
+        st.dataframe(_votes_table(result.model.coefs_[1], result.params.digits))
+
+
+def _votes_table(weights: np.ndarray, digits):
+    """coefs_[1] as a table, a row per unit, coloured as the heatmap is."""
+    table = pd.DataFrame(weights, columns=vote_columns(digits),
+                         index=pd.RangeIndex(1, len(weights) + 1, name="unit"))
+    limit = float(np.abs(weights).max()) or 1.0
+    return table.style.format("{:+.2f}").background_gradient(cmap="RdBu_r", vmin=-limit,
+                                                             vmax=limit)
 
 
 def loss_curve(result: TrainResult) -> None:

@@ -80,7 +80,8 @@ def replay_charts(result: TrainResult, data: MnistData, epoch: int) -> None:
     with loss:
         st.image(_loss_png(result.params, data.fingerprint, epoch, data),
                  caption=f"Training loss at each recorded {history.step_name}; the dashed "
-                         f"line is {history.step_name} {epoch}.")
+                         f"line is {history.step_name} {epoch}, where the loss is "
+                         f"{history.loss[history.frame(epoch)]:.4g}.")
     with activity:
         st.image(_activity_png(result.params, data.fingerprint, epoch, data),
                  caption=_activity_caption(result))

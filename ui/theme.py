@@ -47,6 +47,7 @@ _CSS = f"""
 @container (min-width: {UNITS_TABLE_PX}px) {{ .st-key-units_narrow {{ display: none; }} }}
 .st-key-live_grid * {{ max-width: 100% !important; }}
 .st-key-live_grid img {{ image-rendering: pixelated; height: auto !important; }}
+.st-key-live_grid img {{ image-rendering: auto; }}  /* drawn full size now, numbered */
 .mlp-legend {{ display: flex; flex-wrap: wrap; gap: 0.2rem 1.2rem; font-size: 0.85rem;
                color: {CAPTION_COLOUR}; }}
 .mlp-legend > div {{ display: flex; align-items: center; gap: 0.35rem; }}
