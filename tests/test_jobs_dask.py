@@ -66,6 +66,8 @@ def test_a_live_training_on_the_cluster_streams_pauses_resumes_and_caches_the_lo
     two worker threads."""
     params = TrainParams(max_iter=200, random_state=81, **SLOW)
     run = jobs.start(params, small, session="a")
+    assert jobs.start(params, small, session="b") is run  # another page follows it
+    run.release("b", stop=False)
     seen = set()
 
     def two_epochs_seen() -> bool:
@@ -100,7 +102,8 @@ def test_a_job_whose_dask_worker_is_killed_fails_alone_and_trains_when_asked_aga
         on_the_cluster, small):
     """SIGKILL on the Dask worker process training one job: that job fails with a message
     naming the worker, the job on the other worker finishes, and asking again trains the
-    network on the cluster (its worker's nanny has started a new one)."""
+    network on the cluster (its worker's nanny has started a new one); stopped, that
+    training ends on its worker too."""
     from distributed import Client
 
     slow = TrainParams(max_iter=1000, random_state=82, **SLOW)
@@ -123,6 +126,7 @@ def test_a_job_whose_dask_worker_is_killed_fails_alone_and_trains_when_asked_aga
         finally:
             again.release("a", stop=True)
         assert again.wait(30) and again.state == "stopped"
+        _wait_until(lambda: not any(client.processing().values()), 30)  # its fit ended there
         client.wait_for_workers(2, timeout=START_TIMEOUT)  # as it was, for the tests after
 
 
