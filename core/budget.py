@@ -91,6 +91,16 @@ class Budget:
             self._grant()
         return ticket
 
+    def resize(self, limit: int) -> None:
+        """Grant up to ``limit`` tickets at once from now on (the trainers of a Dask cluster,
+        or this machine's again once it is lost); tickets granted stay granted."""
+        limit = max(1, int(limit))
+        with self._lock:
+            if limit != self.limit:
+                log.info("trainers: %d (were %d)", limit, self.limit)
+            self.limit = limit
+            self._grant()
+
     @property
     def busy(self) -> int:
         with self._lock:

@@ -23,6 +23,13 @@ is exactly the one an uninterrupted fit gives. Stop ends the worker at once;
 ``network_now`` first asks it for the network as it stands. A worker that dies
 (even by SIGKILL) fails its own job only, with a message; asking again starts
 a new job.
+
+With ``MLP_LENS_DASK_SCHEDULER`` set, the fit runs on that Dask cluster instead
+(``core.cluster``), chosen once per server: the same loop in a task on a Dask
+worker, talking through two queues instead of a pipe; the budget is the
+cluster's worker threads. A worker lost fails its own job only. A scheduler
+that cannot be reached, or is lost, sends the job (started over) and every
+later one to local worker processes, and ``backend_notice()`` says so.
 """
 
 from __future__ import annotations
@@ -34,18 +41,21 @@ import resource
 import signal
 import tempfile
 import threading
-from dataclasses import dataclass
+from contextlib import nullcontext
+from dataclasses import dataclass, replace
 from pathlib import Path
 from time import monotonic, perf_counter
 
 import numpy as np
 
 from core import pace
-from core.budget import Budget, Watch, budget, name_this_thread
+from core.budget import Budget, Watch, budget, max_trainings, name_this_thread
+from core.cluster import Cluster, QueueEnd, SchedulerLost, WorkerLost, off_the_worker
 from core.data import MnistData, open_copy, verified_copy
 from core.params import TrainParams
 from core.process import configure_process, fork_server, give_memory_back
 from core.train import (
+    StopTraining,
     TrainingFailure,
     TrainResult,
     cached_failure,
@@ -80,7 +90,8 @@ class Snapshot:
 
 
 class Job:
-    """One training of ``params`` on ``data``: a thread here, the fit in a worker process."""
+    """One training of ``params`` on ``data``: a thread here, the fit in a worker process (or
+    on a Dask worker)."""
 
     def __init__(self, params: TrainParams, data: MnistData, *, trainers: Budget | None = None,
                  unwatched_after: float | None = None):
@@ -90,7 +101,7 @@ class Job:
         self.result: TrainResult | None = None
         self.error: str | None = None  # why it gave no network (then state is "failed")
         self.abandoned = False  # ended because no page watched it: no result
-        self.pid: int | None = None  # its worker process's, once started
+        self.pid: int | None = None  # its local worker process's, once started
         self.peak_kb = 0  # the worker's peak resident memory, reported as it finished
         self._trainers = trainers or budget()
         self._ticket = None
@@ -107,7 +118,7 @@ class Job:
         self._paused = False
         self._steps = 0  # epochs a paused job may still train before it holds again
         self._held = False  # the worker's fit waits at an epoch boundary now
-        self._conn = None  # this end of the pipe to the worker
+        self._link = None  # this end of the fit: _WorkerProcess, or core.cluster.RemoteFit
         self._sending = threading.Lock()
         self._asking = threading.Lock()  # one ``network_now`` question at a time
         self._answer = None
@@ -124,6 +135,12 @@ class Job:
     @property
     def alive(self) -> bool:
         return self._thread.is_alive()
+
+    @property
+    def worker(self) -> str | None:
+        """Where it trains: "local:<pid>", or the address of its Dask worker (once there)."""
+        link = self._link
+        return None if link is None else link.worker
 
     @property
     def place(self) -> int:
@@ -245,21 +262,16 @@ class Job:
     # The job's thread.
 
     def _run(self) -> None:
-        process = None
         try:
+            cluster = _cluster()  # before the line: its limit is the cluster's threads
             if self._take_trainer() and not self._found_in_cache() and not self._should_end():
-                process = self._start_worker()
-                self._talk(process)
+                self._train(cluster)
         except Exception as exc:  # noqa: BLE001 - the page shows it; the log has the traceback
             log.exception("training %s failed", self.params)
             self.error = f"Training failed ({type(exc).__name__}: {exc})."
         finally:
-            if process is not None:
-                if process.is_alive():
-                    process.terminate()
-                process.join(5)
-            if self._conn is not None:
-                self._conn.close()
+            if self._link is not None:
+                self._link.end()
             if self._ticket is not None:
                 self._ticket.release()
             _forget(self)
@@ -297,37 +309,60 @@ class Job:
                      self._watch.after)
         return self.abandoned or self._stop.is_set()
 
-    def _start_worker(self):
-        path = _data_file(self.data)
-        here, there = _CONTEXT.Pipe()
-        process = _CONTEXT.Process(
-            target=_work, daemon=True, name=f"mlp-job-{self.params.random_state}",
-            args=(there, self.params, str(path), self.data.source, self.data.note,
-                  self.data.fingerprint, os.getpid()))
-        process.start()
-        there.close()
-        self._conn, self.pid = here, process.pid
-        _count_started()
-        return process
+    def _train(self, cluster: Cluster | None) -> None:
+        """Train on the cluster if there is one; else, or once it is lost, in a local worker
+        process (from the start: a fit cannot move)."""
+        if cluster is not None:
+            try:
+                self._link = cluster.submit(_work_on_cluster, self.params, self.data)
+                _count_started()
+                self._talk()
+                return
+            except SchedulerLost as exc:
+                _lose(cluster, str(exc))
+                if not self._start_over():
+                    return
+        self._link = self._start_worker()
+        if self.paused:  # paused before it started (or before the cluster was lost)
+            self._send("pause")
+        self._talk()
 
-    def _talk(self, process) -> None:
-        """Take what the worker sends until it ends; stop it when asked; give its trainer back
+    def _start_worker(self) -> _WorkerProcess:
+        link = _WorkerProcess(self.params, self.data)
+        self.pid = link.pid
+        _count_started()
+        return link
+
+    def _start_over(self) -> bool:
+        """Forget the fit on the lost cluster; a trainer for the next one (in line again if it
+        held none); False if stopped first."""
+        link, self._link = self._link, None
+        if link is not None:
+            link.end()
+        with self._control:
+            self._held = False
+        with self._lock:
+            self._snapshot = None
+        if self._ticket is not None and not self._ticket.granted:
+            self._ticket.release()  # asked to go on, and still in line
+            self._ticket = None
+        return self._ticket is not None or self._take_trainer()
+
+    def _talk(self) -> None:
+        """Take what the fit sends until it ends; stop it when asked; give its trainer back
         while it holds, and take one again (in line) when it is to go on."""
-        conn = self._conn
         while True:
             if self._should_end():
-                return  # the worker is ended in _run: a stopped fit keeps nothing
+                return  # the fit is ended in _run: a stopped fit keeps nothing
             self._go_on_if_asked()
-            if not conn.poll(LOOK_SECONDS):
-                if not process.is_alive() and not conn.poll():
-                    self.error = _death(process)
-                    return
-                continue
             try:
-                kind, *body = conn.recv()
-            except (EOFError, OSError):
-                self.error = _death(process)
+                message = self._link.receive(LOOK_SECONDS)
+            except WorkerLost as exc:
+                self.error = str(exc)
                 return
+            if message is None:
+                continue
+            kind, *body = message
             if kind == "epoch":
                 self._took_epoch(Snapshot(*body))
             elif kind == "held":
@@ -337,6 +372,9 @@ class Job:
                 self._answered.set()
             elif kind == "failed":
                 self.error = body[0]
+                return
+            elif kind == "stopped":  # by the cluster, not by this job
+                self.error = "its training was stopped on the Dask cluster"
                 return
             elif kind == "outcome":
                 self._keep(*body)
@@ -387,13 +425,9 @@ class Job:
 
     def _send(self, message: str) -> bool:
         with self._sending:
-            if self._conn is None or self.done:
+            if self._link is None or self.done:
                 return False
-            try:
-                self._conn.send(message)
-            except (OSError, ValueError):  # the worker has ended (or the pipe was closed)
-                return False
-        return True
+            return self._link.send(message)
 
     @property
     def _key(self) -> tuple[TrainParams, str]:
@@ -429,13 +463,92 @@ def running_for(params: TrainParams, data: MnistData) -> Job | None:
 
 
 def started() -> int:
-    """How many worker processes this process has started."""
+    """How many fits this process has started: local worker processes and cluster tasks."""
     return _started
+
+
+def backend_notice() -> str | None:
+    """Why trainings run in local worker processes though a Dask scheduler was given (it
+    could not be used, or was lost), else None. Said once: it does not change after."""
+    return _notice
+
+
+def use_cluster(address: str | None) -> None:
+    """Train the jobs started from now on on the Dask cluster at ``address`` (None: in
+    local worker processes), in place of what ``MLP_LENS_DASK_SCHEDULER`` says: for tests
+    and scripts (the server reads the variable at its first training)."""
+    global _chosen, _the_cluster, _notice
+    with _backend_lock:
+        old, _the_cluster, _notice, _chosen = _the_cluster, None, None, True
+        if address:
+            _the_cluster = _connect(address)
+    if old is not None:
+        old.close()
+    if _the_cluster is None:
+        budget().resize(max_trainings())
+
+
+def _cluster() -> Cluster | None:
+    """The cluster jobs train on, or None: chosen at the first training, from
+    ``MLP_LENS_DASK_SCHEDULER``. The server's budget takes its worker threads (workers may
+    have come or gone since the last training)."""
+    global _chosen, _the_cluster
+    with _backend_lock:
+        if not _chosen:
+            from core.sweep.engine import SCHEDULER_ENV
+
+            _chosen = True
+            _the_cluster = _connect(os.environ.get(SCHEDULER_ENV, "").strip())
+        cluster = _the_cluster
+    if cluster is None:
+        return None
+    try:
+        budget().resize(cluster.slots())
+    except SchedulerLost as exc:
+        _lose(cluster, str(exc))
+        return None
+    return cluster
+
+
+def _connect(address: str) -> Cluster | None:
+    """The cluster at ``address``; None (and the notice) if there is none or it cannot be
+    used. The lock is held."""
+    global _notice
+    if not address:
+        return None
+    from core.sweep.engine import EngineUnavailable
+
+    try:
+        cluster = Cluster(address)
+    except EngineUnavailable as exc:
+        _notice = f"{exc} Trainings run on this machine instead."
+        log.warning("%s", _notice)
+        return None
+    log.info("trainings run on the Dask cluster at %s", address)
+    return cluster
+
+
+def _lose(cluster: Cluster, reason: str) -> None:
+    """``cluster`` cannot be used any more: every job from now on trains here (said once)."""
+    global _the_cluster, _notice
+    with _backend_lock:
+        if _the_cluster is not cluster:
+            return  # another job found it lost first
+        _the_cluster = None
+        _notice = (f"The Dask scheduler at {cluster.address} was lost ({reason}). Trainings "
+                   "run on this machine from now on; those under way there started again here.")
+    log.warning("%s", _notice)
+    budget().resize(max_trainings())
+    cluster.close()
 
 
 _jobs: dict[tuple[TrainParams, str], Job] = {}
 _jobs_lock = threading.Lock()
 _started = 0
+_backend_lock = threading.Lock()
+_chosen = False  # whether the cluster (or none) was chosen
+_the_cluster: Cluster | None = None
+_notice: str | None = None
 
 
 def _forget(job: Job) -> None:
@@ -474,7 +587,49 @@ def _data_file(data: MnistData) -> Path:
 _CONTEXT = fork_server()
 
 
-# The worker process.
+class _WorkerProcess:
+    """A job's fit in a local worker process from the fork server, over a pipe."""
+
+    def __init__(self, params: TrainParams, data: MnistData):
+        path = _data_file(data)
+        self._conn, there = _CONTEXT.Pipe()
+        self._process = _CONTEXT.Process(
+            target=_work, daemon=True, name=f"mlp-job-{params.random_state}",
+            args=(there, params, str(path), data.source, data.note, data.fingerprint,
+                  os.getpid()))
+        self._process.start()
+        there.close()
+        self.pid = self._process.pid
+        self.worker = f"local:{self.pid}"
+
+    def receive(self, timeout: float):
+        """The next message of the fit, or None when none came within ``timeout`` seconds.
+        Raises ``WorkerLost`` when the process has died."""
+        if not self._conn.poll(timeout):
+            if not self._process.is_alive() and not self._conn.poll():
+                raise WorkerLost(_death(self._process))
+            return None
+        try:
+            return self._conn.recv()
+        except (EOFError, OSError):
+            raise WorkerLost(_death(self._process)) from None
+
+    def send(self, message: str) -> bool:
+        try:
+            self._conn.send(message)
+        except (OSError, ValueError):  # the worker has ended (or the pipe was closed)
+            return False
+        return True
+
+    def end(self) -> None:
+        """End the process at once: a stopped fit keeps nothing."""
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join(5)
+        self._conn.close()
+
+
+# Where the fit runs: a local worker process, or a task on a Dask worker.
 
 def _work(conn, params, path, source, note, fingerprint, server: int) -> None:
     """Runs in a worker process: train ``params`` on the data in ``path`` and send each epoch,
@@ -488,22 +643,54 @@ def _work(conn, params, path, source, note, fingerprint, server: int) -> None:
         conn.send(("failed", f"its copy of the data does not match the data's fingerprint "
                              f"{fingerprint} ({exc}); nothing was trained"))
         return
-    fit = _Fit(conn)
+    ended = _fit_to_the_end(_Fit(conn), params, data)
+    name_this_thread("mlp-done")
+    conn.send(ended)
+
+
+def _work_on_cluster(params: TrainParams, data: MnistData, names: tuple[str, str]) -> tuple:
+    """Runs in a Dask worker (``core.cluster``): train ``params`` on ``data`` (the scattered
+    copy) as ``_work`` does, talking through the job's queues ``names``; the outcome is the
+    task's result."""
+    from distributed import get_worker
+
+    configure_process()  # one BLAS thread, for the worker process, as a sweep sets it
+    channel = QueueEnd(names)
+    try:
+        channel.send(("started", get_worker().address))
+        # replace() fingerprints the bytes this worker holds, not the ones that were sent.
+        if replace(data).fingerprint != data.fingerprint:
+            return ("failed", "the data reached the Dask worker changed on the way; nothing "
+                              "was trained")
+        name_this_thread(TRAINING_THREAD)
+        return _fit_to_the_end(_Fit(channel, while_held=off_the_worker), params, data)
+    finally:
+        channel.close()  # everything sent before the result is there
+
+
+def _fit_to_the_end(fit: _Fit, params: TrainParams, data: MnistData) -> tuple:
+    """Train, sending epochs through ``fit``; the last message: the outcome, the failure, or
+    that the job stopped it."""
     try:
         outcome = train_once(params, data, on_epoch=fit.on_epoch)
+    except StopTraining:
+        return ("stopped",)
     except Exception as exc:  # noqa: BLE001 - the page shows it for this job only
-        conn.send(("failed", str(exc) if type(exc).__name__ == "TrainingFailed" else
-                   f"Training failed ({type(exc).__name__}: {str(exc)[:300]})."))
-        return
-    name_this_thread("mlp-done")
-    conn.send(("outcome", outcome, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+        return ("failed", str(exc) if type(exc).__name__ == "TrainingFailed" else
+                f"Training failed ({type(exc).__name__}: {str(exc)[:300]}).")
+    return ("outcome", outcome, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 class _Fit:
-    """The worker's end of one fit: sends epochs, holds while paused."""
+    """The worker's end of one fit: sends epochs, holds while paused.
 
-    def __init__(self, conn):
+    ``conn`` is the pipe, or the queues' end on a Dask worker (``core.cluster.QueueEnd``);
+    ``while_held`` is what holding means beyond waiting (on Dask: leaving the worker's
+    threads to others)."""
+
+    def __init__(self, conn, *, while_held=nullcontext):
         self.conn = conn
+        self._while_held = while_held
         self.paused = False
         self.epochs = 0
         self.model = None
@@ -523,7 +710,8 @@ class _Fit:
             self.conn.send(("held",))
             name_this_thread(HELD_THREAD)
             start = perf_counter()
-            self._obey(until_go=True)
+            with self._while_held():
+                self._obey(until_go=True)
             self._held_seconds += perf_counter() - start
             name_this_thread(TRAINING_THREAD)
 
@@ -535,6 +723,8 @@ class _Fit:
                 os._exit(_SERVER_GONE)
             if message == "go":
                 return
+            if message == "stop":  # on Dask only: a local worker is ended from outside
+                raise StopTraining
             if message in ("pause", "unpause"):
                 self.paused = message == "pause"
             elif message == "model":

@@ -381,6 +381,18 @@ def test_visitors_see_the_cache_size_but_not_its_folder_nor_a_clear_button():
     assert not [b for b in at.button if b.key == "data_clear"]
 
 
+def test_a_visitor_is_told_once_why_the_trainings_run_on_this_machine(monkeypatch):
+    """A Dask scheduler was given but could not be used (or was lost, core.jobs says): the
+    first page a visitor opens says so, once; the next run of the page does not again."""
+    notice = ("The Dask scheduler at tcp://10.0.0.9:8786 cannot be reached in 5 s "
+              "(OSError: timed out). Trainings run on this machine instead.")
+    monkeypatch.setattr(jobs, "_notice", notice)
+    at = run_page("pages/4_Data.py")
+    assert [t.value for t in at.toast] == [plain(notice)]
+    at.run()
+    assert not at.toast
+
+
 def test_the_data_page_describes_the_data_and_clears_caches_after_confirming(operator):
     at = run()
     at.switch_page("pages/4_Data.py").run()

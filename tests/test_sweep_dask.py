@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -173,25 +174,37 @@ def test_a_scheduler_that_cannot_load_the_project_fails_the_sweep_at_once_saying
                 process.wait(20)
 
 
-def test_a_scheduler_killed_mid_sweep_leaves_a_csv_of_the_finished_rows(tmp_path):
-    """The command sweeps on a cluster of its own; once some rows are done its scheduler is
-    killed: the command ends with one error line (no traceback), exit code 1, and the CSV of
-    the rows finished before."""
-    address_file = tmp_path / "scheduler.json"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "MLP_LENS_CACHE": str(tmp_path / "cache"),
-           "MLP_LENS_DATA": "sample"}
+@contextmanager
+def cluster_of_its_own(folder: Path, env: dict):
+    """A scheduler and one worker (one thread) started in ``folder`` with ``env``, for a test
+    that kills the scheduler: its address and its process. Both end with the block."""
+    address_file = folder / "scheduler.json"
     scheduler = subprocess.Popen(
         [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-         "--scheduler-file", str(address_file)], cwd=tmp_path, env=env,
+         "--scheduler-file", str(address_file)], cwd=folder, env=env,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     processes = [scheduler]
     try:
         _wait_for(address_file.exists, "the scheduler to write its address")
         processes.append(subprocess.Popen(
             [str(DASK), "worker", "--scheduler-file", str(address_file), "--nthreads", "1",
-             "--host", "127.0.0.1", "--no-dashboard"], cwd=tmp_path, env=env,
+             "--host", "127.0.0.1", "--no-dashboard"], cwd=folder, env=env,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        address = json.loads(address_file.read_text())["address"]
+        yield json.loads(address_file.read_text())["address"], scheduler
+    finally:
+        for process in reversed(processes):
+            if process.poll() is None:
+                process.kill()
+                process.wait(20)
+
+
+def test_a_scheduler_killed_mid_sweep_leaves_a_csv_of_the_finished_rows(tmp_path):
+    """The command sweeps on a cluster of its own; once some rows are done its scheduler is
+    killed: the command ends with one error line (no traceback), exit code 1, and the CSV of
+    the rows finished before."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MLP_LENS_CACHE": str(tmp_path / "cache"),
+           "MLP_LENS_DATA": "sample"}
+    with cluster_of_its_own(tmp_path, env) as (address, scheduler):
         out = tmp_path / "sweep.csv"
         sweep = subprocess.Popen(
             [sys.executable, "-m", "core.sweep", "--digits", "0,1,2,3,4,5,6,7,8,9",
@@ -199,24 +212,23 @@ def test_a_scheduler_killed_mid_sweep_leaves_a_csv_of_the_finished_rows(tmp_path
              "--max-iter", "150",
              "--scheduler", address, "--out", str(out)],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        processes.append(sweep)
-        said = _read_until(sweep.stderr, re.compile(rb"\] [1-9]\d*/12"))
-        scheduler.kill()
-        _, rest = sweep.communicate(timeout=120)
-        said += rest
-        shown = said.decode(errors="replace")
-        assert sweep.returncode == 1, shown[:3000]
-        assert b"Traceback" not in said and b"error: " in said, shown[-3000:]
-        assert b"rows were finished first" in said
-        with out.open() as file:
-            rows = list(csv.DictReader(file))
-        assert 1 <= len(rows) < 12
-        assert all(row["test_accuracy"] and not row["error"] for row in rows)
-    finally:
-        for process in reversed(processes):
-            if process.poll() is None:
-                process.kill()
-                process.wait(20)
+        try:
+            said = _read_until(sweep.stderr, re.compile(rb"\] [1-9]\d*/12"))
+            scheduler.kill()
+            _, rest = sweep.communicate(timeout=120)
+        finally:
+            if sweep.poll() is None:
+                sweep.kill()
+                sweep.wait(20)
+    said += rest
+    shown = said.decode(errors="replace")
+    assert sweep.returncode == 1, shown[:3000]
+    assert b"Traceback" not in said and b"error: " in said, shown[-3000:]
+    assert b"rows were finished first" in said
+    with out.open() as file:
+        rows = list(csv.DictReader(file))
+    assert 1 <= len(rows) < 12
+    assert all(row["test_accuracy"] and not row["error"] for row in rows)
 
 
 def _read_until(stream, pattern: re.Pattern, timeout: float = START_TIMEOUT) -> bytes:

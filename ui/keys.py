@@ -19,6 +19,9 @@ RUN = "mlp_lens_run"  # the job (core.jobs.Job) this session watches
 STOPPED = "mlp_lens_stopped"  # the partial TrainResult the person stopped
 SESSION = "mlp_lens_session"  # this session's id, for the runs it watches
 
+# Where trainings run (ui/render.py).
+TRAININGS_NOTICE = "mlp_lens_trainings_notice"  # core.jobs.backend_notice() as last shown here
+
 # Compare seeds (ui/compare.py).
 SEEDS = "cmp_seeds_text"  # the seed list's text box (kept across pages and in the URL)
 SEED_TRAINING = "cmp_training"  # (settings, SeedTraining) of the seeds being trained

@@ -12,6 +12,7 @@ import streamlit as st
 
 from core.charts import line_spec
 from core.data import MnistData
+from core.jobs import backend_notice
 from core.outcome import epoch_word, outcome
 from core.params import FIELDS, TrainParams
 from core.train import TrainingFailed, TrainResult, dead_units_cause
@@ -26,6 +27,7 @@ FIX = keys.FIX
 @contextmanager
 def guarded():
     """Turn any unexpected error into a short message; the traceback goes to the server log only."""
+    trainings_notice()
     try:
         yield
     except TrainingFailed as exc:
@@ -34,6 +36,15 @@ def guarded():
         log.exception("page failed")
         st.error(f"Something went wrong ({type(exc).__name__}). "
                  "Try other settings; details are in the server's log.", icon=":material/error:")
+
+
+def trainings_notice() -> None:
+    """Once a session: why the trainings run on this machine though a Dask cluster was given
+    (it could not be reached, or was lost)."""
+    notice = backend_notice()
+    if notice and st.session_state.get(keys.TRAININGS_NOTICE) != notice:
+        st.session_state[keys.TRAININGS_NOTICE] = notice
+        st.toast(text.plain(notice), icon=":material/cloud_off:", duration="long")
 
 
 def data_summary(data: MnistData, params: TrainParams | None) -> None:
