@@ -178,7 +178,7 @@ def _train_as_jobs(todo: list[TrainParams], data: MnistData, lanes: int, accept,
 
 
 def _job_row(job: jobs.Job, data: MnistData) -> SweepRow:
-    worker = f"local:{job.pid}"
+    worker = job.worker or "local"  # "local:<pid>", or its Dask worker's address
     if job.result is not None:
         return row_from_result(job.result, worker=worker, fingerprint=data.fingerprint)
     return SweepRow(job.params, worker, data.fingerprint,
