@@ -75,6 +75,7 @@ class Visit:
 
     path: str  # "/?random_state=3", "/Compare_seeds?seeds=2,3"
     done_text: str  # the text of the page's finished state
+    opened_at: float = 0.0  # when it asked for the page (time.monotonic)
     asked: float | None = None  # the first rerun request went out (the page's connected)
     first_element: float | None = None  # the first element that shows something
     finished: float | None = None  # the element holding ``done_text``
@@ -112,7 +113,7 @@ class Page:
         self.page_name = parts.path.strip("/")
         self.query_string = parts.query
         self.page_hash = ""  # the page's own, from the server's first answer on
-        self.opened = clock()
+        visit.opened_at = clock()
         self.timers: dict[str, float] = {}  # fragment id -> seconds between its reruns
         self.new_media: list[str] = []  # media addresses to fetch
         self.done = False  # the finished text arrived and its full run ended
@@ -144,7 +145,7 @@ class Page:
         self.visit.sent[kind] += 1
         self.visit.first_sent.setdefault(kind, raw)
         if self.visit.asked is None:
-            self.visit.asked = self._clock() - self.opened
+            self.visit.asked = self._clock() - self.visit.opened_at
 
     def read(self, raw: bytes) -> None:
         """One message from the server."""
@@ -193,7 +194,7 @@ class Page:
         element = delta.new_element
         kind = element.WhichOneof("type")
         self.visit.received[f"delta.{kind}"] += 1
-        now = self._clock() - self.opened
+        now = self._clock() - self.visit.opened_at
         self.visit.first_seen.setdefault(kind, now)
         if kind not in INVISIBLE and self.visit.first_element is None:
             self.visit.first_element = now
@@ -291,7 +292,7 @@ async def visit(base_url: str, path: str, done_text: str, *, timeout: float,
                            subprotocols=[SUBPROTOCOL, NO_TOKEN], ping_interval=None,
                            max_size=None, open_timeout=timeout) as socket:
             await socket.send(page.rerun())
-            left = timeout - (time.monotonic() - page.opened)
+            left = timeout - (time.monotonic() - page.visit.opened_at)
             await asyncio.wait_for(_watch(socket, page, (host, port), timers, loads, linger),
                                    left)
     except TimeoutError:
@@ -303,7 +304,7 @@ async def visit(base_url: str, path: str, done_text: str, *, timeout: float,
             task.cancel()
         for task in loads:
             task.cancel()
-        record.left = time.monotonic() - page.opened
+        record.left = time.monotonic() - page.visit.opened_at
     return record
 
 
@@ -325,7 +326,7 @@ async def _watch(socket, page: Page, address: tuple[str, int], timers: dict,
         _follow_timers(socket, page, timers)
         if (page.done or page.visit.problems) and ends_at is None:
             await asyncio.gather(*loads)
-            page.visit.loaded = time.monotonic() - page.opened
+            page.visit.loaded = time.monotonic() - page.visit.opened_at
             ends_at = time.monotonic() + linger
 
 
@@ -383,31 +384,41 @@ def _address(base_url: str) -> tuple[str, int]:
 class Crowd:
     """Visits made together in one event loop, and what reading them cost this thread."""
 
-    visits: list[Visit]
+    visits: list[Visit]  # the plan's, in its order
+    passers_by: list[Visit]  # the visitor who kept coming meanwhile, each visit
     cpu_seconds: float
     wall_seconds: float
 
     @property
     def ms_per_message(self) -> float:
-        messages = sum(v.messages for v in self.visits)
+        messages = sum(v.messages for v in self.visits + self.passers_by)
         return 1000 * self.cpu_seconds / messages if messages else 0.0
 
 
 def run_crowd(base_url: str, plan: Sequence[tuple[float, str, str]], *, timeout: float,
-              linger: float = 0.0) -> Crowd:
+              linger: float = 0.0, meanwhile: tuple[float, str, str] | None = None) -> Crowd:
     """Each ``(start, path, done_text)`` of ``plan`` is a visitor who opens ``path``
-    ``start`` seconds after the first; all at once on this thread's own event loop."""
+    ``start`` seconds after the first; all at once on this thread's own event loop. With
+    ``meanwhile = (every, path, done_text)`` one more visitor opens ``path`` every ``every``
+    seconds for as long as any of the plan's visitors is still there."""
 
     async def one(start: float, path: str, done_text: str) -> Visit:
         await asyncio.sleep(start)
         return await visit(base_url, path, done_text, timeout=timeout, linger=linger)
 
-    async def everyone() -> list[Visit]:
-        return list(await asyncio.gather(*(one(*entry) for entry in plan)))
+    async def everyone() -> tuple[list[Visit], list[Visit]]:
+        planned = asyncio.gather(*(one(*entry) for entry in plan))
+        passing: list[asyncio.Task] = []
+        while meanwhile and not planned.done():
+            every, path, done_text = meanwhile
+            await asyncio.wait({planned}, timeout=every)
+            if not planned.done():
+                passing.append(asyncio.create_task(one(0.0, path, done_text)))
+        return list(await planned), list(await asyncio.gather(*passing))
 
     cpu, wall = time.thread_time(), time.monotonic()
-    visits = asyncio.run(everyone())
-    return Crowd(visits, time.thread_time() - cpu, time.monotonic() - wall)
+    visits, passers_by = asyncio.run(everyone())
+    return Crowd(visits, passers_by, time.thread_time() - cpu, time.monotonic() - wall)
 
 
 def main(argv=None) -> int:

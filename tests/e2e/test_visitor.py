@@ -59,7 +59,7 @@ class Chromium:
             self.media[path] = response.status
 
     def open_and_watch(self) -> Visit:
-        self.reader.opened = time.monotonic()
+        self.visit.opened_at = time.monotonic()
         self.page.goto(self.base_url + self.path, wait_until="commit")
         deadline = time.monotonic() + TIMEOUT_S
         while not (self.reader.done or self.visit.problems) and time.monotonic() < deadline:
