@@ -1,7 +1,7 @@
 """A class at once (issue 22): thirty headless visitors each open a new network within ten
 seconds and watch it to its end, then thirty more open the cached networks.
 
-About 10 minutes on the full-size data (where ../shared exists; the sample elsewhere):
+About 4-12 minutes on the full-size data (where ../shared exists; the sample elsewhere):
 ``make load``, not ``make test``. The visitors speak Streamlit's protocol without a browser
 (``bench.visitor``, checked against Chromium by ``test_visitor.py``); ``bench.classroom``
 runs the class and judges it. The table is printed (``-s``); a missed goal fails the test with
