@@ -13,7 +13,8 @@ run: $(VENV)/.installed
 # Tests in two rounds: most of them in TEST_WORKERS processes at once (pytest-xdist), then the
 # ones marked `alone` (the crowd, the budget, the benchmark smoke) one at a time on an
 # otherwise idle machine. Both rounds run (each lists its slowest tests); the target fails if
-# either does. Load runs (marked `load`: the two-minute class soak) are `make load`.
+# either does. Load runs (marked `load`: the two-minute soak in Chromium, the class of 30
+# headless visitors, the sidebar probe) are `make load`.
 TEST_WORKERS ?= 2
 
 test: $(VENV)/.installed-dev

@@ -64,6 +64,16 @@ def _first_visit_detail(v: dict) -> str:
             f"{v['finished']:.1f} s); goal at most 3 s")
 
 
+def _class_detail(v: dict) -> str:
+    """The goals of issue 22, each measured."""
+    goals = "; ".join(f"{g['name']}: {g['measured']}" + (f" (goal {g['goal']})" if g["goal"]
+                                                           else "") for g in v["goals"])
+    return (f"{v['visitors']} headless visitors within 10 s, each on a new network on "
+            f"{v['data']}, then {v['visitors']} on the cached ones (load average "
+            f"{v['load'][0]:.1f} at the start): time to the last network finished; {goals}; "
+            f"CPU while the queue ran: {v['cpu']}")
+
+
 def _first_weights_detail(v: dict) -> str:
     """The goal: at most 0.5 s."""
     return (f"from asking for a new network (36 units, {v['n_samples']:,} sample images) to "
@@ -178,6 +188,8 @@ ROWS = (
             _two_trainings_detail),
     RowSpec("first_visit", "first visit of a new server to training start (sample)", "",
             _first_visit_detail),
+    RowSpec("class", "a class: 30 visitors on new networks, then 30 on cached ones", "",
+            _class_detail),
     RowSpec("first_weights", "first live weights of a new network (sample)", "",
             _first_weights_detail),
     RowSpec("sweep_sequential", "sweep of 16 configurations, one after another",

@@ -43,6 +43,7 @@ SWEEP_ENGINES = ("sequential", "local", "dask")
 LARGEST, LARGEST_QUICK = (5_000, 1000), (500, 150)
 NO_OPENML = "not run: needs the OpenML cache (see Data)"
 NO_CHROMIUM = f"not run: needs Chromium at {CHROMIUM} (apt-get install chromium)"
+NO_CLASS_QUICK = "not run with --quick: a class takes minutes (`make load` runs it too)"
 WATCH_WINDOW, WATCH_WINDOW_QUICK = 8.0, 1.0  # seconds of a live training whose CPU is read
 
 
@@ -144,6 +145,9 @@ class Bench:
         found["first_visit"] = self._measure(
             "first visit of a new server (offline sample)", "first_visit",
             cache=self.work / "first_visit") if Path(CHROMIUM).exists() else NO_CHROMIUM
+        found["class"] = NO_CLASS_QUICK if self.args.quick else self._measure(
+            "a class of visitors", "class_run",
+            cache=_fresh_cache(self.prime, self.work / "class"), data_home=self.home)
         found["first_weights"] = self._measure(
             "first live weights of a new network (offline sample)", "first_weights",
             cache=_fresh_cache(self.prime, self.work / "first_weights"),
@@ -223,7 +227,7 @@ class Bench:
 _ALL_KEYS = ("fetch", "load", "lesson", "lesson_scaled", "cold", "warm", "cold_scaled",
              "warm_scaled", "holdout", "holdout_scaled", "page", "charts", "core_alone",
              "watched", "seeds_sequential", "seeds_parallel", "capacity", "two_processes",
-             "two_threads", "first_visit", "first_weights", "sweep_sequential",
+             "two_threads", "first_visit", "class", "first_weights", "sweep_sequential",
              "sweep_local", "sweep_dask", "recording", "history_size")
 
 

@@ -445,6 +445,25 @@ def _page_problem(at) -> str:
     return ""
 
 
+def class_run(*, data_home: str | None, visitors: int | None = None) -> dict:
+    """A class (``bench.classroom``, 30 visitors unless ``visitors`` says) on a new server over
+    this process's cache folder, its data copy primed: the goals are reported, not judged."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from bench.classroom import CLASS_SIZE, measure_class
+
+    visitors = visitors or CLASS_SIZE
+    with tempfile.TemporaryDirectory(prefix="mlp-lens-class-") as tmp:
+        run = measure_class(Path(tmp), data_home=data_home,
+                            cache=Path(os.environ["MLP_LENS_CACHE"]), visitors=visitors)
+    return {"seconds": run.queue_seconds, "visitors": visitors, "data": run.data,
+            "load": run.load, "goals": [vars(goal) for goal in run.goals()],
+            "cpu": run.cpu_queue.text(), "ms_per_message": run.training.ms_per_message,
+            "table": run.table(), "problem": ""}
+
+
 def _digest(arrays) -> str:
     """A short fingerprint of a network's weights, to check two fits are the same network."""
     import hashlib
@@ -460,7 +479,7 @@ def _digest(arrays) -> str:
 WORKLOADS = {f.__name__: f for f in (lesson_script, lens_train, seeds, sweep, capacity,
                                      fetch_load, lens_load, page, recording, history_size,
                                      charts, core_alone, watched, two_trainings, first_weights,
-                                     first_visit)}
+                                     first_visit, class_run)}
 
 
 def main(argv: list[str]) -> None:

