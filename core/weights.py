@@ -369,6 +369,16 @@ def legend_strip(style: WeightStyle = DEFAULT_STYLE, *, width: int = 160, height
 # Explore's two columns (3 : 2) at their narrowest, 306 and 194 px at 1024 x 768 with the
 # sidebar open; on a phone each has the whole width, 358 px.
 WIDE_COLUMN_PX, NARROW_COLUMN_PX = 300, 190
+# A chart is shown at most this many times as wide as the column it is drawn for, so that its
+# text stays between 14 and 21 px; a wider column leaves room beside it. (Not the weight grid:
+# the page's main picture takes its whole column.)
+CHART_GROWTH = 1.5
+
+
+def chart_width(narrowest_px: float) -> int:
+    """How wide (CSS pixels, at most) to show a chart drawn for a column ``narrowest_px``
+    wide; the page shows it narrower in a narrower column."""
+    return round(CHART_GROWTH * narrowest_px)
 
 
 def vote_columns(digits) -> list[str]:

@@ -13,8 +13,8 @@ from core.evaluation import (
 )
 from core.params import TrainParams
 from core.train import held_out_inputs, train_mlp
-from core.weights import figure_png
-from tests.readable import CAPTION_PX, EXPLORE_NARROW, EXPLORE_WIDE, smallest_text_px
+from core.weights import NARROW_COLUMN_PX, WIDE_COLUMN_PX, figure_png
+from tests.readable import EXPLORE_NARROW, EXPLORE_WIDE, assert_readable_chart
 
 PARAMS = TrainParams(digits=(2, 3, 5), scale_pixels=True, max_iter=12, holdout=True)
 
@@ -77,14 +77,13 @@ def test_the_figures_draw_counts_recall_and_captions(trained, sample):
 @pytest.mark.parametrize("digits", [(2, 3, 5), tuple(range(10))])
 def test_the_evaluation_text_is_as_large_as_the_captions(sample, digits):
     """The confusion matrix in Explore's narrow column and the mistakes in its wide one: no
-    text under 14 px at 1400, 1024 or 390 wide (they were 8 and 7 points, about 5 px)."""
+    text under 14 px at 1400, 1024 or 390 wide (the mistakes' titles were 4.6 px on a tablet),
+    none over about 21."""
     params = TrainParams(digits=digits, scale_pixels=True, max_iter=12, holdout=True)
     result = train_mlp(params, sample)
     X, y = held_out_inputs(params, sample)
     mistakes = confident_mistakes(result.model, X, y)
     images = sample.subset(digits, "test")[0][mistakes.rows]
-    for figure, widths in ((confusion_figure(result.confusion, digits), EXPLORE_NARROW),
-                           (mistakes_figure(images, mistakes), EXPLORE_WIDE)):
-        for shown in widths:
-            size, text = smallest_text_px(figure, shown)
-            assert size >= CAPTION_PX - 0.05, f"{text!r} is {size:.1f} px at {shown} px"
+    assert_readable_chart(confusion_figure(result.confusion, digits), EXPLORE_NARROW,
+                          NARROW_COLUMN_PX)
+    assert_readable_chart(mistakes_figure(images, mistakes), EXPLORE_WIDE, WIDE_COLUMN_PX)

@@ -17,7 +17,8 @@ from core.replay import (
     unit_epochs_figure,
 )
 from core.train import train_mlp
-from tests.readable import CAPTION_PX, EXPLORE_NARROW, EXPLORE_WIDE, smallest_text_px
+from core.weights import NARROW_COLUMN_PX, WIDE_COLUMN_PX
+from tests.readable import EXPLORE_NARROW, EXPLORE_WIDE, assert_readable_chart
 
 
 def _texts(fig) -> list[str]:
@@ -93,11 +94,9 @@ def test_a_unit_shows_its_first_settled_and_last_epochs(small):
 
 def test_the_replay_charts_text_is_as_large_as_the_captions(sample):
     """The loss chart in Explore's narrow column and the activity chart (legend included) in
-    its wide one: no text under 14 px at 1400, 1024 or 390 wide (the legend was 5.7 px)."""
+    its wide one: no text under 14 px at 1400, 1024 or 390 wide (the legend was 5.7 px), none
+    over about 21."""
     history = train_mlp(TrainParams(hidden_units=12, random_state=0, max_iter=15),
                         sample).history
-    for figure, widths in ((loss_at_figure(history, 5), EXPLORE_NARROW),
-                           (activity_figure(history, 5), EXPLORE_WIDE)):
-        for shown in widths:
-            size, text = smallest_text_px(figure, shown)
-            assert size >= CAPTION_PX - 0.05, f"{text!r} is {size:.1f} px at {shown} px"
+    assert_readable_chart(loss_at_figure(history, 5), EXPLORE_NARROW, NARROW_COLUMN_PX)
+    assert_readable_chart(activity_figure(history, 5), EXPLORE_WIDE, WIDE_COLUMN_PX)

@@ -10,6 +10,7 @@ from core.params import TrainParams
 from core.train import train_mlp
 from core.weights import (
     LESSON,
+    NARROW_COLUMN_PX,
     WeightStyle,
     digit_mosaic,
     figure_png,
@@ -21,7 +22,14 @@ from core.weights import (
     weight_grid_image,
     weight_grid_mosaic,
 )
-from tests.readable import CAPTION_PX, EXPLORE_NARROW, EXPLORE_WIDE, SEED_CARD, smallest_text_px
+from tests.readable import (
+    CAPTION_PX,
+    EXPLORE_NARROW,
+    EXPLORE_WIDE,
+    SEED_CARD,
+    assert_readable_chart,
+    smallest_text_px,
+)
 
 
 @pytest.fixture(scope="module")
@@ -151,10 +159,7 @@ def test_the_votes_text_is_as_large_as_the_captions_in_its_narrow_column(small, 
     """'How each unit votes' was 5.5 px on a tablet (7 units) and 7.6 px with 36 units."""
     model = train_mlp(TrainParams(hidden_units=units, digits=digits, max_iter=3,
                                   scale_pixels=True), small).model
-    fig = output_weights_figure(model, digits)
-    for shown in EXPLORE_NARROW:
-        size, text = smallest_text_px(fig, shown)
-        assert size >= CAPTION_PX - 0.05, f"{text!r} is {size:.1f} px at {shown} px"
+    assert_readable_chart(output_weights_figure(model, digits), EXPLORE_NARROW, NARROW_COLUMN_PX)
 
 
 def test_the_votes_numbers_are_in_the_cells_only_where_they_fit(small):

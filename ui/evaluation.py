@@ -19,7 +19,7 @@ from core.evaluation import (
 )
 from core.params import TrainParams
 from core.train import TrainResult, held_out_inputs
-from core.weights import figure_png
+from core.weights import NARROW_COLUMN_PX, WIDE_COLUMN_PX, chart_width, figure_png
 from ui.sidebar import set_param
 
 
@@ -43,10 +43,11 @@ def held_out(result: TrainResult, data: MnistData) -> None:
                f"{data.split}.")
     confusion, mistakes = st.columns([2, 3], gap="large")
     with confusion:
-        st.image(_confusion_png(result, data),
-                 caption="Confusion matrix: each row is a true digit's test images, each column "
-                         "what the network answered; the diagonal is right, red cells are "
-                         "mistakes. Right: each digit's recall.")
+        with st.container(width=chart_width(NARROW_COLUMN_PX)):
+            st.image(_confusion_png(result, data),
+                     caption="Confusion matrix: each row is a true digit's test images, each "
+                             "column what the network answered; the diagonal is right, red "
+                             "cells are mistakes. Right: each digit's recall.")
         with st.expander("The counts", icon=":material/table:", key="explore_confusion"):
             st.dataframe(_confusion_table(result))
     with mistakes:
@@ -56,8 +57,9 @@ def held_out(result: TrainResult, data: MnistData) -> None:
             return
         st.markdown(f"**Its most confident mistakes**: {n_shown} of its {n_wrong:,} wrong "
                     "answers, most sure first")
-        st.image(png, caption="Each titled true digit → its answer (the probability it gave "
-                              "that answer).")
+        with st.container(width=chart_width(WIDE_COLUMN_PX)):
+            st.image(png, caption="Each titled true digit → its answer (the probability it "
+                                  "gave that answer).")
 
 
 def _confusion_table(result: TrainResult) -> pd.DataFrame:

@@ -16,7 +16,13 @@ from core.jobs import backend_notice
 from core.outcome import epoch_word, outcome
 from core.params import FIELDS, TrainParams
 from core.train import TrainingFailed, TrainResult, dead_units_cause
-from core.weights import WeightStyle, grid_shape, vote_columns
+from core.weights import (
+    NARROW_COLUMN_PX,
+    WeightStyle,
+    chart_width,
+    grid_shape,
+    vote_columns,
+)
 from ui import cached, colours, dataview, keys, replay, text
 from ui.sidebar import ADVANCED_OPEN, set_param
 
@@ -210,9 +216,10 @@ def weight_grid(result: TrainResult, data: MnistData, style: WeightStyle) -> int
 def output_weights(result: TrainResult, data: MnistData) -> None:
     """The votes as a heatmap and, folded under it, as numbers: a narrow column has no room
     for them in the cells at a readable size."""
-    st.image(cached.output_weights_png(result, data),
-             caption="coefs_[1]: the weight from each hidden unit to each digit's output "
-                     "(red = votes for the digit, blue = against).")
+    with st.container(width=chart_width(NARROW_COLUMN_PX)):
+        st.image(cached.output_weights_png(result, data),
+                 caption="coefs_[1]: the weight from each hidden unit to each digit's output "
+                         "(red = votes for the digit, blue = against).")
     with st.expander("The numbers", icon=":material/table:", key="explore_votes"):
         st.dataframe(_votes_table(result.model.coefs_[1], result.params.digits))
 

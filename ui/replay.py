@@ -15,7 +15,13 @@ from core.history import TrainingHistory, deaths_text
 from core.params import TrainParams
 from core.replay import activity_figure, grid_at_figure, loss_at_figure, unit_epochs_figure
 from core.train import TrainResult
-from core.weights import WeightStyle, figure_png
+from core.weights import (
+    NARROW_COLUMN_PX,
+    WIDE_COLUMN_PX,
+    WeightStyle,
+    chart_width,
+    figure_png,
+)
 from ui import cached, keys
 
 
@@ -77,12 +83,12 @@ def replay_charts(result: TrainResult, data: MnistData, epoch: int) -> None:
     history = result.history
     st.subheader(f"The training, replayed to {history.step_name} {epoch}")
     loss, activity = st.columns([2, 3], gap="large")
-    with loss:
+    with loss, st.container(width=chart_width(NARROW_COLUMN_PX)):
         st.image(_loss_png(result.params, data.fingerprint, epoch, data),
                  caption=f"Training loss at each recorded {history.step_name}; the dashed "
                          f"line is {history.step_name} {epoch}, where the loss is "
                          f"{history.loss[history.frame(epoch)]:.4g}.")
-    with activity:
+    with activity, st.container(width=chart_width(WIDE_COLUMN_PX)):
         st.image(_activity_png(result.params, data.fingerprint, epoch, data),
                  caption=_activity_caption(result))
 
