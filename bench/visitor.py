@@ -31,9 +31,12 @@ browser client (``static/js/index.*.js`` of the installed Streamlit) does:
 - Nothing is acknowledged: the protocol has no acks (``heartbeat_ack`` answers an
   ``app_heartbeat``, which the browser sends only when a host page asks it to).
 
-One difference: the browser sends its widgets' values with every rerun, this
-visitor sends none. The server then keeps the values it has (an absent widget
-is not a changed one), so no ``on_change`` runs either way.
+Differences: the browser sends its widgets' values with every rerun, this
+visitor sends none (the server then keeps the values it has: an absent widget
+is not a changed one, so no ``on_change`` runs either way); it loads none of the
+browser's own scripts (1-2 s in Chromium here before it connects); and it leaves
+as soon as the finished run has ended and its media are in, so it misses the
+``session_status_changed`` that follows, which a browser still on the page gets.
 
 A visit records when its first visible element arrived, when the element
 holding the page's finished text arrived (the Explore page's "6 hidden units
@@ -90,6 +93,7 @@ class Visit:
     problems: list[str] = field(default_factory=list)
     media_urls: list[str] = field(default_factory=list)  # each media address met, once
     media: int = 0  # media files loaded
+    media_gone: int = 0  # not found: a live view's frame the server let go before its load
     media_bytes: int = 0
     cpu_seconds: float = 0.0  # this thread's CPU for reading its messages
 
@@ -357,9 +361,10 @@ async def _load(record: Visit, host: str, port: int, url: str) -> None:
     if status == 200:
         record.media += 1
         record.media_bytes += size
+    elif status == 404:
+        record.media_gone += 1  # the browser gets the same for a frame replaced meanwhile
     else:
-        # The browser would show a broken image; a page that moved on may have let it go.
-        record.received[f"media {status}"] += 1
+        record.problems.append(f"{url}: HTTP {status}")
 
 
 async def _get(host: str, port: int, path: str) -> tuple[int, int]:

@@ -26,7 +26,10 @@ pytestmark = pytest.mark.e2e
 LINK = "/?hidden_units=9&scale_pixels=true&max_iter=100&random_state=31"
 DONE = "hidden units in a"
 TIMEOUT_S = 120
-SAME_FINISH_S = 2.0  # both poll the one training every second, each on its own beat
+# Both poll the one training every second, each on its own beat; Playwright hands the browser's
+# frames over late on a loaded machine.
+SAME_FINISH_S = 3.0
+DATA_PAGE = ("/Data", "Pixel values")  # loads the data first, so neither side waits for it
 FEW_MS = 3.0  # the visitor's CPU per message, all in (a class of 100 must fit beside the server)
 
 
@@ -71,15 +74,22 @@ class Chromium:
         return self.visit
 
 
+def headless(base_url: str, path: str, done: str) -> tuple[threading.Thread, dict]:
+    """One headless visitor on a thread of its own (Playwright's event loop has this one):
+    its ``Crowd`` is in the dict once the thread has ended."""
+    found: dict[str, Crowd] = {}
+    thread = threading.Thread(target=lambda: found.update(
+        crowd=run_crowd(base_url, [(0.0, path, done)], timeout=TIMEOUT_S)))
+    thread.start()
+    return thread, found
+
+
 def side_by_side(browser, base_url: str, path: str) -> tuple[Chromium, Crowd]:
     """Chromium and one headless visitor open ``path`` at the same moment."""
-    found: dict[str, Crowd] = {}
-    headless = threading.Thread(target=lambda: found.update(
-        crowd=run_crowd(base_url, [(0.0, path, DONE)], timeout=TIMEOUT_S)))
     chromium = Chromium(browser, base_url, path)
-    headless.start()
+    thread, found = headless(base_url, path, DONE)
     chromium.open_and_watch()
-    headless.join(TIMEOUT_S)
+    thread.join(TIMEOUT_S)
     return chromium, found["crowd"]
 
 
@@ -87,8 +97,11 @@ def test_the_headless_visitor_receives_sends_and_finishes_as_chromium_does(brows
     """Chromium and the visitor open a new network's link at once (they follow one training),
     then the same link again (a cached network): both finish without an error, receive the
     same kinds of messages and elements, send the same rerun requests (the page's first run,
-    then the live view's timed fragment reruns at the same pace), load the same media, and see
+    then the live view's timed fragment reruns, one a second), load the same media, and see
     the finished page at about the same moment. The visitor costs a few ms per message."""
+    thread, found = headless(server.url, *DATA_PAGE)
+    thread.join(TIMEOUT_S)
+    assert found["crowd"].visits[0].ok, found["crowd"].visits[0].problems
     rows = []
     for round_ in ("training", "cached"):
         chromium, crowd = side_by_side(browser, server.url, LINK)
@@ -99,24 +112,27 @@ def test_the_headless_visitor_receives_sends_and_finishes_as_chromium_does(brows
         assert set(mine.sent) == {"rerun_script", *(
             ["rerun_script.fragment"] if round_ == "training" else [])}
         _same_requests(mine, chromium.sent)
+        for visit in (mine, theirs):  # the live view's pace: run_every=1.0 while it shows
+            live = visit.finished - visit.first_seen.get("progress", visit.finished)
+            assert abs(visit.sent["rerun_script.fragment"] - live) <= 2, (round_, visit.sent)
         # From the page's first request: the browser first loads and runs its own scripts.
         assert abs((mine.finished - mine.asked) - (theirs.finished - theirs.asked)) \
             < SAME_FINISH_S
-        assert mine.media == len(mine.media_urls) > 0  # each loaded
-        assert set(chromium.media.values()) == {200}
-        if round_ == "cached":  # the same files (a live view's frames come as they come)
-            assert set(mine.media_urls) == set(chromium.media)
+        # Each loaded; while a training is shown, a frame may be gone before it is asked for.
+        assert mine.media + mine.media_gone == len(mine.media_urls) > 0
+        assert set(chromium.media.values()) <= {200, 404}
+        if round_ == "cached":  # the same files, all there
+            assert set(mine.media_urls) == set(chromium.media) and not mine.media_gone
+            assert set(chromium.media.values()) == {200}
         assert crowd.ms_per_message < FEW_MS
     _print(rows)
 
 
 def _same_requests(mine: Visit, browsers: list[BackMsg]) -> None:
-    """The visitor's first run and first fragment rerun ask what the browser's ask, and as
-    often."""
+    """The visitor's first run and first fragment rerun ask what the browser's ask."""
     reruns = [m.rerun_script for m in browsers if m.WhichOneof("type") == "rerun_script"]
     first, timed = reruns[0], [r for r in reruns if r.is_auto_rerun]
     assert len(reruns) - len(timed) == 1, "the browser asked for one full run"
-    assert abs(len(timed) - mine.sent["rerun_script.fragment"]) <= 2
     pairs = [("rerun_script", first)]
     if timed:
         pairs.append(("rerun_script.fragment", timed[0]))
