@@ -30,10 +30,11 @@ from ui import keys
 
 
 def grid_controls(params: TrainParams) -> SweepGrid | None:
-    """A list for each parameter of ``SWEEPS``, three to a row, and the hold-out (the sidebar
-    fixes the rest); the grid, or None with what to change."""
-    rows = -(-(len(SWEEPS) + 1) // 3)  # the lists and the hold-out
-    cells = [cell for _ in range(rows) for cell in st.columns(3)]
+    """A list for each parameter of ``SWEEPS``, two to a row (in three, a tablet hid every
+    chip past the second behind a fade), and the hold-out (the sidebar fixes the rest); the
+    grid, or None with what to change."""
+    rows = -(-(len(SWEEPS) + 1) // 2)  # the lists and the hold-out
+    cells = [cell for _ in range(rows) for cell in st.columns(2)]
     problems: list[str] = []
     lists = {name: _list_widget(cell, sweep, problems)
              for cell, (name, sweep) in zip(cells, SWEEPS.items(), strict=False)}
