@@ -228,7 +228,7 @@ def measure_class(tmp: Path, *, data_home: str | None, cache: Path | None = None
         warm = run_crowd(server.url, [(0.0, *DATA_PAGE)], timeout=timeout).visits[0]
         if not warm.ok:
             raise RuntimeError(f"the warm-up visit failed: {warm.problems}")
-        data = "the full 70,000 digits (OpenML cache)" if data_home else "the offline sample"
+        data = f"the OpenML cache {Path(data_home).name}" if data_home else "the offline sample"
         return run_class(server, data=data, visitors=visitors, max_iter=max_iter,
                          timeout=timeout)
 
