@@ -71,6 +71,7 @@ class CpuSplit:
     trainings: float  # the server's child processes: the fork server and its workers
     machine: float  # every process on the machine, this one's own included
     loop_waiting: float  # seconds per second the event loop was ready to run but had no core
+    pressure: float  # share of the time some task on the machine waited for a core (PSI)
 
     def text(self) -> str:
         others = self.machine - self.event_loop - self.script_runs - self.trainings
@@ -78,7 +79,8 @@ class CpuSplit:
                 f"{self.script_runs:.2f}, trainings {self.trainings:.2f}; everything else on "
                 f"the machine {max(others, 0.0):.2f} (of {psutil.cpu_count()}); each second "
                 f"the event loop ran {self.event_loop:.2f} s and waited {self.loop_waiting:.2f} "
-                "s for a free core")
+                f"s for a free core; some task on the machine waited for one {self.pressure:.0%} "
+                "of the time")
 
 
 @dataclass
@@ -174,9 +176,11 @@ class Goal:
 
 
 def _first_elements(whose: str, visits: list[Visit]) -> Goal:
+    name = f"first elements while the queue runs, 95th percentile: {whose}"
+    if not visits:
+        return Goal(name, "≤ 2 s", "none: the queue ended first", None)
     first = [v.first_element for v in visits]
-    return Goal(f"first elements while the queue runs, 95th percentile: {whose}", "≤ 2 s",
-                _spread(first) + f", {len(first)} pages",
+    return Goal(name, "≤ 2 s", _spread(first) + f", {len(first)} pages",
                 _percentile(first, 95) <= FIRST_ELEMENTS_S)
 
 
@@ -224,7 +228,7 @@ def measure_class(tmp: Path, *, data_home: str | None, cache: Path | None = None
         warm = run_crowd(server.url, [(0.0, *DATA_PAGE)], timeout=timeout).visits[0]
         if not warm.ok:
             raise RuntimeError(f"the warm-up visit failed: {warm.problems}")
-        data = "the full 70,000 digits (OpenML cache)" if data_home else "the offline sample"
+        data = f"the OpenML cache {Path(data_home).name}" if data_home else "the offline sample"
         return run_class(server, data=data, visitors=visitors, max_iter=max_iter,
                          timeout=timeout)
 
@@ -321,6 +325,7 @@ class _CpuReading:
     tree: float  # the server and every process under it, the ended ones included
     machine: float
     main_waiting: float  # seconds the main thread was ready to run but waited for a core
+    pressure: float  # seconds some task on the machine waited for a core (/proc/pressure/cpu)
 
     def until(self, later: _CpuReading) -> CpuSplit:
         wall = max(later.at - self.at, 1e-9)
@@ -329,7 +334,8 @@ class _CpuReading:
         return CpuSplit(event_loop=main / wall, script_runs=max(process - main, 0.0) / wall,
                         trainings=max(later.tree - self.tree - process, 0.0) / wall,
                         machine=(later.machine - self.machine) / wall,
-                        loop_waiting=(later.main_waiting - self.main_waiting) / wall)
+                        loop_waiting=(later.main_waiting - self.main_waiting) / wall,
+                        pressure=(later.pressure - self.pressure) / wall)
 
 
 class CpuTimeline(_Every):
@@ -375,10 +381,19 @@ def _cpu(pid: int) -> _CpuReading:
     times = psutil.cpu_times()
     # schedstat: nanoseconds on a core, nanoseconds ready to run but waiting for one, slices.
     waiting = int(Path(f"/proc/{pid}/task/{pid}/schedstat").read_text().split()[1]) / 1e9
-    return _CpuReading(at=time.monotonic(), main_waiting=waiting,
+    return _CpuReading(at=time.monotonic(), main_waiting=waiting, pressure=_pressure(),
                        main=sum(_stat(Path(f"/proc/{pid}/task/{pid}/stat"))[11:13]) / TICKS,
                        process=sum(_stat(Path(f"/proc/{pid}/stat"))[11:13]) / TICKS,
                        tree=tree, machine=times.user + times.nice + times.system)
+
+
+def _pressure() -> float:
+    """Seconds some task has waited for a core since boot (0 where the kernel has no PSI)."""
+    try:
+        some = Path("/proc/pressure/cpu").read_text().splitlines()[0]
+    except OSError:
+        return 0.0
+    return int(some.rsplit("total=", 1)[1]) / 1e6
 
 
 def _stat(path: Path) -> list[int]:
