@@ -150,15 +150,18 @@ def grid_title(result) -> str:
     settings += "; " + ", ".join(others) if others else " (the lesson's settings)"
     unit = "iterations" if params.solver == "lbfgs" else "epochs"
     state = " (stopped early)" if result.stopped else ""
-    return (f"MLP Lens · {settings}\ntraining accuracy {result.train_accuracy:.1%} after "
+    test = (f" · test accuracy {result.test_accuracy:.1%} on {result.n_test:,} held-out images"
+            if result.test_accuracy is not None else "")
+    return (f"MLP Lens · {settings}\ntraining accuracy {result.train_accuracy:.1%}{test} after "
             f"{result.n_iter} {unit}{state} · {len(result.dead_units)} dead units")
 
 
 def grid_figure(result, style: WeightStyle = DEFAULT_STYLE, *, titled: bool = False) -> Figure:
-    """A network's weight grid in ``style``; ``titled`` puts ``grid_title`` above it."""
+    """A network's weight grid in ``style``; ``titled`` puts ``grid_title`` above it, and what
+    the colours mean (a file read away from the page has no legend beside it)."""
+    title = f"{grid_title(result)}\n{style.legend()}" if titled else None
     return weight_grid_figure(hidden_weight_images(result.model), style=style,
-                              dead_units=result.dead_units,
-                              title=grid_title(result) if titled else None)
+                              dead_units=result.dead_units, title=title)
 
 
 def reproduce_code(params: TrainParams, *, source: str, n_train: int | None = None) -> str:

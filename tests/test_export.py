@@ -28,7 +28,7 @@ from core.export import (
 )
 from core.params import FIELDS, Choice, DigitList, Number, TrainParams, YesNo
 from core.train import train_mlp
-from core.weights import figure_png, hidden_weight_images, weight_grid_figure
+from core.weights import DEFAULT_STYLE, figure_png, hidden_weight_images, weight_grid_figure
 from tests.fresh_process import run_script, same_network
 from tests.openml_cache import write_openml_cache, write_shared_openml_cache
 
@@ -247,7 +247,8 @@ def test_the_exported_grid_carries_a_title_line_with_the_settings_and_accuracy(r
     assert "scale_pixels=true" in title
     assert f"training accuracy {result.train_accuracy:.1%} after {result.n_iter} epochs" in title
     heading = grid_figure(result, titled=True)._suptitle.get_text()
-    assert heading.split() == title.split()  # wrapped to the picture's width
+    legend = DEFAULT_STYLE.legend()  # what the colours mean, under the title
+    assert heading.split() == (title + " " + legend).split()  # wrapped to the picture's width
 
 
 def test_the_export_section_imports_and_its_buttons_make_these_files(result, small):
@@ -313,3 +314,16 @@ def test_the_script_with_the_new_settings_runs_alone_to_the_same_network(openml_
                 np.array(result.validation_scores)]
     assert len(arrays) == len(expected)
     assert all(np.array_equal(a, b) for a, b in zip(arrays, expected, strict=True))
+
+
+def test_the_exported_grid_says_its_test_accuracy_and_what_its_colours_mean(small):
+    """A PNG read away from the page: with the hold-out, the test accuracy beside the training
+    one; and the colour legend the page shows beside the grid."""
+    from core.export import grid_figure
+    from core.params import TrainParams
+    from core.train import train_mlp
+
+    result = train_mlp(TrainParams(max_iter=5, holdout=True, scale_pixels=True), small)
+    words = " ".join(text.get_text() for text in grid_figure(result, titled=True).texts)
+    assert f"test accuracy {result.test_accuracy:.1%}" in words
+    assert "red = positive weight" in words and "blue = negative" in words
