@@ -35,6 +35,12 @@ class TrainingHistory:
     per_evaluation: bool = False  # lbfgs: the "epochs" are loss evaluations
     start_weights: np.ndarray | None = None  # (784, hidden units) float32: before training
     start_active_fraction: np.ndarray | None = None  # (hidden units,): before training
+    # The rest of the network at each frame, for the hidden layer's map (core.hidden_map):
+    # intercepts_[0], coefs_[1] and intercepts_[1]. None in a history cached before they were
+    # recorded (an unpickled old history finds these class defaults).
+    hidden_biases: np.ndarray | None = None  # (frames, hidden units) float32
+    output_weights: np.ndarray | None = None  # (frames, hidden units, outputs) float32
+    output_biases: np.ndarray | None = None  # (frames, outputs) float32
 
     @property
     def step_name(self) -> str:
@@ -44,7 +50,14 @@ class TrainingHistory:
     @property
     def nbytes(self) -> int:
         """Bytes held by the arrays (the frames dominate)."""
-        return self.hidden_weights.nbytes + self.active_fraction.nbytes
+        rest = (self.hidden_biases, self.output_weights, self.output_biases)
+        return (self.hidden_weights.nbytes + self.active_fraction.nbytes
+                + sum(a.nbytes for a in rest if a is not None))
+
+    @property
+    def has_whole_network(self) -> bool:
+        """Whether every layer was recorded at each frame (not in histories cached before)."""
+        return self.hidden_biases is not None and self.output_weights is not None
 
     def frame(self, epoch: int) -> int:
         """The index of the recorded frame at ``epoch``, or of the last one before it."""
@@ -86,7 +99,8 @@ class HistoryRecorder:
 
     ``probe`` is a fixed set of training images (the model's own inputs) on
     which each unit's activity is measured. The recorder keeps float32 copies of
-    ``coefs_[0]``; it never changes the model and knows nothing of threads.
+    ``coefs_[0]`` and of the small rest of the network (the hidden biases and the
+    output layer); it never changes the model and knows nothing of threads.
     """
 
     def __init__(self, probe: np.ndarray, *, per_evaluation: bool = False,
@@ -96,7 +110,7 @@ class HistoryRecorder:
         self.max_frames = max_frames
         self.epoch = 0
         self._stride = 1
-        self._frames: list[tuple[int, np.ndarray, np.ndarray, float]] = []
+        self._frames: list[tuple] = []  # (epoch, coefs_[0], activity, loss, rest of the net)
 
     def __call__(self, model: MLPClassifier) -> None:
         self.epoch += 1
@@ -135,6 +149,9 @@ class HistoryRecorder:
             died_at=died_at(epochs, active, dead_units=dead_units),
             probe_size=len(self.probe),
             per_evaluation=self.per_evaluation,
+            hidden_biases=np.stack([f[4][0] for f in frames]),
+            output_weights=np.stack([f[4][1] for f in frames]),
+            output_biases=np.stack([f[4][2] for f in frames]),
             start_weights=None if start is None else start[0].astype(np.float32),
             start_active_fraction=None if start is None else self._active(*start),
         )
@@ -142,7 +159,8 @@ class HistoryRecorder:
     def _frame(self, model: MLPClassifier, epoch: int):
         weights, bias = model.coefs_[0], model.intercepts_[0]
         loss = float(getattr(model, "loss_", np.nan))
-        return epoch, weights.astype(np.float32), self._active(weights, bias), loss
+        rest = tuple(a.astype(np.float32) for a in (bias, model.coefs_[1], model.intercepts_[1]))
+        return epoch, weights.astype(np.float32), self._active(weights, bias), loss, rest
 
     def _active(self, weights: np.ndarray, bias: np.ndarray) -> np.ndarray:
         return ((self.probe @ weights + bias) > 0).mean(axis=0).astype(np.float32)

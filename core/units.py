@@ -46,10 +46,15 @@ def predict_from_hidden(model: MLPClassifier, hidden: np.ndarray) -> np.ndarray:
     two digits, the single logit's sign), as scikit-learn decides, so the costly
     first layer is computed once and reused for every unit switched off.
     """
-    logits = hidden @ model.coefs_[1] + model.intercepts_[1]
+    return labels_from_logits(hidden @ model.coefs_[1] + model.intercepts_[1], model.classes_)
+
+
+def labels_from_logits(logits: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """The class of the largest logit in each row (for two classes, the single logit's sign),
+    as ``MLPClassifier.predict`` decides."""
     if logits.shape[1] == 1:
-        return model.classes_[(logits[:, 0] > 0).astype(int)]
-    return model.classes_[logits.argmax(axis=1)]
+        return classes[(logits[:, 0] > 0).astype(int)]
+    return classes[logits.argmax(axis=1)]
 
 
 def predict_without(model: MLPClassifier, hidden: np.ndarray, unit: int) -> np.ndarray:
