@@ -13,6 +13,7 @@ if "ui.render" not in sys.modules:  # a new server: its first page imports sciki
 from core.process import configure_process  # noqa: E402 - after the page says it is starting
 from ui import cached, colours, evaluation, live, render, replay  # noqa: E402
 from ui.exports import exports  # noqa: E402
+from ui.hidden_map import hidden_map_section  # noqa: E402
 from ui.sidebar import quick_settings, sidebar  # noqa: E402
 
 configure_process()
@@ -47,4 +48,5 @@ with render.guarded():
         else:
             replay.replay_charts(result, data, epoch)
             render.validation_curve(result)
+        hidden_map_section(result, data, epoch)
         exports(result, data, style)

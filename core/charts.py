@@ -82,3 +82,43 @@ def bar_spec(values: Mapping[str, float], *, x_label: str, y_label: str,
     return {"$schema": SCHEMA, "data": {"values": rows}, "mark": {"type": "bar"},
             "encoding": encoding}
 
+
+
+# One colour per digit, safe for colour-blind eyes: Okabe and Ito's, then two of Paul Tol's
+# (Okabe-Ito's yellow is too pale on white: Tol's darker one stands in for it).
+DIGIT_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#DDAA33",
+                 "#000000", "#882255", "#999933")
+
+
+def digit_scatter_spec(points: Sequence[Mapping], centres: Sequence[Mapping], *,
+                       x_label: str, y_label: str, tooltip: Mapping[str, str]) -> dict:
+    """One dot per row of ``points`` (fields "x", "y", "digit" and those ``tooltip`` shows, by
+    field name -> title, in its order), coloured by digit; each of ``centres`` (fields "x",
+    "y", "digit") drawn as a large ring with its digit written in it. Drag to pan, scroll to
+    zoom."""
+    digits = sorted({int(c["digit"]) for c in centres} | {int(p["digit"]) for p in points})
+    colour = {"field": "digit", "type": "nominal", "title": "digit",
+              "scale": {"domain": [str(d) for d in digits],
+                        "range": [DIGIT_COLOURS[d % 10] for d in digits]},
+              "legend": {"orient": "top", "direction": "horizontal", "labelFontSize": CAPTION_PX,
+                         "titleFontSize": CAPTION_PX, "symbolSize": 120}}
+    x = {"field": "x", "type": "quantitative", "title": x_label,
+         "axis": {"grid": False, "tickCount": 5, **AXIS_TEXT}}
+    y = {"field": "y", "type": "quantitative", "title": y_label,
+         "axis": {"grid": False, "tickCount": 5, **AXIS_TEXT}}
+    dots = {"data": {"values": [{**p, "digit": str(p["digit"])} for p in points]},
+            "mark": {"type": "circle", "size": 28, "opacity": 0.65},
+            "encoding": {"x": x, "y": y, "color": colour,
+                         "tooltip": [{"field": f, "type": "nominal", "title": t}
+                                     for f, t in tooltip.items()]},
+            "params": [_ZOOM]}
+    rings = {"data": {"values": [{**c, "digit": str(c["digit"])} for c in centres]},
+             "encoding": {"x": x, "y": y}, "layer": [
+                 {"mark": {"type": "point", "shape": "circle", "size": 620, "filled": True,
+                           "fill": "white", "strokeWidth": 3, "opacity": 1},
+                  "encoding": {"stroke": {**colour, "legend": None}}},
+                 {"mark": {"type": "text", "fontSize": 16, "fontWeight": "bold",
+                           "color": "black"},
+                  "encoding": {"text": {"field": "digit", "type": "nominal"},
+                               "tooltip": {"value": None}}}]}
+    return {"$schema": SCHEMA, "layer": [dots, rings]}

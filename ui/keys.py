@@ -31,6 +31,9 @@ REPLAY_ALL_SEEDS = "cmp_epoch"  # the epoch slider that replays every seed at on
 REPLAY_EPOCH = "replay_epoch"  # the epoch slider under the weight grid
 REPLAY_NETWORK = "replay_network"  # the TrainParams the slider was set for (another: its end)
 
+# The hidden layer's map (ui/hidden_map.py).
+MAP_METHOD = "hidden_map_method"  # "pca" or "tsne", also in the URL as map=tsne
+
 # Drawing a digit (ui/draw.py).
 DRAWING_CLEARED = "draw_cleared"  # times the drawing was cleared: each time, a new canvas
 
