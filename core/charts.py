@@ -94,31 +94,45 @@ def digit_scatter_spec(points: Sequence[Mapping], centres: Sequence[Mapping], *,
                        x_label: str, y_label: str, tooltip: Mapping[str, str]) -> dict:
     """One dot per row of ``points`` (fields "x", "y", "digit" and those ``tooltip`` shows, by
     field name -> title, in its order), coloured by digit; each of ``centres`` (fields "x",
-    "y", "digit") drawn as a large ring with its digit written in it. Drag to pan, scroll to
+    "y" and "digits", one or more) drawn as a large white ring with its digits written in it,
+    in the digit's colour (grey for several that fall in one place). Drag to pan, scroll to
     zoom."""
-    digits = sorted({int(c["digit"]) for c in centres} | {int(p["digit"]) for p in points})
+    digits = sorted({int(d) for c in centres for d in c["digits"]} |
+                    {int(p["digit"]) for p in points})
     colour = {"field": "digit", "type": "nominal", "title": "digit",
               "scale": {"domain": [str(d) for d in digits],
                         "range": [DIGIT_COLOURS[d % 10] for d in digits]},
               "legend": {"orient": "top", "direction": "horizontal", "labelFontSize": CAPTION_PX,
                          "titleFontSize": CAPTION_PX, "symbolSize": 120}}
-    x = {"field": "x", "type": "quantitative", "title": x_label,
-         "axis": {"grid": False, "tickCount": 5, **AXIS_TEXT}}
-    y = {"field": "y", "type": "quantitative", "title": y_label,
-         "axis": {"grid": False, "tickCount": 5, **AXIS_TEXT}}
+    axis = {"grid": False, "tickCount": 5, "format": "~f", **AXIS_TEXT}
+    scale = {"zero": False, "padding": 40}  # room for a ring at the edge
+    x = {"field": "x", "type": "quantitative", "title": x_label, "axis": axis, "scale": scale}
+    y = {"field": "y", "type": "quantitative", "title": y_label, "axis": axis, "scale": scale}
     dots = {"data": {"values": [{**p, "digit": str(p["digit"])} for p in points]},
             "mark": {"type": "circle", "size": 28, "opacity": 0.65},
             "encoding": {"x": x, "y": y, "color": colour,
                          "tooltip": [{"field": f, "type": "nominal", "title": t}
                                      for f, t in tooltip.items()]},
             "params": [_ZOOM]}
-    rings = {"data": {"values": [{**c, "digit": str(c["digit"])} for c in centres]},
+    rings = {"data": {"values": [_ring(c) for c in centres]},
              "encoding": {"x": x, "y": y}, "layer": [
-                 {"mark": {"type": "point", "shape": "circle", "size": 620, "filled": True,
-                           "fill": "white", "strokeWidth": 3, "opacity": 1},
-                  "encoding": {"stroke": {**colour, "legend": None}}},
+                 {"mark": {"type": "point", "shape": "circle", "filled": True, "fill": "white",
+                           "fillOpacity": 0.7, "strokeWidth": 3, "opacity": 1},
+                  "encoding": {"stroke": {"field": "ring", "type": "nominal", "scale": None},
+                               "size": {"field": "size", "type": "quantitative",
+                                        "scale": None}}},
                  {"mark": {"type": "text", "fontSize": 16, "fontWeight": "bold",
                            "color": "black"},
-                  "encoding": {"text": {"field": "digit", "type": "nominal"},
+                  "encoding": {"text": {"field": "label", "type": "nominal"},
                                "tooltip": {"value": None}}}]}
     return {"$schema": SCHEMA, "layer": [dots, rings]}
+
+
+def _ring(centre: Mapping) -> dict:
+    """A centre's ring: its digits as its label, a circle wide enough for them (Vega's size is
+    an area in square pixels), the digit's colour or grey for several."""
+    digits = [int(d) for d in centre["digits"]]
+    label = " ".join(map(str, digits))
+    return {"x": centre["x"], "y": centre["y"], "label": label,
+            "size": max(620, (9 * len(label) + 10) ** 2),
+            "ring": DIGIT_COLOURS[digits[0] % 10] if len(digits) == 1 else "#555555"}

@@ -177,7 +177,8 @@ def pca_points(hidden: np.ndarray, y: np.ndarray
                ) -> tuple[np.ndarray, tuple[float, float] | None]:
     """The activations on their two principal axes (refitted on these images), each axis
     turned so the first digit's mean is on its negative side, and each axis's share of the
-    spread. A layer with no spread is one point; one with one unit, one axis."""
+    spread. A layer with no spread is one point; one that spreads along a line (or has one
+    unit) has only the first axis: the second is 0, not PCA's rounding noise."""
     points = np.zeros((len(hidden), 2))
     if spread_rank(hidden) == 0:
         return points, None
@@ -185,7 +186,8 @@ def pca_points(hidden: np.ndarray, y: np.ndarray
     found = pca.fit_transform(hidden)
     first = y == np.min(y)
     found *= np.where(found[first].mean(axis=0) > 0, -1.0, 1.0)
-    points[:, :found.shape[1]] = found
+    kept = min(found.shape[1], spread_rank(hidden))  # a line's second axis is rounding noise
+    points[:, :kept] = found[:, :kept]
     share = np.zeros(2)
     share[:found.shape[1]] = pca.explained_variance_ratio_
     return points, (float(share[0]), float(share[1]))
@@ -305,6 +307,23 @@ def _loss_text(hmap: HiddenMap) -> str:
     return (f"The flat map hides some of what the layer separates: {numbers}.")
 
 
+def together(hmap: HiddenMap, *, near: float = 0.04) -> list[tuple[tuple[int, ...], tuple]]:
+    """The digits' means, those closer than ``near`` of the map's width and height to another
+    merged (their mean): rings drawn on top of each other could not be read."""
+    span = np.ptp(hmap.points, axis=0)
+    span[span == 0] = 1.0
+    groups: list[list[int]] = []
+    for digit, mean in hmap.means.items():
+        for group in groups:
+            if np.all(np.abs(np.subtract(mean, hmap.means[group[0]])) < near * span):
+                group.append(digit)
+                break
+        else:
+            groups.append([digit])
+    return [(tuple(g), tuple(np.mean([hmap.means[d] for d in g], axis=0).tolist()))
+            for g in groups]
+
+
 def map_spec(hmap: HiddenMap, *, images: str = "image") -> dict:
     """The map as a Vega-Lite scatter: a dot per image (hover: its number among ``images``,
     its digit and the network's answer), each digit's mean as a ringed digit."""
@@ -312,7 +331,7 @@ def map_spec(hmap: HiddenMap, *, images: str = "image") -> dict:
                "image": int(row), "predicted": int(p)}
               for (x, y), row, t, p in zip(hmap.points, hmap.rows, hmap.true, hmap.predicted,
                                            strict=True)]
-    centres = [{"x": x, "y": y, "digit": d} for d, (x, y) in hmap.means.items()]
+    centres = [{"x": x, "y": y, "digits": digits} for digits, (x, y) in together(hmap)]
     name = METHOD_NAMES[hmap.method]
     x_label, y_label = f"{name} axis 1", f"{name} axis 2"
     if hmap.variance_share is not None:

@@ -17,6 +17,7 @@ from core.hidden_map import (
     map_spec,
     network_at,
     sample_rows,
+    together,
 )
 from core.params import TrainParams
 from core.train import train_mlp, training_inputs
@@ -91,6 +92,8 @@ def test_neighbours_tell_the_digits_apart_for_a_good_network_and_not_for_a_dead_
     assert caption.startswith("With 5 of 6 units dead every image lands on one line: the "
                               "network has one number to tell four digits apart.")
     assert "no better than chance (25% for four digits)" in caption
+    assert not dead.points[:, 1].any()  # a line: nothing on the second axis
+    assert [digits for digits, _ in together(dead)] == [(0, 1, 2, 3)]  # one ring, four digits
     assert "overlap most" in map_caption(fine, activation="relu")
 
 
@@ -131,7 +134,7 @@ def test_the_chart_has_a_dot_per_image_and_a_ring_per_digit(good, sample):
     spec = map_spec(hmap, images=images)
     dots, rings = spec["layer"]
     assert len(dots["data"]["values"]) == len(y)
-    assert [d["digit"] for d in rings["data"]["values"]] == ["0", "1", "2", "3"]
+    assert [d["label"] for d in rings["data"]["values"]] == ["0", "1", "2", "3"]
     assert [t["title"] for t in dots["encoding"]["tooltip"]] == [
         "training image", "true digit", "network's answer"]
     assert dots["encoding"]["x"]["title"].startswith("PCA axis 1 (")
