@@ -26,8 +26,10 @@ from core.hidden_map import (
 from core.params import TrainParams
 from core.train import TrainResult
 from ui import cached, keys
+from ui.sidebar import page_setting
 
 URL_KEY, DEFAULT = "map", "pca"
+_CHOICE = "hidden_map_choice"  # the control's widget key
 _METHOD_HELP = ("**PCA** (instant) shows the two directions in which the images' activations "
                 "differ most: distances on the map are true to the layer. **t-SNE** (a few "
                 f"seconds, at most {TSNE_POINTS:,} images) keeps each image near those whose "
@@ -41,11 +43,18 @@ def map_method() -> str:
         linked = st.query_params.get(URL_KEY, DEFAULT)
         st.session_state[keys.MAP_METHOD] = linked if linked in METHODS else DEFAULT
     method = st.session_state[keys.MAP_METHOD]
+    _keep_in_url(method)
+    page_setting(keys.MAP_METHOD, DEFAULT)  # Reset goes back to PCA
+    if st.session_state.get(_CHOICE) != method:  # the control shows it (no default: no warning)
+        st.session_state[_CHOICE] = method
+    return method
+
+
+def _keep_in_url(method: str) -> None:
     if method == DEFAULT:
         st.query_params.pop(URL_KEY, None)
     else:
         st.query_params[URL_KEY] = method
-    return method
 
 
 def hidden_map_section(result: TrainResult, data: MnistData, epoch: int | None) -> None:
@@ -55,8 +64,8 @@ def hidden_map_section(result: TrainResult, data: MnistData, epoch: int | None) 
     at = f" at {step} {network.epoch}" if network.epoch is not None else ""
     st.subheader(f"The hidden layer's map{at}")
     method = map_method()
-    st.segmented_control("Map", METHODS, default=method, format_func=METHOD_NAMES.get,
-                         key="hidden_map_choice", required=True, on_change=_store,
+    st.segmented_control("Map", METHODS, format_func=METHOD_NAMES.get,
+                         key=_CHOICE, required=True, on_change=_store,
                          help=_METHOD_HELP)
     hmap, images = _map(result.params, data, network.epoch, method)
     chart, numbers = st.columns([3, 2], gap="large")
@@ -73,7 +82,11 @@ def hidden_map_section(result: TrainResult, data: MnistData, epoch: int | None) 
 
 
 def _store() -> None:
-    st.session_state[keys.MAP_METHOD] = st.session_state.get("hidden_map_choice") or DEFAULT
+    """The control's choice, kept for the session and put in the address before the sidebar
+    writes this run's link."""
+    method = st.session_state.get(_CHOICE) or DEFAULT
+    st.session_state[keys.MAP_METHOD] = method
+    _keep_in_url(method)
 
 
 def _numbers(hmap: HiddenMap) -> None:
