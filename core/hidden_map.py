@@ -327,10 +327,8 @@ def together(hmap: HiddenMap, *, near: float = 0.04) -> list[tuple[tuple[int, ..
 def map_spec(hmap: HiddenMap, *, images: str = "image") -> dict:
     """The map as a Vega-Lite scatter: a dot per image (hover: its number among ``images``,
     its digit and the network's answer), each digit's mean as a ringed digit."""
-    points = [{"x": round(float(x), 4), "y": round(float(y), 4), "digit": int(t),
-               "image": int(row), "predicted": int(p)}
-              for (x, y), row, t, p in zip(hmap.points, hmap.rows, hmap.true, hmap.predicted,
-                                           strict=True)]
+    points = {"x": hmap.points[:, 0], "y": hmap.points[:, 1], "digit": hmap.true,
+              "image": hmap.rows, "predicted": hmap.predicted}
     centres = [{"x": x, "y": y, "digits": digits} for digits, (x, y) in together(hmap)]
     name = METHOD_NAMES[hmap.method]
     x_label, y_label = f"{name} axis 1", f"{name} axis 2"

@@ -133,7 +133,11 @@ def test_the_chart_has_a_dot_per_image_and_a_ring_per_digit(good, sample):
     hmap = hidden_map(X, y, network_at(good.model, good.history, None))
     spec = map_spec(hmap, images=images)
     dots, rings = spec["layer"]
-    assert len(dots["data"]["values"]) == len(y)
+    header, *rows = dots["data"]["values"].split("\n")
+    assert header == "x,y,digit,image,predicted" and len(rows) == len(y)
+    x, y_, digit, image, predicted = rows[5].split(",")
+    assert (float(x), float(y_)) == pytest.approx(tuple(hmap.points[5]), rel=1e-4)
+    assert (digit, image, predicted) == (str(y[5]), "5", str(hmap.predicted[5]))
     assert [d["label"] for d in rings["data"]["values"]] == ["0", "1", "2", "3"]
     assert [t["title"] for t in dots["encoding"]["tooltip"]] == [
         "training image", "true digit", "network's answer"]
