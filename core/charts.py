@@ -125,7 +125,7 @@ def digit_scatter_spec(points: Mapping[str, Sequence], centres: Sequence[Mapping
     rings = {"data": {"values": [_ring(c) for c in centres]},
              "encoding": {"x": x, "y": y}, "layer": [
                  {"mark": {"type": "point", "shape": "circle", "filled": True, "fill": "white",
-                           "fillOpacity": 0.7, "strokeWidth": 3, "opacity": 1},
+                           "fillOpacity": 0.5, "strokeWidth": 3, "opacity": 1},
                   "encoding": {"stroke": {"field": "ring", "type": "nominal", "scale": None},
                                "size": {"field": "size", "type": "quantitative",
                                         "scale": None}}},
@@ -142,7 +142,7 @@ def _ring(centre: Mapping) -> dict:
     digits = [int(d) for d in centre["digits"]]
     label = " ".join(map(str, digits))
     return {"x": centre["x"], "y": centre["y"], "label": label,
-            "size": max(620, (9 * len(label) + 10) ** 2),
+            "size": max(480, (9 * len(label) + 10) ** 2),
             "ring": DIGIT_COLOURS[digits[0] % 10] if len(digits) == 1 else "#555555"}
 
 

@@ -57,6 +57,20 @@ def expect_map(page: Page, *, epoch: int, method: str) -> list[str]:
     return dots
 
 
+def expect_hover_names_the_image(page: Page) -> None:
+    """Hovering a dot shows its test image's number, its digit and the network's answer (the
+    first of a few dots that no digit's ring covers)."""
+    _, chart, _ = map_section(page)
+    tip = page.locator("#vg-tooltip-element")
+    for n in range(0, TEST_IMAGES, 47):
+        box = chart.locator("g.mark-symbol.role-mark").first.locator("path").nth(n).bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        if tip.filter(has_text="test image").is_visible():
+            break
+    expect(tip).to_contain_text(re.compile(r"test image\s*\d+\s*true digit\s*[0-3]\s*"
+                                           r"network's answer\s*[0-3]"))
+
+
 def test_the_map_follows_the_replay_and_switches_to_t_sne_at_every_size(page: Page, server):
     """A person finds the map under the replay, drags the epoch back and sees the map of that
     epoch, then picks t-SNE (which the address keeps); at each of the three sizes."""
@@ -65,6 +79,7 @@ def test_the_map_follows_the_replay_and_switches_to_t_sne_at_every_size(page: Pa
     wait_for_weight_grid(page, 6, 2, 3)
     at_end = expect_map(page, epoch=EPOCHS, method="PCA")
     save_screenshot(page, "hidden-map-pca-1400x1000")
+    expect_hover_names_the_image(page)
 
     epoch_thumb(page).press("ArrowLeft")
     wait_for_app(page)
