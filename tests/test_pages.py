@@ -363,8 +363,8 @@ def test_compare_varies_hidden_units_from_a_link_and_lists_the_units_without_a_c
     link = shared_link(at)
     assert "vary=hidden_units" in link and "values=6%2C12&" in link and "seeds=" not in link
     settle(at.selectbox(key="cmp_vary").set_value("scale_pixels").run())
-    said = [w.value for w in at.warning if w.value.startswith("**Best: pixels scaled 0–1**")]
-    assert len(said) == 1 and "raw pixels 0–255: " in said[0], [w.value for w in at.warning]
+    said = [i.value for i in at.info if i.value.startswith("**Best: pixels scaled 0–1**")]
+    assert len(said) == 1 and "raw pixels 0–255: " in said[0], [i.value for i in at.info]
     assert "vary=scale_pixels&values=false%2Ctrue" in shared_link(at)
 
 

@@ -79,6 +79,9 @@ def controls(params: TrainParams | None) -> tuple[Comparing, object, dict]:
     compared = Comparing(name, values)
     _to_url(compared)
     show_link()  # the link carries the comparison too
+    if name != SEED:
+        st.caption(f"Every other setting is the sidebar's; here each network has its own "
+                   f"{_VARY_LABELS[name]}, one of the values above.")
     unused = params.unused(name) if params is not None else None
     if unused:
         st.info(text.plain(f"{FIELDS[name].label}: {unused} These networks differ in nothing "
@@ -299,7 +302,7 @@ def comparison(found: dict, reference, options: dict, data: MnistData, work: See
     if work.finished:  # a verdict on every network, not on the first to finish
         with claim:
             _verdict(seed_verdict(good, stability=score) if work.field == SEED else
-                     setting_verdict(good, name=work.field))
+                     setting_verdict(good, name=work.field), seeds=work.field == SEED)
     style = colours.weight_style()
     shared = _shared_limit(good) if style.scale == "shared" else None
     options = {**options, "epoch": _epoch_slider(good, work.field),
@@ -345,21 +348,22 @@ def _retry_button(work: SeedTraining, value) -> None:
                   icon=":material/refresh:", on_click=work.retry, args=(value,))
 
 
-def _verdict(verdict: SeedVerdict | None) -> None:
-    """Whether these networks bear out the lesson's claim (seeds) or which value did best;
-    the fix when there is one."""
+def _verdict(verdict: SeedVerdict | None, *, seeds: bool) -> None:
+    """Whether these seeds bear out the lesson's claim, and the fix when they do not; for
+    another setting, which value did best."""
     if verdict is None:
         return
     if verdict.alike:
         st.success(verdict.text, icon=":material/balance:")
-        return
-    if not verdict.scale_pixels:
+    elif not seeds:
+        st.info(verdict.text, icon=":material/compare:")
+    elif not verdict.scale_pixels:
         st.warning(verdict.text, icon=":material/warning:")
-        return
-    with st.container(border=True):
-        st.warning(verdict.text, icon=":material/warning:")
-        st.button("Scale pixels to 0–1 and retrain", on_click=set_param,
-                  args=("scale_pixels", True), key="cmp_fix_scale_pixels", type="primary")
+    else:
+        with st.container(border=True):
+            st.warning(verdict.text, icon=":material/warning:")
+            st.button("Scale pixels to 0–1 and retrain", on_click=set_param,
+                      args=("scale_pixels", True), key="cmp_fix_scale_pixels", type="primary")
 
 
 def _epoch_slider(good: dict[int, TrainResult], field: str) -> int | None:
