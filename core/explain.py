@@ -169,7 +169,7 @@ def pixel_picture(explanation: Explanation, *, zoom: int = 10) -> np.ndarray:
 def _paper_and_ink(explanation: Explanation, shape) -> np.ndarray:
     """The input's ink in light grey on white: the digit's shape under the colours."""
     ink = explanation.x / (float(explanation.x.max()) or 1.0)
-    grey = 1.0 - 0.3 * np.clip(ink, 0.0, 1.0).reshape(shape)
+    grey = 1.0 - 0.4 * np.clip(ink, 0.0, 1.0).reshape(shape)
     return np.repeat(grey[..., None], 3, axis=-1)
 
 
@@ -213,9 +213,9 @@ def sentences(explanation: Explanation, *, most: int = 3) -> list[str]:
     lead = e.units[:, c] - e.units[:, e.runner_up]
     ahead = int(np.argmax(lead))
     if lead[ahead] > 0:
-        lines.append(f"Unit {ahead + 1} does most to put {e.digit} ahead of {e.other}: "
-                     f"{signed(e.units[ahead, c])} for {e.digit}, "
-                     f"{signed(e.units[ahead, e.runner_up])} for {e.other}.")
+        lines.append(f"Unit {ahead + 1} does most to put {e.digit} ahead of {e.other}: it adds "
+                     f"{signed(e.units[ahead, c])} to {e.digit}'s score and "
+                     f"{signed(e.units[ahead, e.runner_up])} to {e.other}'s.")
     lines += _silent(e)
     lines.append(_pixels_sentence(e))
     return lines
