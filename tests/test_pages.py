@@ -580,6 +580,21 @@ def test_a_holdout_link_shows_test_accuracy_the_split_the_confusions_and_the_mis
         assert metric(again, label) == metric(at, label)
 
 
+def test_a_link_to_a_mistake_explains_it_and_a_wrong_one_says_so():
+    """why=2: the second listed mistake, "Why <answer> and not <true digit>?"; why=99 (there
+    are 12): a notice, the picker empty, the link's why gone."""
+    at = run(query={**HOLDOUT_LINK, "why": "2"})
+    picked = at.selectbox(key="explore_why")
+    true, said = picked.format_func(picked.value).split(". ")[1].split(" (")[0].split(" → ")
+    assert f"Why {said} and not {true}?" in [s.value for s in at.subheader]
+    assert any(line.startswith(f"Its score for {said} is") for line in
+               at.markdown[-1].value.replace("\\", "").split("- ")[1:])
+    at = run(query={**HOLDOUT_LINK, "why": "99"})
+    assert any("explain mistake" in w.value and "1 to 12" in w.value for w in at.warning)
+    assert at.selectbox(key="explore_why").value is None and "why" not in at.query_params
+    assert not [s.value for s in at.subheader if s.value.startswith("Why")]
+
+
 def test_with_the_holdout_off_a_note_says_so_and_its_button_turns_it_on():
     at = run(query={"scale_pixels": "true", "max_iter": "20"})
     assert setting(at, "checkbox", "holdout").value is False
