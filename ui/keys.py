@@ -28,7 +28,7 @@ SEEDS = "cmp_seeds_text"  # the seed list's text box (kept across pages and in t
 VALUES = "cmp_values_"  # + a setting's name: its values' text box or pills (random_state: SEEDS)
 COMPARE_WRITTEN = "cmp_written"  # the comparison as the page last put it in the URL
 COMPARE_LINK_NOTICES = "cmp_link_notices"  # (setting, values, what was wrong in the link)
-SEED_TRAINING = "cmp_training"  # (settings, SeedTraining) of the seeds being trained
+SEED_TRAINING = "cmp_training"  # (settings, comparison, SeedTraining) of the networks training
 REPLAY_ALL_SEEDS = "cmp_epoch"  # the epoch slider that replays every seed at once
 
 # Replaying a finished training (ui/replay.py).
