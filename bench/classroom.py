@@ -31,16 +31,21 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import psutil
 
+from bench.cluster import LocalCluster, local_cluster
 from bench.server import Server, serve
+from bench.serverwatch import ServerWatch
 from bench.visitor import Crowd, Visit, run_crowd
+from core.jobs import WORKER_NICENESS
 
 CLASS_SIZE = 30
+LOCAL = "local worker processes"
 ARRIVALS_S = 10.0  # the class opens its links within this
 DONE = "hidden units in a"  # the finished Explore page's caption: "6 hidden units in a 2 × 3 grid"
 # A page that trains nothing: the warm-up (imports and the data load, before the class arrives)
@@ -88,6 +93,7 @@ class ClassRun:
     """What a class's run measured."""
 
     data: str  # which digits the server trained on
+    where: str  # where the trainings ran: "local worker processes", "a local Dask cluster..."
     visitors: int
     training: Crowd  # the visitors who each watched a new network to its end
     cached: Crowd  # those who opened the cached networks afterwards
@@ -111,7 +117,7 @@ class ClassRun:
         pages = new + passers_by + cached
         failed = [f"{v.path}: {v.problems[0]}" for v in pages if v.problems]
         return [
-            _trained_once(self.trained, self.visitors),
+            _trained_once(self.trained, self.visitors, self.where),
             _queue_order(self.joined, self.granted),
             Goal("no error on any page", "none",
                  f"{len(failed)} of {len(pages)} pages, {self.tracebacks} tracebacks in the "
@@ -149,7 +155,8 @@ class ClassRun:
     def table(self) -> str:
         """The run as Markdown: the goals, then what the load was."""
         lines = [f"{self.visitors} visitors within {ARRIVALS_S:.0f} s, each on a new network "
-                 f"(the lesson's settings, seeds 1-{self.visitors}) on {self.data}, then "
+                 f"(the lesson's settings, seeds 1-{self.visitors}) on {self.data}, trained in "
+                 f"{self.where}, then "
                  f"{self.visitors} on the cached ones; {self.when}, load average "
                  f"{self.load[0]:.1f} at the start, {self.load[1]:.1f} at the end.", "",
                  "| Measure | Goal | Measured | Met |", "|---|---|---|---|"]
@@ -184,11 +191,12 @@ def _first_elements(whose: str, visits: list[Visit]) -> Goal:
                 _percentile(first, 95) <= FIRST_ELEMENTS_S)
 
 
-def _trained_once(trained: Counter, visitors: int) -> Goal:
+def _trained_once(trained: Counter, visitors: int, where: str) -> Goal:
     seeds = Counter(int(SEED.search(params).group(1)) for params in trained.elements())
     once = sum(seeds[seed] == 1 for seed in range(1, visitors + 1))
     others = sum(trained.values()) - once
-    return Goal("every network trained exactly once (the server log)", f"{visitors} of "
+    logs = "the server log" if where == LOCAL else "the Dask workers' logs"
+    return Goal(f"every network trained exactly once ({logs})", f"{visitors} of "
                 f"{visitors}", f"{once} of {visitors} once, {others} more trainings",
                 once == visitors and not others)
 
@@ -220,25 +228,36 @@ def _spread(values: list[float | None], q: float = 95) -> str:
 
 def measure_class(tmp: Path, *, data_home: str | None, cache: Path | None = None,
                   visitors: int = CLASS_SIZE, max_iter: int | None = None,
-                  timeout: float = 3600.0) -> ClassRun:
+                  dask_workers: int = 0, timeout: float = 3600.0) -> ClassRun:
     """Start a server (on the OpenML cache in ``data_home``, else the sample), warm it up with
-    one visit, then run a class of ``visitors`` (``max_iter`` shortens each training)."""
+    one visit, then run a class of ``visitors`` (``max_iter`` shortens each training). With
+    ``dask_workers``, the server trains on a local Dask cluster of that many one-thread
+    workers (at the local workers' lower priority, as on a machine shared with the server)."""
     extra = {"SCIKIT_LEARN_DATA": data_home} if data_home else {}
-    with serve(tmp, sample=data_home is None, cache=cache, env=extra) as server:
+    data = f"the OpenML cache {Path(data_home).name}" if data_home else "the offline sample"
+    with ExitStack() as stack:
+        cluster = None
+        if dask_workers:
+            folder = tmp / "dask"
+            folder.mkdir()
+            cluster = stack.enter_context(local_cluster(folder, workers=dask_workers,
+                                                        nice=WORKER_NICENESS))
+            extra["MLP_LENS_DASK_SCHEDULER"] = cluster.address
+        server = stack.enter_context(serve(tmp, sample=data_home is None, cache=cache,
+                                           env=extra))
         warm = run_crowd(server.url, [(0.0, *DATA_PAGE)], timeout=timeout).visits[0]
         if not warm.ok:
             raise RuntimeError(f"the warm-up visit failed: {warm.problems}")
-        data = f"the OpenML cache {Path(data_home).name}" if data_home else "the offline sample"
         return run_class(server, data=data, visitors=visitors, max_iter=max_iter,
-                         timeout=timeout)
+                         cluster=cluster, timeout=timeout)
 
 
 def run_class(server: Server, *, data: str, visitors: int = CLASS_SIZE,
-              max_iter: int | None = None, timeout: float = 3600.0) -> ClassRun:
+              max_iter: int | None = None, cluster: LocalCluster | None = None,
+              timeout: float = 3600.0) -> ClassRun:
     """The class on a running server whose data is loaded: ``visitors`` new networks, each
-    watched to its end, then the same again cached; health, memory and CPU meanwhile."""
-    from tests.e2e.load import ServerWatch
-
+    watched to its end, then the same again cached; health, memory and CPU meanwhile. With
+    ``cluster`` (the server's Dask cluster), the trainings are counted in its workers' logs."""
     seeds = range(1, visitors + 1)
     extra = f"&max_iter={max_iter}" if max_iter else ""
     plan = [(ARRIVALS_S * i / visitors, f"/?random_state={seed}{extra}", DONE)
@@ -253,6 +272,7 @@ def run_class(server: Server, *, data: str, visitors: int = CLASS_SIZE,
         cached = run_crowd(server.url, plan, timeout=timeout)
         idle_after = _seconds_until_quiet(server.pid, IDLE_S)
     log = server.stderr()
+    trained = cluster.log_text() if cluster else log
     late = [(v.opened_at, v.opened_at + (v.first_element or v.left or 0.0))
             for v in training.visits + training.passers_by
             if v.first_element is None or v.first_element > FIRST_ELEMENTS_S]
@@ -261,9 +281,11 @@ def run_class(server: Server, *, data: str, visitors: int = CLASS_SIZE,
                 "pages whose first elements took over 2 s": timeline.during(late)}
     return ClassRun(
         data=data, visitors=visitors, training=training, cached=cached,
+        where=f"a local Dask cluster of {len(cluster.workers)} one-thread workers"
+        if cluster else LOCAL,
         joined={seed: v.opened_at + v.first_seen.get("progress", v.left or 0.0)
                 for seed, v in zip(seeds, training.visits, strict=True)},
-        trained=Counter(TRAINED.findall(log)), granted=[int(s) for s in GRANTED.findall(log)],
+        trained=Counter(TRAINED.findall(trained)), granted=[int(s) for s in GRANTED.findall(log)],
         health_asked=health.asked, tracebacks=log.count("Traceback"), peak_mb=watch.peak_mb,
         idle_after=idle_after, cpu_queue=cpu_queue, cpu_slow=cpu_slow,
         load=(load, os.getloadavg()[0]))

@@ -414,7 +414,7 @@ class TrainParams(ParamTable):
     random_state: int = param(2, Whole(
         "random_state", "The seed for the starting weights and the order of the images. Another "
         "seed gives a different but often equally good network: other units, in another "
-        "order (see Compare seeds).", 0, 2**32 - 1,
+        "order (see Compare).", 0, 2**32 - 1,
         section=MAIN, arg="random_state"))
     holdout: bool = param(False, YesNo(
         "Hold out MNIST's test digits",

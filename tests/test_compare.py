@@ -1,4 +1,5 @@
-"""Comparing seeds: unit alignment, seed lists, and each seed a job shared with every page."""
+"""Comparing networks: unit alignment, seed and value lists, verdicts, and each network a job
+shared with every page."""
 
 import os
 import signal
@@ -15,10 +16,14 @@ from core import jobs
 from core.budget import Budget
 from core.compare import (
     MAX_SEEDS,
+    VARIED,
+    Comparing,
     SeedTraining,
     align_units,
     clean_seeds,
+    clean_values,
     seed_verdict,
+    setting_verdict,
     stability,
 )
 from core.jobs import TRAINING_THREAD
@@ -75,6 +80,101 @@ def test_seed_lists_are_cleaned_with_a_notice_for_each_problem():
                        "-1 is outside 0 to 4,294,967,295; left out."]
     many, notices = clean_seeds(",".join(str(s) for s in range(12)))
     assert many == tuple(range(MAX_SEEDS)) and "At most 8" in notices[0]
+
+
+@pytest.fixture(scope="module")
+def six_and_twelve(small):
+    """Networks of 6 and of 12 hidden units, trained on real digits (scaled pixels)."""
+    return {units: hidden_weight_images(train_mlp(TrainParams(
+        hidden_units=units, scale_pixels=True, max_iter=10), small).model) for units in (6, 12)}
+
+
+def test_six_units_line_up_with_twelve_and_the_other_six_are_listed_after(images, six_and_twelve):
+    """A reference of 6 units against 12 that hold those 6 (shuffled, one negated) among 6
+    others: the 6 are matched first, in the reference's order; the 6 others come after."""
+    others = six_and_twelve[12][:6]
+    twelve = np.concatenate([others, images[[3, 0, 5, 1, 4, 2]]])
+    twelve[8] *= -1  # images[5], negated
+    alignment = align_units(images, twelve)
+    assert alignment.order == (7, 9, 11, 6, 10, 8, 0, 1, 2, 3, 4, 5)
+    assert alignment.matched == 6 and alignment.unmatched == (0, 1, 2, 3, 4, 5)
+    assert alignment.correlations == pytest.approx((1, 1, 1, 1, 1, -1))
+    assert alignment.similarity == pytest.approx(1.0)
+
+
+def test_a_reference_of_twelve_units_matches_each_of_six_to_its_own(images, six_and_twelve):
+    """The reference has more units: every unit of the smaller network is matched, in the
+    order of the reference units it matches; none is left over."""
+    twelve = np.concatenate([six_and_twelve[12][:6], images[[3, 0, 5, 1, 4, 2]]])
+    alignment = align_units(twelve, images)
+    assert alignment.partners == (6, 7, 8, 9, 10, 11)
+    assert alignment.order == (3, 0, 5, 1, 4, 2) and alignment.unmatched == ()
+    assert alignment.similarity == pytest.approx(1.0)
+
+
+def test_trained_networks_of_6_and_12_units_line_up_either_way(six_and_twelve):
+    six, twelve = six_and_twelve[6], six_and_twelve[12]
+    forward, backward = align_units(six, twelve), align_units(twelve, six)
+    assert sorted(forward.order) == list(range(12)) and len(forward.unmatched) == 6
+    assert sorted(backward.order) == list(range(6)) and len(backward.partners) == 6
+    assert 0 < forward.similarity <= 1 and 0 < backward.similarity <= 1
+
+
+def test_raw_and_scaled_pixels_and_a_diverged_network_line_up_without_failing(images, small):
+    """Raw pixels' weights are on another scale (correlations do not care); a network whose
+    weights overflowed correlates 0 with everything instead of stopping the page."""
+    raw = hidden_weight_images(train_mlp(TrainParams(max_iter=10), small).model)
+    assert 0 <= align_units(images, raw).similarity <= 1
+    diverged = images.copy()
+    diverged[1:3] = np.nan
+    diverged[4] = np.inf
+    alignment = align_units(images, diverged)
+    assert alignment.matched == 6 and np.isfinite(alignment.similarity)
+    assert alignment.similarity == pytest.approx(3 / 6)  # three units intact, three nothing
+
+
+@pytest.mark.parametrize(("name", "typed", "values", "notices"), [
+    ("hidden_units", "6, 12;12, 40, 0, six, 2.5",
+     (6, 12), ["'six' is not a whole number; left out.", "'2.5' is not a whole number; left out.",
+               "12 was listed twice; kept once.", "40 is outside 1 to 36; left out.",
+               "0 is outside 1 to 36; left out."]),
+    ("alpha", "1e-4, 0.01, 1, 11, -1, much",
+     (1e-4, 0.01, 1.0), ["'much' is not a number; left out.", "11 is outside 0 to 10; left out.",
+                         "-1 is outside 0 to 10; left out."]),
+    ("learning_rate_init", "0.001, 0.1, 2", (0.001, 0.1), ["2 is outside 1e-06 to 1; left out."]),
+    ("scale_pixels", "false, true, maybe", (False, True), ["'maybe' is not yes or no; left out."]),
+    ("solver", "adam, sgd, rmsprop", ("adam", "sgd"),
+     ["'rmsprop' is not one of sgd, adam, lbfgs; left out."]),
+    ("activation", "tanh, **relu**", ("tanh",),
+     ["'**relu**' is not one of relu, tanh, logistic, identity; left out."]),
+])
+def test_each_varied_settings_values_are_read_by_its_own_kind(name, typed, values, notices):
+    assert clean_values(name, typed) == (values, notices)
+
+
+def test_at_most_eight_values_and_every_default_list_is_valid():
+    many, notices = clean_values("hidden_units", ",".join(map(str, range(1, 13))))
+    assert many == tuple(range(1, 9)) and notices == ["At most 8 values; kept the first 8."]
+    for name, values in VARIED.items():
+        query = Comparing(name, values).to_query()
+        listed = query["seeds"] if name == "random_state" else query["values"]
+        assert clean_values(name, listed) == (values, [])  # the URL round trip
+    assert Comparing().to_query() == {"seeds": "2,3,4,5"}  # old links, unchanged
+
+
+def test_raw_against_scaled_pixels_says_which_did_best_and_where_units_died(small):
+    results = {scaled: train_mlp(TrainParams(scale_pixels=scaled, max_iter=10), small)
+               for scaled in (False, True)}
+    assert results[False].dead_units and not results[True].dead_units  # the premise
+    verdict = setting_verdict(results, name="scale_pixels")
+    assert not verdict.alike and not verdict.scale_pixels
+    assert verdict.text.startswith("**Best: pixels scaled 0–1**, training accuracy "
+                                   f"{results[True].train_accuracy:.1%}, against "
+                                   f"{results[False].train_accuracy:.1%} for raw pixels 0–255.")
+    assert (f"raw pixels 0–255: {len(results[False].dead_units)} of 6 dead; pixels scaled 0–1: "
+            "none") in verdict.text
+    assert "equivalently" not in verdict.text and "seed" not in verdict.text
+    assert setting_verdict({True: results[True]}, name="scale_pixels") is None
 
 
 def _seeds(small, **settings) -> tuple[dict, float]:

@@ -1,6 +1,7 @@
 """Jobs: trainings in worker processes, with identical results, shared by every page that asks,
 paused and stepped across the process boundary, stopped, abandoned, or killed."""
 
+import os
 import time
 from pathlib import Path
 
@@ -112,7 +113,8 @@ def _wait_until(condition, timeout: float = 60) -> None:
 
 def test_pause_holds_step_advances_one_epoch_and_resume_gives_the_uninterrupted_network(small):
     """Paused, the epoch stays and no CPU is spent; a step is exactly one epoch; resumed, the
-    fit ends with the very weights of a plain fit, and that network is cached."""
+    fit ends with the very weights of a plain fit, and that network is cached. Its worker
+    trains at a lower priority than the server, whose pages go first."""
     params = TrainParams(max_iter=60, scale_pixels=True, random_state=25, hidden_units=12)
     run = start_training(params, small, session="a")
     _wait_until(lambda: run.snapshot() is not None)
@@ -120,6 +122,7 @@ def test_pause_holds_step_advances_one_epoch_and_resume_gives_the_uninterrupted_
     _wait_until(lambda: run.held)
     held_at = run.snapshot().epoch
     worker = psutil.Process(run.pid)
+    assert worker.nice() == min(os.nice(0) + jobs.WORKER_NICENESS, 19)
     cpu = sum(worker.cpu_times()[:2])
     time.sleep(1.0)
     assert run.snapshot().epoch == held_at and not run.done

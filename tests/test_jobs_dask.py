@@ -16,16 +16,12 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
+from bench.cluster import ROOT, START_TIMEOUT, local_cluster
 from core import jobs
 from core.budget import budget, max_trainings
 from core.params import TrainParams
 from core.train import is_trained, train_mlp, train_once
-from tests.test_sweep_dask import (  # noqa: F401 - cluster: the fixture
-    ROOT,
-    START_TIMEOUT,
-    cluster,
-    cluster_of_its_own,
-)
+from tests.test_sweep_dask import cluster  # noqa: F401 - the fixture
 
 # A small step: the loss keeps falling, so the fit runs all its epochs (a second or two here).
 SLOW = {"scale_pixels": True, "hidden_units": 12, "learning_rate_init": 1e-4}
@@ -34,7 +30,7 @@ SLOW = {"scale_pixels": True, "hidden_units": 12, "learning_rate_init": 1e-4}
 @pytest.fixture
 def on_the_cluster(cluster):  # noqa: F811 - the fixture imported above
     """Jobs started in the test train on the cluster; afterwards, locally again."""
-    jobs.use_cluster(cluster["address"])
+    jobs.use_cluster(cluster.address)
     try:
         yield cluster
     finally:
@@ -80,7 +76,7 @@ def test_a_live_training_on_the_cluster_streams_pauses_resumes_and_caches_the_lo
         _wait_until(two_epochs_seen)
         run.pause()
         _wait_until(lambda: run.held)
-        assert run.worker in on_the_cluster["workers"] and budget().limit == 2
+        assert run.worker in on_the_cluster.workers and budget().limit == 2
         assert budget().busy == 0  # held: its trainer went back
         held_at = run.snapshot().epoch
         assert max(seen) <= held_at < params.max_iter  # epochs seen while it trained
@@ -111,7 +107,7 @@ def test_a_job_whose_dask_worker_is_killed_fails_alone_and_trains_when_asked_aga
     victim = jobs.start(slow, small, session="a")
     _wait_until(lambda: victim.snapshot() is not None)
     other = jobs.start(beside, small, session="b")
-    with Client(on_the_cluster["address"], timeout=30) as client:
+    with Client(on_the_cluster.address, timeout=30) as client:
         pid = client.run(os.getpid, workers=[victim.worker])[victim.worker]
         os.kill(pid, signal.SIGKILL)
         assert victim.wait(30) and victim.state == "failed"
@@ -149,13 +145,11 @@ def test_a_lost_scheduler_sends_the_trainings_here_with_one_notice(small, tmp_pa
     """A cluster of its own (a scheduler and a worker) trains a job; its scheduler is killed:
     the job starts over in a local worker process and caches the local network, later jobs
     train locally, and one notice says so."""
-    from distributed import Client
 
     env = {**os.environ, "PYTHONPATH": str(ROOT), "MLP_LENS_CACHE": str(tmp_path / "worker")}
     env.pop("MLP_LENS_DATA", None)
-    with cluster_of_its_own(tmp_path, env) as (address, scheduler):
-        with Client(address, timeout=30) as client:
-            client.wait_for_workers(1, timeout=START_TIMEOUT)
+    with local_cluster(tmp_path, workers=1, env=env) as running:
+        address, scheduler = running.address, running.scheduler
         try:
             jobs.use_cluster(address)
             params = TrainParams(max_iter=300, random_state=85, **SLOW)

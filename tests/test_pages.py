@@ -346,6 +346,40 @@ def test_compare_says_what_these_seeds_show_and_one_click_fixes_dead_units():
     assert len(at.success) + len([w for w in at.warning if w.value.startswith("**N")]) == 1
 
 
+def test_compare_varies_hidden_units_from_a_link_and_lists_the_units_without_a_counterpart():
+    """A link that varies the hidden units: a network for each valid value, titled by it; the
+    12-unit card has its 6 matched units first, then its other 6 under their own caption; the
+    link keeps the comparison. Varying the pixels instead says which did best and why."""
+    at = settle(run_page("pages/2_Compare_seeds.py", {
+        "vary": "hidden_units", "values": "6,12,40", "max_iter": "5", "scale_pixels": "true"}))
+    assert [w.value for w in at.warning if "40" in w.value] == ["40 is outside 1 to 36; left out."]
+    assert [i.proto.imgs[0].caption for i in at.get("image")] == [
+        "6 hidden units: units lined up with the reference",
+        "12 hidden units: units lined up with the reference",
+        "12 hidden units: units with no counterpart"]
+    assert [c.value for c in at.caption if "no counterpart" in c.value] == [
+        "6 units with no counterpart in the reference (6 hidden units):"]
+    assert metric(at, "Units alike") and not [m for m in at.metric if m.label == "Stability"]
+    link = shared_link(at)
+    assert "vary=hidden_units" in link and "values=6%2C12&" in link and "seeds=" not in link
+    settle(at.selectbox(key="cmp_vary").set_value("scale_pixels").run())
+    said = [i.value for i in at.info if i.value.startswith("**Best: pixels scaled 0–1**")]
+    assert len(said) == 1 and "raw pixels 0–255: " in said[0], [i.value for i in at.info]
+    assert "vary=scale_pixels&values=false%2Ctrue" in shared_link(at)
+
+
+def test_a_link_that_varies_an_unknown_setting_compares_its_seeds_and_says_so():
+    at = settle(run_page("pages/2_Compare_seeds.py", {
+        "vary": "**digits**", "seeds": "2", "values": "1,2", "max_iter": "5",
+        "scale_pixels": "true"}))
+    said = [w.value for w in at.warning if "vary" in w.value]
+    assert len(said) == 1 and "is not a setting Compare can vary" in said[0]
+    assert "**" not in said[0]  # the link's text, shown as text
+    assert [i.proto.imgs[0].caption for i in at.get("image")] == [
+        "seed 2: units lined up with the reference"]
+    assert "values=" not in shared_link(at) and "seeds=2" in shared_link(at)
+
+
 def test_the_unit_inspector_answers_which_unit_does_what():
     at = run(query={"scale_pixels": "true", "max_iter": "40"})
     settle(at.switch_page("pages/3_Inspect_a_unit.py").run())
@@ -544,6 +578,21 @@ def test_a_holdout_link_shows_test_accuracy_the_split_the_confusions_and_the_mis
     assert again.checkbox(key="sb_holdout").value is True
     for label in ("Training accuracy", "Test accuracy", "Training / test images"):
         assert metric(again, label) == metric(at, label)
+
+
+def test_a_link_to_a_mistake_explains_it_and_a_wrong_one_says_so():
+    """why=2: the second listed mistake, "Why <answer> and not <true digit>?"; why=99 (there
+    are 12): a notice, the picker empty, the link's why gone."""
+    at = run(query={**HOLDOUT_LINK, "why": "2"})
+    picked = at.selectbox(key="explore_why")
+    true, said = picked.format_func(picked.value).split(". ")[1].split(" (")[0].split(" → ")
+    assert f"Why {said} and not {true}?" in [s.value for s in at.subheader]
+    assert any(line.startswith(f"Its score for {said} is") for line in
+               at.markdown[-1].value.replace("\\", "").split("- ")[1:])
+    at = run(query={**HOLDOUT_LINK, "why": "99"})
+    assert any("explain mistake" in w.value and "1 to 12" in w.value for w in at.warning)
+    assert at.selectbox(key="explore_why").value is None and "why" not in at.query_params
+    assert not [s.value for s in at.subheader if s.value.startswith("Why")]
 
 
 def test_with_the_holdout_off_a_note_says_so_and_its_button_turns_it_on():

@@ -14,76 +14,27 @@ import re
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from bench.cluster import DASK, ROOT, START_TIMEOUT, LocalCluster, _wait_for, local_cluster
 from core.params import TrainParams
 from core.sweep import DaskEngine, EngineUnavailable, LocalEngine, SweepGrid, rows_csv, run_sweep
 from core.sweep.engine import check_versions, versions
 from core.train import train_mlp
 
-ROOT = Path(__file__).resolve().parents[1]
-DASK = Path(sys.executable).with_name("dask")
-START_TIMEOUT = 180  # two workers importing scikit-learn on a busy 2-core machine
-
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    """The scheduler's address, the workers' cache folders and the workers' addresses."""
-    folder = tmp_path_factory.mktemp("dask")
-    address_file = folder / "scheduler.json"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    env.pop("MLP_LENS_DATA", None)
-    logs, processes = [], []
-
-    def start(*command, **changes):
-        log = (folder / f"{len(processes)}.log").open("w")
-        logs.append(log)
-        processes.append(subprocess.Popen([str(DASK), *command], cwd=folder, stdout=log,
-                                          stderr=subprocess.STDOUT, env={**env, **changes}))
-
-    start("scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-          "--scheduler-file", str(address_file))
-    caches = [folder / f"worker-{i}-cache" for i in range(2)]
-    try:
-        _wait_for(address_file.exists, "the scheduler to write its address")
-        for cache in caches:
-            cache.mkdir()
-            start("worker", "--scheduler-file", str(address_file), "--nthreads", "1",
-                  "--nworkers", "1", "--host", "127.0.0.1", "--no-dashboard",
-                  MLP_LENS_CACHE=str(cache), SCIKIT_LEARN_DATA=str(cache / "sklearn"))
-        address = json.loads(address_file.read_text())["address"]
-        from distributed import Client
-
-        with Client(address, timeout=30) as client:
-            client.wait_for_workers(2, timeout=START_TIMEOUT)
-            workers = set(client.nthreads())
-        yield {"address": address, "caches": caches, "workers": workers}
-    finally:
-        for process in reversed(processes):
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        for log in logs:
-            log.close()
-
-
-def _wait_for(condition, what: str) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
+def cluster(tmp_path_factory) -> LocalCluster:
+    """Two workers, each with empty cache and data folders of its own."""
+    with local_cluster(tmp_path_factory.mktemp("dask")) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
 def engine(cluster):
-    found = DaskEngine(cluster["address"])
+    found = DaskEngine(cluster.address)
     yield found
     found.close()
 
@@ -103,7 +54,7 @@ def test_every_row_on_the_cluster_equals_the_local_engines_row(cluster, engine, 
     assert "Dask cluster" in engine.description and "2 workers" in engine.description
     for mine, theirs, model in zip(local, remote, local_models, strict=True):
         assert theirs.ok and theirs.test_accuracy is not None, theirs.error
-        assert theirs.worker in cluster["workers"]
+        assert theirs.worker in cluster.workers
         assert (theirs.n_iter, theirs.train_accuracy, theirs.test_accuracy, theirs.dead_units) \
             == (mine.n_iter, mine.train_accuracy, mine.test_accuracy, mine.dead_units)
         stored = train_mlp(theirs.params, small).model  # from this process's cache now
@@ -111,9 +62,9 @@ def test_every_row_on_the_cluster_equals_the_local_engines_row(cluster, engine, 
                         stored.coefs_ + stored.intercepts_, strict=True):
             np.testing.assert_array_equal(a, b)
     table = list(csv.DictReader(io.StringIO(rows_csv(remote))))
-    assert {t["worker"] for t in table} <= cluster["workers"]
+    assert {t["worker"] for t in table} <= cluster.workers
     assert all(t["data_fingerprint"] == small.fingerprint for t in table)
-    for cache in cluster["caches"]:
+    for cache in cluster.caches:
         assert not any(cache.iterdir()), f"a worker wrote into its own folder: {cache}"
 
 
@@ -123,7 +74,7 @@ def test_a_version_difference_is_named_with_the_worker(engine, cluster):
         check_versions(engine.client, ours=ours)
     message = str(caught.value)
     assert "scikit-learn" in message and "(here 0.0-other)" in message
-    assert any(worker in message for worker in cluster["workers"])
+    assert any(worker in message for worker in cluster.workers)
     check_versions(engine.client)  # the real versions agree
 
 
@@ -133,12 +84,12 @@ def test_the_command_runs_on_the_cluster_and_its_csv_names_the_workers(cluster, 
     done = subprocess.run(
         [sys.executable, "-m", "core.sweep", "--hidden-units", "3", "--alpha", "0.0001,0.1",
          "--seeds", "2", "--scale-pixels", "--max-iter", "2", "--out", str(out),
-         "--scheduler", cluster["address"]],
+         "--scheduler", cluster.address],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     assert "the Dask cluster at" in done.stderr
     table = list(csv.DictReader(out.open()))
-    assert len(table) == 2 and {t["worker"] for t in table} <= cluster["workers"]
+    assert len(table) == 2 and {t["worker"] for t in table} <= cluster.workers
 
 
 def test_a_scheduler_that_cannot_load_the_project_fails_the_sweep_at_once_saying_why(
@@ -174,37 +125,14 @@ def test_a_scheduler_that_cannot_load_the_project_fails_the_sweep_at_once_saying
                 process.wait(20)
 
 
-@contextmanager
-def cluster_of_its_own(folder: Path, env: dict):
-    """A scheduler and one worker (one thread) started in ``folder`` with ``env``, for a test
-    that kills the scheduler: its address and its process. Both end with the block."""
-    address_file = folder / "scheduler.json"
-    scheduler = subprocess.Popen(
-        [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-         "--scheduler-file", str(address_file)], cwd=folder, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    processes = [scheduler]
-    try:
-        _wait_for(address_file.exists, "the scheduler to write its address")
-        processes.append(subprocess.Popen(
-            [str(DASK), "worker", "--scheduler-file", str(address_file), "--nthreads", "1",
-             "--host", "127.0.0.1", "--no-dashboard"], cwd=folder, env=env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        yield json.loads(address_file.read_text())["address"], scheduler
-    finally:
-        for process in reversed(processes):
-            if process.poll() is None:
-                process.kill()
-                process.wait(20)
-
-
 def test_a_scheduler_killed_mid_sweep_leaves_a_csv_of_the_finished_rows(tmp_path):
     """The command sweeps on a cluster of its own; once some rows are done its scheduler is
     killed: the command ends with one error line (no traceback), exit code 1, and the CSV of
     the rows finished before."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "MLP_LENS_CACHE": str(tmp_path / "cache"),
            "MLP_LENS_DATA": "sample"}
-    with cluster_of_its_own(tmp_path, env) as (address, scheduler):
+    with local_cluster(tmp_path, workers=1, env=env, wait=False) as running:
+        address, scheduler = running.address, running.scheduler
         out = tmp_path / "sweep.csv"
         sweep = subprocess.Popen(
             [sys.executable, "-m", "core.sweep", "--digits", "0,1,2,3,4,5,6,7,8,9",
@@ -245,7 +173,7 @@ def _read_until(stream, pattern: re.Pattern, timeout: float = START_TIMEOUT) -> 
 def test_a_lost_clusters_description_is_the_last_one_seen(cluster):
     """The Sweep page captions its results with the engine's description: once the client is
     closed (its scheduler lost) it reads the cluster as last seen, not an AttributeError."""
-    engine = DaskEngine(cluster["address"])
+    engine = DaskEngine(cluster.address)
     seen = engine.description
     assert "2 workers" in seen
     engine.close()

@@ -12,6 +12,7 @@ import streamlit as st
 
 from core.data import MnistData
 from core.evaluation import (
+    Mistakes,
     confident_mistakes,
     confusion_figure,
     mistakes_figure,
@@ -20,6 +21,7 @@ from core.evaluation import (
 from core.params import TrainParams
 from core.train import TrainResult, held_out_inputs
 from core.weights import NARROW_COLUMN_PX, WIDE_COLUMN_PX, chart_width, figure_png
+from ui import explain
 from ui.sidebar import set_param
 
 
@@ -35,7 +37,8 @@ def holdout_note(result: TrainResult) -> None:
 
 
 def held_out(result: TrainResult, data: MnistData) -> None:
-    """The confusion matrix on the test digits and the most confident mistakes."""
+    """The confusion matrix on the test digits, the most confident mistakes, and why it made
+    the one the visitor picks."""
     if result.test_accuracy is None:
         return
     st.subheader("On digits it has never seen")
@@ -51,15 +54,16 @@ def held_out(result: TrainResult, data: MnistData) -> None:
         with st.expander("The counts", icon=":material/table:", key="explore_confusion"):
             st.dataframe(_confusion_table(result))
     with mistakes:
-        png, n_shown, n_wrong = _mistakes_png(result, data)
-        if n_wrong == 0:
+        png, wrong = _mistakes_png(result, data)
+        if wrong.n_wrong == 0:
             st.success("It gets every test image right.", icon=":material/check_circle:")
             return
-        st.markdown(f"**Its most confident mistakes**: {n_shown} of its {n_wrong:,} wrong "
-                    "answers, most sure first")
+        st.markdown(f"**Its most confident mistakes**: {len(wrong.rows)} of its "
+                    f"{wrong.n_wrong:,} wrong answers, most sure first")
         with st.container(width=chart_width(WIDE_COLUMN_PX)):
             st.image(png, caption="Each titled true digit → its answer (the probability it "
                                   "gave that answer).")
+    explain.mistake(result, data, wrong)
 
 
 def _confusion_table(result: TrainResult) -> pd.DataFrame:
@@ -83,7 +87,7 @@ def _cached_confusion_png(params: TrainParams, fingerprint: str, _result: TrainR
     return figure_png(confusion_figure(_result.confusion, params.digits))
 
 
-def _mistakes_png(result: TrainResult, data: MnistData) -> tuple[bytes, int, int]:
+def _mistakes_png(result: TrainResult, data: MnistData) -> tuple[bytes, Mistakes]:
     if result.stopped:
         return _draw_mistakes(result, data)
     return _cached_mistakes_png(result.params, data.fingerprint, result, data)
@@ -91,14 +95,14 @@ def _mistakes_png(result: TrainResult, data: MnistData) -> tuple[bytes, int, int
 
 @st.cache_data(show_spinner="Finding its most confident mistakes…", max_entries=64)
 def _cached_mistakes_png(params: TrainParams, fingerprint: str, _result: TrainResult,
-                         _data: MnistData) -> tuple[bytes, int, int]:
+                         _data: MnistData) -> tuple[bytes, Mistakes]:
     return _draw_mistakes(_result, _data)
 
 
-def _draw_mistakes(result: TrainResult, data: MnistData) -> tuple[bytes, int, int]:
+def _draw_mistakes(result: TrainResult, data: MnistData) -> tuple[bytes, Mistakes]:
     X, y = held_out_inputs(result.params, data)
     mistakes = confident_mistakes(result.model, X, y)
     if mistakes.n_wrong == 0:
-        return b"", 0, 0
+        return b"", mistakes
     images = data.subset(result.params.digits, "test")[0][mistakes.rows]
-    return figure_png(mistakes_figure(images, mistakes)), len(mistakes.rows), mistakes.n_wrong
+    return figure_png(mistakes_figure(images, mistakes)), mistakes

@@ -22,9 +22,13 @@ SESSION = "mlp_lens_session"  # this session's id, for the runs it watches
 # Where trainings run (ui/render.py).
 TRAININGS_NOTICE = "mlp_lens_trainings_notice"  # core.jobs.backend_notice() as last shown here
 
-# Compare seeds (ui/compare.py).
+# Compare (ui/compare.py).
+VARY = "cmp_vary"  # the setting the networks differ in (random_state: seeds)
 SEEDS = "cmp_seeds_text"  # the seed list's text box (kept across pages and in the URL)
-SEED_TRAINING = "cmp_training"  # (settings, SeedTraining) of the seeds being trained
+VALUES = "cmp_values_"  # + a setting's name: its values' text box or pills (random_state: SEEDS)
+COMPARE_WRITTEN = "cmp_written"  # the comparison as the page last put it in the URL
+COMPARE_LINK_NOTICES = "cmp_link_notices"  # (setting, values, what was wrong in the link)
+SEED_TRAINING = "cmp_training"  # (settings, comparison, SeedTraining) of the networks training
 REPLAY_ALL_SEEDS = "cmp_epoch"  # the epoch slider that replays every seed at once
 
 # Replaying a finished training (ui/replay.py).

@@ -137,6 +137,8 @@ def _progress_text(run: Job, snapshot) -> str:
         text += f" · loss {snapshot.loss_curve[-1]:.4f}"
     if snapshot:
         text += f" · {snapshot.seconds:.1f} s"
+    if run.worker is not None and not run.worker.startswith("local:"):
+        text += f" · on the Dask cluster ({run.worker})"
     own = snapshot.seconds / snapshot.epoch if snapshot and snapshot.epoch >= 3 else None
     left = pace.estimate(run.params, run.images, done=epoch, own=own)
     if left is not None and not run.held:

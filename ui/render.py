@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from core.charts import line_spec
+from core.compare import Comparing
 from core.data import MnistData
 from core.jobs import backend_notice
 from core.outcome import epoch_word, outcome
@@ -163,9 +164,20 @@ def dead_units_warning(result: TrainResult) -> None:
     with st.container(border=True):
         st.warning(text, icon=":material/heart_broken:")
         if not result.params.scale_pixels:
-            st.button("Scale pixels to 0–1 and retrain", on_click=_apply_fix,
-                      args=(result, "scale_pixels", True), key="fix_scale_pixels",
-                      type="primary")
+            with st.container(horizontal=True, gap="medium", vertical_alignment="center"):
+                st.button("Scale pixels to 0–1 and retrain", on_click=_apply_fix,
+                          args=(result, "scale_pixels", True), key="fix_scale_pixels",
+                          type="primary")
+                compare_pixels_link(result.params)
+
+
+def compare_pixels_link(params: TrainParams) -> None:
+    """A link to Compare: these settings with raw and with scaled pixels, side by side."""
+    comparing = Comparing("scale_pixels", (False, True)).to_query()
+    shown = {key: st.query_params[key] for key in ("colours", "scale") if key in st.query_params}
+    st.page_link("pages/2_Compare_seeds.py", label="Compare raw and scaled pixels",
+                 icon=":material/compare:", query_params={**params.to_query(), **shown,
+                                                          **comparing})
 
 
 def fix_effect(result: TrainResult) -> None:

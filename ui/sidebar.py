@@ -32,7 +32,7 @@ from ui import colours, keys, text, theme
 
 PAGES = (  # the pages, in the order the sidebar lists them
     ("app.py", "Explore", ":material/grid_view:"),
-    ("pages/2_Compare_seeds.py", "Compare seeds", ":material/compare:"),
+    ("pages/2_Compare_seeds.py", "Compare", ":material/compare:"),
     ("pages/3_Inspect_a_unit.py", "Inspect a unit", ":material/center_focus_strong:"),
     ("pages/4_Data.py", "The data", ":material/dataset:"),
     ("pages/5_Draw_a_digit.py", "Draw a digit", ":material/draw:"),

@@ -9,6 +9,7 @@ from collections import Counter
 import pytest
 from playwright.sync_api import expect
 
+from bench.serverwatch import ServerWatch, most_trainers_busy
 from tests.e2e.conftest import (
     EXCEPTION,
     TRAINING_TIMEOUT_MS,
@@ -18,7 +19,6 @@ from tests.e2e.conftest import (
     save_screenshot,
     wait_for_weight_grid,
 )
-from tests.e2e.load import ServerWatch, most_trainers_busy
 
 pytestmark = [pytest.mark.e2e, pytest.mark.alone]  # eight browsers, then CPU per thread
 

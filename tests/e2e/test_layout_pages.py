@@ -1,4 +1,5 @@
-"""Compare, Draw and Inspect at the three sizes they are judged at (issue 21, items 4, 5, 9).
+"""Compare, Draw and Inspect at the three sizes they are judged at (issue 21, items 4, 5, 9;
+issue 23: Compare varying one setting).
 
 Each test opens a window of a real screen (``screen``), so "in view" means
 without scrolling; the trainings are short and cached by the shared server, so
@@ -25,6 +26,8 @@ pytestmark = pytest.mark.e2e
 SIZES = [(1400, 1000), (1024, 768), (390, 844)]
 SEEDS = (2, 3, 4, 5)
 COMPARE_LINK = "/Compare_seeds?seeds=2,3,4,5&max_iter=5&scale_pixels=true"
+UNITS_LINK = "/Compare_seeds?vary=hidden_units&values=6,12&max_iter=5&scale_pixels=true"
+DEAD_UNITS_LINK = "/?max_iter=5&hidden_units=4"  # the lesson's raw pixels: units die
 INSPECT_LINK = "/Inspect_a_unit?max_iter=15&scale_pixels=true"  # Draw's network, cached
 MAIN_SCROLL = "() => document.querySelector('[data-testid=\"stMain\"]').scrollTop"
 # Every element of a table that scrolls sideways: (its test id or class, content width, box).
@@ -59,6 +62,48 @@ def test_every_seed_card_on_compare_has_the_same_width(screen: Page, server):
         assert widths[0] < row / 1.9, f"one card fills the row at {_size(screen)}: {widths}"
     expect(screen.locator(EXCEPTION)).to_have_count(0)
     save_screenshot(screen, f"compare-{_size(screen)}")
+
+
+def _cards_finish(screen: Page, *values: str) -> None:
+    """Every card's finished grid is shown and no card is still training."""
+    for value in values:
+        expect(screen.locator(f".st-key-seedcard_{value} img").first).to_be_visible(
+            timeout=TRAINING_TIMEOUT_MS)
+    expect(screen.locator('[class*="st-key-seedcard_live_"]')).to_have_count(0)
+    wait_for_app(screen)
+
+
+@pytest.mark.parametrize("screen", [SIZES[0]], indirect=True)
+def test_compare_lines_up_6_units_with_12_at_every_size_and_explore_links_raw_to_scaled(
+        screen: Page, server):
+    """Explore's dead-unit warning links to Compare with raw against scaled pixels, its other
+    settings kept. Varying the hidden units, 6 against 12: both cards finish, the 12-unit card
+    shows its 6 matched units, then the 6 with no counterpart; at each size the cards are of
+    one width and nothing is an error."""
+    open_app(screen, server.url + DEAD_UNITS_LINK)
+    screen.get_by_role("link", name="Compare raw and scaled pixels").click()
+    _cards_finish(screen, "False", "True")
+    assert "vary=scale_pixels" in screen.url and "values=false%2Ctrue" in screen.url
+    assert "hidden_units=4" in screen.url
+    expect(screen.locator(".st-key-seedcard_False")).to_contain_text("raw pixels 0–255 · reference")
+    expect(screen.locator(".st-key-seedcard_True")).to_contain_text("pixels scaled 0–1")
+    expect(screen.get_by_test_id("stAlert").filter(has_text="Best: pixels scaled 0–1")
+           ).to_be_visible()
+
+    open_app(screen, server.url + UNITS_LINK)
+    _cards_finish(screen, "6", "12")
+    twelve = screen.locator(".st-key-seedcard_12")
+    expect(twelve.locator("img")).to_have_count(2)  # the matched units, then the rest
+    expect(twelve.get_by_text("6 units with no counterpart in the reference (6 hidden units)")
+           ).to_be_visible()
+    expect(screen.locator(".st-key-seedcard_6 img")).to_have_count(1)
+    for width, height in SIZES:
+        screen.set_viewport_size({"width": width, "height": height})
+        widths = [screen.locator(f".st-key-seedcard_{units}").bounding_box()["width"]
+                  for units in (6, 12)]
+        assert abs(widths[0] - widths[1]) <= 2, f"card widths at {_size(screen)}: {widths}"
+        expect(screen.locator(EXCEPTION)).to_have_count(0)
+        save_screenshot(screen, f"compare-units-{_size(screen)}")
 
 
 @pytest.mark.parametrize("screen", SIZES, indirect=True)

@@ -17,8 +17,8 @@ import time
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 
+from bench.serverwatch import ServerWatch, most_trainers_busy
 from tests.e2e.conftest import EXCEPTION, running_server
-from tests.e2e.load import ServerWatch, most_trainers_busy
 
 # A load run (two minutes of twelve visitors): `make load`, not part of `make test`.
 pytestmark = [pytest.mark.e2e, pytest.mark.load]
