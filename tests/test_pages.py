@@ -587,8 +587,8 @@ def test_a_link_to_a_mistake_explains_it_and_a_wrong_one_says_so():
     picked = at.selectbox(key="explore_why")
     true, said = picked.format_func(picked.value).split(". ")[1].split(" (")[0].split(" → ")
     assert f"Why {said} and not {true}?" in [s.value for s in at.subheader]
-    assert any(line.startswith(f"Its score for {said} is") for line in
-               at.markdown[-1].value.replace("\\", "").split("- ")[1:])
+    assert any(line.startswith(f"Its score for {said} is") for shown in at.markdown
+               for line in shown.value.replace("\\", "").split("- ")[1:])
     at = run(query={**HOLDOUT_LINK, "why": "99"})
     assert any("explain mistake" in w.value and "1 to 12" in w.value for w in at.warning)
     assert at.selectbox(key="explore_why").value is None and "why" not in at.query_params
