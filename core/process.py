@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import os
 import threading
 import warnings
 from contextlib import contextmanager
@@ -125,6 +126,34 @@ def give_memory_back() -> None:
     holds less than before. Elsewhere than glibc it does nothing.
     """
     _libc_call("malloc_trim", 0)
+
+
+# glibc's mallopt parameters, and what a fit on a Dask worker sets them to.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_KEEP_BYTES, _MMAP_ABOVE_BYTES = 128 * 2**20, 32 * 2**20
+_GLIBC_DEFAULT = 128 * 2**10  # both thresholds' starting value
+
+
+@contextmanager
+def freed_memory_reused():
+    """Inside the block, the C heap keeps what it frees for the next allocation, and gives it
+    back to the system at the end.
+
+    A Dask nanny starts its workers with ``MALLOC_TRIM_THRESHOLD_=65536``: glibc then hands
+    every freed block over 64 KB back to the system, and a fit's batch arrays (1.2 MB each,
+    hundreds per epoch) fault their pages in again every time. A lesson's fit on 28,000
+    digits took 2.2x as long on a Dask worker as in a local worker (1.2 s of its 2.9 s in
+    the kernel). Outside glibc it does nothing.
+    """
+    _libc_call("mallopt", _M_TRIM_THRESHOLD, _KEEP_BYTES)
+    _libc_call("mallopt", _M_MMAP_THRESHOLD, _MMAP_ABOVE_BYTES)
+    try:
+        yield
+    finally:
+        trim = os.environ.get("MALLOC_TRIM_THRESHOLD_", "")  # as the process was started
+        _libc_call("mallopt", _M_TRIM_THRESHOLD, int(trim) if trim.isdigit() else _GLIBC_DEFAULT)
+        _libc_call("mallopt", _M_MMAP_THRESHOLD, _GLIBC_DEFAULT)
+        give_memory_back()
 
 
 def _few_malloc_arenas() -> None:
