@@ -254,6 +254,7 @@ def test_stop_keeps_the_partial_network_marked_stopped():
             time.monotonic() < deadline:
         time.sleep(0.1)
         at.run()
+    trained_here = trainings_run()
     at.button(key="stop_training").click().run()
     assert not at.exception and not at.get("progress")
     banner = next(w.value for w in at.warning if "Stopped at epoch" in w.value)
@@ -261,6 +262,11 @@ def test_stop_keeps_the_partial_network_marked_stopped():
     assert 1 <= epoch < 1000
     assert metric(at, "Epochs") == f"{epoch} of 1000"
     assert grid_caption(at).startswith("6 hidden units")
+    # Every view of the stopped network (its map too) is drawn from it: the page never trains
+    # the finished one in the server's own process (the map once did, for 9 s).
+    assert any(h.value.startswith("The hidden layer's map") for h in at.subheader)
+    at.run()
+    assert trainings_run() == trained_here
     settle(at.button(key="resume_training").click().run(), timeout=180)
     assert metric(at, "Epochs").endswith(" of 1000")
     assert not any("Stopped at epoch" in w.value for w in at.warning)

@@ -25,7 +25,7 @@ from core.hidden_map import (
 )
 from core.params import TrainParams
 from core.train import TrainResult
-from ui import cached, keys
+from ui import keys
 from ui.sidebar import page_setting
 
 URL_KEY, DEFAULT = "map", "pca"
@@ -67,7 +67,7 @@ def hidden_map_section(result: TrainResult, data: MnistData, epoch: int | None) 
     st.segmented_control("Map", METHODS, format_func=METHOD_NAMES.get,
                          key=_CHOICE, required=True, on_change=_store,
                          help=_METHOD_HELP)
-    hmap, spec, images = _map(result.params, data, network.epoch, method)
+    hmap, spec, images = _map(result, data, network.epoch, method)
     chart, numbers = st.columns([3, 2], gap="large")
     with chart:
         st.vega_lite_chart(spec, height=420, width="stretch",
@@ -116,31 +116,34 @@ def _dots_note(hmap: HiddenMap, images: str, activation: str) -> str:
             "mean of its images. Scroll to zoom, drag to pan, double-click to reset.")
 
 
-def _map(params: TrainParams, data: MnistData, epoch: int | None,
+def _map(result: TrainResult, data: MnistData, epoch: int | None,
          method: str) -> tuple[HiddenMap, dict, str]:
     """The map, its chart (built once: a few milliseconds for 2,000 dots) and what its images
-    are."""
-    if method == "tsne":
-        return _tsne_map(params, data.fingerprint, epoch, data)
-    return _pca_map(params, data.fingerprint, epoch, data)
+    are. Cached by the network's settings and how far it trained: a stopped network (not in
+    the cache of networks) is the one its settings give after that many epochs, one BLAS
+    thread, so its map is found again and never trained for."""
+    cache = _tsne_map if method == "tsne" else _pca_map
+    return cache(result.params, data.fingerprint, result.n_iter, result.stopped, epoch,
+                 result, data)
 
 
-def _compute(params: TrainParams, data: MnistData, epoch: int | None,
+def _compute(result: TrainResult, data: MnistData, epoch: int | None,
              method: str) -> tuple[HiddenMap, dict, str]:
-    result = cached.trained(params, data)
-    X, y, images = map_images(params, data)
+    X, y, images = map_images(result.params, data)
     hmap = hidden_map(X, y, network_at(result.model, result.history, epoch), method=method)
     return hmap, map_spec(hmap, images=images), images
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _pca_map(params: TrainParams, fingerprint: str, epoch: int | None,
+def _pca_map(params: TrainParams, fingerprint: str, n_iter: int, stopped: bool,
+             epoch: int | None, _result: TrainResult,
              _data: MnistData) -> tuple[HiddenMap, dict, str]:
-    return _compute(params, _data, epoch, "pca")
+    return _compute(_result, _data, epoch, "pca")
 
 
 @st.cache_data(show_spinner=f"t-SNE is placing up to {TSNE_POINTS:,} images (a few seconds)…",
                max_entries=64)
-def _tsne_map(params: TrainParams, fingerprint: str, epoch: int | None,
+def _tsne_map(params: TrainParams, fingerprint: str, n_iter: int, stopped: bool,
+              epoch: int | None, _result: TrainResult,
               _data: MnistData) -> tuple[HiddenMap, dict, str]:
-    return _compute(params, _data, epoch, "tsne")
+    return _compute(_result, _data, epoch, "tsne")
