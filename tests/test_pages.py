@@ -68,6 +68,13 @@ def setting(at: AppTest, kind: str, name: str, copy: str = "sb"):
     return widgets[0]
 
 
+def compare_control(at: AppTest, kind: str, key: str):
+    """A Compare control, whose key is numbered anew when a link or Reset sets it."""
+    widgets = [w for w in getattr(at, kind) if re.fullmatch(rf"{key}_\d+", w.key or "")]
+    assert len(widgets) == 1, [w.key for w in widgets]
+    return widgets[0]
+
+
 def grid_caption(at: AppTest) -> str:
     return at.get("image")[0].proto.imgs[0].caption
 
@@ -327,7 +334,7 @@ def test_compare_seeds_cleans_the_list_trains_and_lines_up_units():
     settle(at.switch_page("pages/2_Compare_seeds.py").run())
     assert not at.exception
     assert len([w for w in at.warning if "left out" in w.value or "twice" in w.value]) == 3
-    assert at.text_input(key="cmp_seeds_text").value == "2,3,3,-1,abc"
+    assert compare_control(at, "text_input", "cmp_seeds_text").value == "2,3,3,-1,abc"
     assert len(at.get("image")) == 2
     assert at.metric[0].label.startswith("Stability")
     assert 0 <= float(at.metric[0].value) < 1
@@ -368,10 +375,22 @@ def test_compare_varies_hidden_units_from_a_link_and_lists_the_units_without_a_c
     assert metric(at, "Units alike") and not [m for m in at.metric if m.label == "Stability"]
     link = shared_link(at)
     assert "vary=hidden_units" in link and "values=6%2C12&" in link and "seeds=" not in link
-    settle(at.selectbox(key="cmp_vary").set_value("scale_pixels").run())
+    # The controls start from the link's comparison, so a browser that draws them anew shows
+    # it (a link opened in a new tab showed "random_state" and an empty box, and the first
+    # click sent those back), and a run of the page keeps it.
+    for _ in range(2):
+        vary = compare_control(at, "selectbox", "cmp_vary")
+        listed = compare_control(at, "text_input", "cmp_values_hidden_units")
+        assert vary.value == "hidden_units" and listed.value == "6,12,40"
+        assert vary.options[vary.proto.default] == "hidden units"
+        assert listed.proto.default == "6,12,40"
+        settle(at.run())
+    settle(compare_control(at, "selectbox", "cmp_vary").set_value("scale_pixels").run())
     said = [i.value for i in at.info if i.value.startswith("**Best: pixels scaled 0–1**")]
     assert len(said) == 1 and "raw pixels 0–255: " in said[0], [i.value for i in at.info]
     assert "vary=scale_pixels&values=false%2Ctrue" in shared_link(at)
+    pills = compare_control(at, "button_group", "cmp_values_scale_pixels")
+    assert list(pills.proto.default) == [0, 1]
 
 
 def test_a_link_that_varies_an_unknown_setting_compares_its_seeds_and_says_so():
@@ -654,7 +673,7 @@ def test_a_seed_list_of_fifty_thousand_entries_gives_a_few_notices_and_reset_cle
     assert all(len(notice) < 120 for notice in notices)
     at.button(key="sb_reset").click().run()
     try:
-        assert at.text_input(key="cmp_seeds_text").value == "2, 3, 4, 5"
+        assert compare_control(at, "text_input", "cmp_seeds_text").value == "2, 3, 4, 5"
         assert not [w for w in at.warning if w.icon == ":material/filter_alt:"]
         assert at.query_params["seeds"] in ("2,3,4,5", ["2,3,4,5"])
     finally:

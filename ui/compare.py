@@ -65,15 +65,16 @@ _LINK_KEYS = ("vary", "values", "seeds")
 
 def controls(params: TrainParams | None) -> tuple[Comparing, object, dict]:
     """The setting to vary and its values (in the URL), the reference network, view options."""
-    _defaults()
     _from_link()
+    stored = _stored()
     row = st.container(horizontal=True, gap="medium", vertical_alignment="bottom")
     with row:
-        name = st.selectbox("Vary", tuple(VARIED), key=keys.VARY, width=220,
-                            format_func=_VARY_LABELS.get,
+        varied = tuple(VARIED)
+        name = st.selectbox("Vary", varied, varied.index(stored["vary"]), width=220,
+                            format_func=_VARY_LABELS.get, **_bind("vary", keys.VARY),
                             help="The one setting the networks side by side differ in; every "
                                  "other setting is the sidebar's.")
-        values, notices = _values_widget(name)
+        values, notices = _values_widget(name, stored[name])
     _link_notices(name)
     text.notices(notices, icon=":material/filter_alt:")
     compared = Comparing(name, values)
@@ -99,19 +100,54 @@ def _picked(name: str) -> bool:
     return isinstance(FIELDS[name], (Choice, YesNo))
 
 
+def _defaults() -> dict:
+    """The comparison Reset puts back: seeds, and each setting's values from ``VARIED``."""
+    return {"vary": SEED} | {
+        name: list(values) if _picked(name) else
+        ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)
+        for name, values in VARIED.items()}
+
+
+def _stored() -> dict:
+    """The comparison the controls show, kept in the session (across pages) apart from the
+    widgets, and the widgets' generation.
+
+    As in the sidebar, the server never writes into a widget: a widget whose value was written
+    before the browser drew it may come up at its own default and send that back with the next
+    click (a Compare link opened in a new tab showed "random_state" and empty values, and the
+    first click compared seeds). So the widgets start from this stored comparison, and when it
+    is set from outside (a link, Reset) they become new widgets under new keys.
+    """
+    defaults = _defaults()
+    page_setting(keys.COMPARE, defaults)
+    stored = st.session_state.setdefault(keys.COMPARE, defaults)
+    if stored is not st.session_state.get(keys.COMPARE_DRAWN):  # not the widgets' own change
+        st.session_state[keys.COMPARE_GENERATION] = (
+            st.session_state.get(keys.COMPARE_GENERATION, 0) + 1)
+        st.session_state[keys.COMPARE_DRAWN] = stored
+    return stored
+
+
+def _widget_key(base: str) -> str:
+    return f"{base}_{st.session_state.get(keys.COMPARE_GENERATION, 0)}"
+
+
+def _bind(field: str, base: str) -> dict:
+    """A control's key (this generation's) and the callback that stores what the visitor did."""
+    key = _widget_key(base)
+    return {"key": key, "on_change": _moved, "args": (field, base, key)}
+
+
+def _moved(field: str, base: str, key: str) -> None:
+    """Store the visitor's change of ``field`` ("vary" or a setting's values), unless it comes
+    from an older generation's widget whose late value the browser sent."""
+    if key == _widget_key(base):
+        stored = {**st.session_state[keys.COMPARE], field: st.session_state[key]}
+        st.session_state[keys.COMPARE] = st.session_state[keys.COMPARE_DRAWN] = stored
+
+
 def _values_key(name: str) -> str:
     return keys.SEEDS if name == SEED else keys.VALUES + name
-
-
-def _defaults() -> None:
-    """Every setting's values start from ``VARIED``'s; Reset puts them (and seeds) back."""
-    page_setting(keys.VARY, SEED)
-    st.session_state.setdefault(keys.VARY, SEED)
-    for name, values in VARIED.items():
-        default = (list(values) if _picked(name) else
-                   ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values))
-        page_setting(_values_key(name), default)
-        st.session_state.setdefault(_values_key(name), default)
 
 
 def _from_link() -> None:
@@ -125,34 +161,36 @@ def _from_link() -> None:
         notices.append(f"The link's vary = '{name[:40]}' is not a setting Compare can vary; "
                        "comparing seeds instead.")
         name = SEED
-    st.session_state[keys.VARY] = name
+    stored = {**st.session_state.get(keys.COMPARE, _defaults()), "vary": name}
     listed = query.get("seeds" if name == SEED else "values")
     if listed is not None and _picked(name):
         values, found = clean_values(name, listed)
-        st.session_state[_values_key(name)] = list(values)
+        stored[name] = list(values)
         notices += [f"The link's values: {notice}" for notice in found]
     elif listed is not None:
-        st.session_state[_values_key(name)] = listed  # its notices show under the text box
-    st.session_state[keys.COMPARE_LINK_NOTICES] = (
-        name, st.session_state[_values_key(name)], tuple(notices))
+        stored[name] = listed  # its notices show under the text box
+    st.session_state[keys.COMPARE] = stored  # a new dict: the widgets are made anew
+    st.session_state[keys.COMPARE_LINK_NOTICES] = (name, stored[name], tuple(notices))
 
 
 def _link_notices(name: str) -> None:
     """What was wrong in the link, until the visitor changes the comparison."""
     shown, values, notices = st.session_state.get(keys.COMPARE_LINK_NOTICES, (None, None, ()))
-    if shown == name and values == st.session_state[_values_key(name)]:
+    if shown == name and values == st.session_state[keys.COMPARE][name]:
         text.notices(notices, icon=":material/link:")
 
 
-def _values_widget(name: str) -> tuple[tuple, list[str]]:
+def _values_widget(name: str, stored) -> tuple[tuple, list[str]]:
     """The values to compare: pills for a setting of a few choices, else a typed list."""
     if _picked(name):
-        picked = st.pills(_LIST_LABELS[name], FIELDS[name].offered(), selection_mode="multi",
+        offered = FIELDS[name].offered()
+        picked = st.pills(_LIST_LABELS[name], offered, selection_mode="multi",
+                          default=[value for value in stored if value in offered],
                           format_func=lambda value: value_title(name, value),
-                          key=_values_key(name))
+                          **_bind(name, _values_key(name)))
         return tuple(picked), []
     listed = st.text_input(f"{_LIST_LABELS[name]} (up to {MAX_VALUES}, separated by commas)",
-                           key=_values_key(name))
+                           stored, **_bind(name, _values_key(name)))
     return clean_values(name, listed)
 
 

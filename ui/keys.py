@@ -23,9 +23,12 @@ SESSION = "mlp_lens_session"  # this session's id, for the runs it watches
 TRAININGS_NOTICE = "mlp_lens_trainings_notice"  # core.jobs.backend_notice() as last shown here
 
 # Compare (ui/compare.py).
-VARY = "cmp_vary"  # the setting the networks differ in (random_state: seeds)
-SEEDS = "cmp_seeds_text"  # the seed list's text box (kept across pages and in the URL)
-VALUES = "cmp_values_"  # + a setting's name: its values' text box or pills (random_state: SEEDS)
+COMPARE = "cmp_comparison"  # {"vary": the setting varied, each setting: its values as typed/picked}
+COMPARE_DRAWN = "cmp_drawn"  # the COMPARE the widgets were last made from, or changed
+COMPARE_GENERATION = "cmp_generation"  # part of the widgets' keys: new widgets when COMPARE is set
+VARY = "cmp_vary"  # + the generation: the Vary selectbox
+SEEDS = "cmp_seeds_text"  # + the generation: the seed list's text box
+VALUES = "cmp_values_"  # + a setting's name + the generation: its values' text box or pills
 COMPARE_WRITTEN = "cmp_written"  # the comparison as the page last put it in the URL
 COMPARE_LINK_NOTICES = "cmp_link_notices"  # (setting, values, what was wrong in the link)
 SEED_TRAINING = "cmp_training"  # (settings, comparison, SeedTraining) of the networks training

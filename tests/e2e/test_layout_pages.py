@@ -27,6 +27,7 @@ SIZES = [(1400, 1000), (1024, 768), (390, 844)]
 SEEDS = (2, 3, 4, 5)
 COMPARE_LINK = "/Compare_seeds?seeds=2,3,4,5&max_iter=5&scale_pixels=true"
 UNITS_LINK = "/Compare_seeds?vary=hidden_units&values=6,12&max_iter=5&scale_pixels=true"
+SOLVERS_LINK = "/Compare_seeds?vary=solver&values=sgd,adam&max_iter=5&hidden_units=4"
 DEAD_UNITS_LINK = "/?max_iter=5&hidden_units=4"  # the lesson's raw pixels: units die
 INSPECT_LINK = "/Inspect_a_unit?max_iter=15&scale_pixels=true"  # Draw's network, cached
 MAIN_SCROLL = "() => document.querySelector('[data-testid=\"stMain\"]').scrollTop"
@@ -89,9 +90,14 @@ def test_compare_lines_up_6_units_with_12_at_every_size_and_explore_links_raw_to
     expect(screen.locator(".st-key-seedcard_True")).to_contain_text("pixels scaled 0–1")
     expect(screen.get_by_test_id("stAlert").filter(has_text="Best: pixels scaled 0–1")
            ).to_be_visible()
+    # A link opened in a new session, one of its networks trained (sgd, above), one not.
+    open_app(screen, server.url + SOLVERS_LINK)
+    _cards_finish(screen, "sgd", "adam")
+    _controls_show(screen, "solver", "solver", ["solver = sgd", "solver = adam"])
 
     open_app(screen, server.url + UNITS_LINK)
     _cards_finish(screen, "6", "12")
+    _controls_show(screen, "hidden_units", "hidden units", "6,12")
     twelve = screen.locator(".st-key-seedcard_12")
     expect(twelve.locator("img")).to_have_count(2)  # the matched units, then the rest
     expect(twelve.get_by_text("6 units with no counterpart in the reference (6 hidden units)")
@@ -104,6 +110,24 @@ def test_compare_lines_up_6_units_with_12_at_every_size_and_explore_links_raw_to
         assert abs(widths[0] - widths[1]) <= 2, f"card widths at {_size(screen)}: {widths}"
         expect(screen.locator(EXCEPTION)).to_have_count(0)
         save_screenshot(screen, f"compare-units-{_size(screen)}")
+
+
+def _controls_show(screen: Page, name: str, vary: str, values: str | list[str]) -> None:
+    """The Vary box and the values (typed, or the pills pressed) show the link's comparison,
+    and a click on the page keeps it (a link opened in a new tab showed "random_state" and no
+    values, and the first click compared the seeds)."""
+    for _ in range(2):
+        expect(screen.get_by_role("combobox", name="Vary")).to_have_value(vary)
+        if isinstance(values, str):
+            expect(screen.get_by_test_id("stTextInput").filter(has_text="to compare")
+                   .locator("input")).to_have_value(values)
+        else:
+            pressed = screen.get_by_test_id("stButtonGroup").filter(has_text="to compare") \
+                .locator("button[aria-pressed=true]")
+            expect(pressed).to_have_text(values)
+        screen.get_by_text("Flip negatively matched units").click()
+        wait_for_app(screen)
+    assert f"vary={name}" in screen.url, screen.url
 
 
 @pytest.mark.parametrize("screen", SIZES, indirect=True)

@@ -99,6 +99,10 @@ def test_a_shared_link_opens_the_same_view_in_a_fresh_browser(page, server, brow
         theirs = colleague.new_page()
         open_app(theirs, link)
         wait_for_weight_grid(theirs, 4, 2, 2)
+        # The page goes on drawing once the grid is there (under load the digits box was
+        # read still empty): wait for its three digits, then read every setting.
+        digits = sidebar(theirs).get_by_test_id("stMultiSelect").filter(has_text="Digits")
+        expect(digits.locator("[data-tag]")).to_have_count(3)
         assert sidebar_values(theirs) == mine
         assert grid_image_bytes(theirs) == my_grid
         expect(theirs.locator(EXCEPTION)).to_have_count(0)
