@@ -68,8 +68,9 @@ def setting(at: AppTest, kind: str, name: str, copy: str = "sb"):
     return widgets[0]
 
 
-def compare_control(at: AppTest, kind: str, key: str):
-    """A Compare control, whose key is numbered anew when a link or Reset sets it."""
+def kept_widget(at: AppTest, kind: str, key: str):
+    """The widget of a page's own choice ``key``: numbered anew when a link, a new network
+    or Reset sets the choice (ui/kept.py)."""
     widgets = [w for w in getattr(at, kind) if re.fullmatch(rf"{key}_\d+", w.key or "")]
     assert len(widgets) == 1, [w.key for w in widgets]
     return widgets[0]
@@ -334,7 +335,7 @@ def test_compare_seeds_cleans_the_list_trains_and_lines_up_units():
     settle(at.switch_page("pages/2_Compare_seeds.py").run())
     assert not at.exception
     assert len([w for w in at.warning if "left out" in w.value or "twice" in w.value]) == 3
-    assert compare_control(at, "text_input", "cmp_seeds_text").value == "2,3,3,-1,abc"
+    assert kept_widget(at, "text_input", "cmp_seeds_text").value == "2,3,3,-1,abc"
     assert len(at.get("image")) == 2
     assert at.metric[0].label.startswith("Stability")
     assert 0 <= float(at.metric[0].value) < 1
@@ -379,17 +380,17 @@ def test_compare_varies_hidden_units_from_a_link_and_lists_the_units_without_a_c
     # it (a link opened in a new tab showed "random_state" and an empty box, and the first
     # click sent those back), and a run of the page keeps it.
     for _ in range(2):
-        vary = compare_control(at, "selectbox", "cmp_vary")
-        listed = compare_control(at, "text_input", "cmp_values_hidden_units")
+        vary = kept_widget(at, "selectbox", "cmp_vary")
+        listed = kept_widget(at, "text_input", "cmp_values_hidden_units")
         assert vary.value == "hidden_units" and listed.value == "6,12,40"
         assert vary.options[vary.proto.default] == "hidden units"
         assert listed.proto.default == "6,12,40"
         settle(at.run())
-    settle(compare_control(at, "selectbox", "cmp_vary").set_value("scale_pixels").run())
+    settle(kept_widget(at, "selectbox", "cmp_vary").set_value("scale_pixels").run())
     said = [i.value for i in at.info if i.value.startswith("**Best: pixels scaled 0–1**")]
     assert len(said) == 1 and "raw pixels 0–255: " in said[0], [i.value for i in at.info]
     assert "vary=scale_pixels&values=false%2Ctrue" in shared_link(at)
-    pills = compare_control(at, "button_group", "cmp_values_scale_pixels")
+    pills = kept_widget(at, "button_group", "cmp_values_scale_pixels")
     assert list(pills.proto.default) == [0, 1]
 
 
@@ -609,14 +610,16 @@ def test_a_link_to_a_mistake_explains_it_and_a_wrong_one_says_so():
     """why=2: the second listed mistake, "Why <answer> and not <true digit>?"; why=99 (there
     are 12): a notice, the picker empty, the link's why gone."""
     at = run(query={**HOLDOUT_LINK, "why": "2"})
-    picked = at.selectbox(key="explore_why")
+    picked = kept_widget(at, "selectbox", "explore_why")
+    assert picked.value == 1 and picked.proto.default == 1  # drawn anew, it shows the link's
     true, said = picked.format_func(picked.value).split(". ")[1].split(" (")[0].split(" → ")
     assert f"Why {said} and not {true}?" in [s.value for s in at.subheader]
     assert any(line.startswith(f"Its score for {said} is") for shown in at.markdown
                for line in shown.value.replace("\\", "").split("- ")[1:])
     at = run(query={**HOLDOUT_LINK, "why": "99"})
     assert any("explain mistake" in w.value and "1 to 12" in w.value for w in at.warning)
-    assert at.selectbox(key="explore_why").value is None and "why" not in at.query_params
+    assert kept_widget(at, "selectbox", "explore_why").value is None
+    assert "why" not in at.query_params
     assert not [s.value for s in at.subheader if s.value.startswith("Why")]
 
 
@@ -673,7 +676,7 @@ def test_a_seed_list_of_fifty_thousand_entries_gives_a_few_notices_and_reset_cle
     assert all(len(notice) < 120 for notice in notices)
     at.button(key="sb_reset").click().run()
     try:
-        assert compare_control(at, "text_input", "cmp_seeds_text").value == "2, 3, 4, 5"
+        assert kept_widget(at, "text_input", "cmp_seeds_text").value == "2, 3, 4, 5"
         assert not [w for w in at.warning if w.icon == ":material/filter_alt:"]
         assert at.query_params["seeds"] in ("2,3,4,5", ["2,3,4,5"])
     finally:

@@ -4,7 +4,7 @@ import pickle
 
 import joblib
 import pytest
-from test_pages import grid_caption, offline_sample, run, settle  # noqa: F401 - the fixture
+from test_pages import grid_caption, kept_widget, offline_sample, run, settle  # noqa: F401 - the fixture
 
 from core.cache import cache_dir
 from core.data import load_sample
@@ -17,14 +17,17 @@ def test_the_epoch_slider_replays_the_grid_and_says_when_units_died():
     redraws the grid there (its caption says so) and marks the charts; the warning says
     when the dead units died."""
     at = run()
-    slider = at.select_slider(key="replay_epoch")
+    slider = kept_widget(at, "select_slider", "replay_epoch")
     last = int(slider.options[-1])
     assert slider.value == last and slider.options[0] == "1"
+    # The slider's own default is the last epoch, so a browser that draws it anew shows that
+    # (Compare's slider, set by the server, came up at epoch 1 and sent it back).
+    assert list(slider.proto.default) == [len(slider.options) - 1]
     assert f"at the end of training (epoch {last})" in grid_caption(at)
     assert any("died at epoch" in w.value and "never activate" in w.value for w in at.warning)
     assert any(s.value == f"The training, replayed to epoch {last}" for s in at.subheader)
 
-    settle(at.select_slider(key="replay_epoch").set_value(1).run())
+    settle(kept_widget(at, "select_slider", "replay_epoch").set_value(1).run())
     assert grid_caption(at).startswith("6 hidden units in a 2 × 3 grid at epoch 1 of "
                                        f"{last}, replayed")
     assert any(s.value == "The training, replayed to epoch 1" for s in at.subheader)
@@ -34,7 +37,7 @@ def test_the_epoch_slider_replays_the_grid_and_says_when_units_died():
 def test_lbfgs_is_replayed_per_loss_evaluation_and_says_so():
     at = run(query={"solver": "lbfgs", "scale_pixels": "true", "max_iter": "8",
                     "random_state": "51"})
-    slider = at.select_slider(key="replay_epoch")
+    slider = kept_widget(at, "select_slider", "replay_epoch")
     assert slider.label == "Loss evaluation"
     assert any("after each loss evaluation" in c.value for c in at.caption)
 
@@ -65,7 +68,7 @@ def test_a_network_cached_before_histories_is_shown_without_one():
             rewritten += 1
     assert rewritten == 1
     at = run(query={"max_iter": "6", "scale_pixels": "true", "random_state": "52"})
-    assert "replay_epoch" not in [s.key for s in at.get("select_slider")]
+    assert not [s.key for s in at.get("select_slider") if s.key.startswith("replay_epoch")]
     assert grid_caption(at).startswith("6 hidden units in a 2 × 3 grid:")
     assert any("kept for networks trained to the end" in c.value for c in at.caption)
 
@@ -81,8 +84,9 @@ def test_the_inspector_shows_a_unit_over_the_training(unit):
 def test_compare_replays_every_seed_at_one_epoch():
     at = run(query={"seeds": "2,3", "max_iter": "12", "scale_pixels": "true"})
     settle(at.switch_page("pages/2_Compare_seeds.py").run())
-    slider = at.select_slider(key="cmp_epoch")
+    slider = kept_widget(at, "select_slider", "cmp_epoch")
     assert slider.label == "Epoch (all seeds)" and slider.value == int(slider.options[-1])
+    assert list(slider.proto.default) == [len(slider.options) - 1]  # as drawn anew
     settle(slider.set_value(1).run())
     captions = [image.proto.imgs[0].caption for image in at.get("image")]
     assert captions == ["seed 2 at epoch 1: units lined up with the reference",

@@ -38,8 +38,8 @@ from core.weights import (
     weight_grid_figure,
     weight_grid_mosaic,
 )
-from ui import cached, colours, keys, text
-from ui.sidebar import page_setting, set_param, show_link
+from ui import cached, colours, kept, keys, text
+from ui.sidebar import set_param, show_link
 
 
 def holdout_caption(params: TrainParams | None) -> None:
@@ -66,15 +66,14 @@ _LINK_KEYS = ("vary", "values", "seeds")
 def controls(params: TrainParams | None) -> tuple[Comparing, object, dict]:
     """The setting to vary and its values (in the URL), the reference network, view options."""
     _from_link()
-    stored = _stored()
     row = st.container(horizontal=True, gap="medium", vertical_alignment="bottom")
     with row:
         varied = tuple(VARIED)
-        name = st.selectbox("Vary", varied, varied.index(stored["vary"]), width=220,
-                            format_func=_VARY_LABELS.get, **_bind("vary", keys.VARY),
+        name = st.selectbox("Vary", varied, varied.index(kept.value(keys.VARY, SEED)),
+                            format_func=_VARY_LABELS.get, width=220, **kept.widget(keys.VARY),
                             help="The one setting the networks side by side differ in; every "
                                  "other setting is the sidebar's.")
-        values, notices = _values_widget(name, stored[name])
+        values, notices = _values_widget(name)
     _link_notices(name)
     text.notices(notices, icon=":material/filter_alt:")
     compared = Comparing(name, values)
@@ -100,54 +99,16 @@ def _picked(name: str) -> bool:
     return isinstance(FIELDS[name], (Choice, YesNo))
 
 
-def _defaults() -> dict:
-    """The comparison Reset puts back: seeds, and each setting's values from ``VARIED``."""
-    return {"vary": SEED} | {
-        name: list(values) if _picked(name) else
-        ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)
-        for name, values in VARIED.items()}
-
-
-def _stored() -> dict:
-    """The comparison the controls show, kept in the session (across pages) apart from the
-    widgets, and the widgets' generation.
-
-    As in the sidebar, the server never writes into a widget: a widget whose value was written
-    before the browser drew it may come up at its own default and send that back with the next
-    click (a Compare link opened in a new tab showed "random_state" and empty values, and the
-    first click compared seeds). So the widgets start from this stored comparison, and when it
-    is set from outside (a link, Reset) they become new widgets under new keys.
-    """
-    defaults = _defaults()
-    page_setting(keys.COMPARE, defaults)
-    stored = st.session_state.setdefault(keys.COMPARE, defaults)
-    if stored is not st.session_state.get(keys.COMPARE_DRAWN):  # not the widgets' own change
-        st.session_state[keys.COMPARE_GENERATION] = (
-            st.session_state.get(keys.COMPARE_GENERATION, 0) + 1)
-        st.session_state[keys.COMPARE_DRAWN] = stored
-    return stored
-
-
-def _widget_key(base: str) -> str:
-    return f"{base}_{st.session_state.get(keys.COMPARE_GENERATION, 0)}"
-
-
-def _bind(field: str, base: str) -> dict:
-    """A control's key (this generation's) and the callback that stores what the visitor did."""
-    key = _widget_key(base)
-    return {"key": key, "on_change": _moved, "args": (field, base, key)}
-
-
-def _moved(field: str, base: str, key: str) -> None:
-    """Store the visitor's change of ``field`` ("vary" or a setting's values), unless it comes
-    from an older generation's widget whose late value the browser sent."""
-    if key == _widget_key(base):
-        stored = {**st.session_state[keys.COMPARE], field: st.session_state[key]}
-        st.session_state[keys.COMPARE] = st.session_state[keys.COMPARE_DRAWN] = stored
-
-
 def _values_key(name: str) -> str:
     return keys.SEEDS if name == SEED else keys.VALUES + name
+
+
+def _values(name: str):
+    """The values of setting ``name`` as kept (those of ``VARIED`` at first, and after Reset)."""
+    values = VARIED[name]
+    default = (list(values) if _picked(name) else
+               ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values))
+    return kept.value(_values_key(name), default)
 
 
 def _from_link() -> None:
@@ -161,36 +122,35 @@ def _from_link() -> None:
         notices.append(f"The link's vary = '{name[:40]}' is not a setting Compare can vary; "
                        "comparing seeds instead.")
         name = SEED
-    stored = {**st.session_state.get(keys.COMPARE, _defaults()), "vary": name}
+    kept.put(keys.VARY, name)
     listed = query.get("seeds" if name == SEED else "values")
     if listed is not None and _picked(name):
         values, found = clean_values(name, listed)
-        stored[name] = list(values)
+        kept.put(_values_key(name), list(values))
         notices += [f"The link's values: {notice}" for notice in found]
     elif listed is not None:
-        stored[name] = listed  # its notices show under the text box
-    st.session_state[keys.COMPARE] = stored  # a new dict: the widgets are made anew
-    st.session_state[keys.COMPARE_LINK_NOTICES] = (name, stored[name], tuple(notices))
+        kept.put(_values_key(name), listed)  # its notices show under the text box
+    st.session_state[keys.COMPARE_LINK_NOTICES] = (name, _values(name), tuple(notices))
 
 
 def _link_notices(name: str) -> None:
     """What was wrong in the link, until the visitor changes the comparison."""
     shown, values, notices = st.session_state.get(keys.COMPARE_LINK_NOTICES, (None, None, ()))
-    if shown == name and values == st.session_state[keys.COMPARE][name]:
+    if shown == name and values == _values(name):
         text.notices(notices, icon=":material/link:")
 
 
-def _values_widget(name: str, stored) -> tuple[tuple, list[str]]:
+def _values_widget(name: str) -> tuple[tuple, list[str]]:
     """The values to compare: pills for a setting of a few choices, else a typed list."""
     if _picked(name):
         offered = FIELDS[name].offered()
         picked = st.pills(_LIST_LABELS[name], offered, selection_mode="multi",
-                          default=[value for value in stored if value in offered],
+                          default=[value for value in _values(name) if value in offered],
                           format_func=lambda value: value_title(name, value),
-                          **_bind(name, _values_key(name)))
+                          **kept.widget(_values_key(name)))
         return tuple(picked), []
     listed = st.text_input(f"{_LIST_LABELS[name]} (up to {MAX_VALUES}, separated by commas)",
-                           stored, **_bind(name, _values_key(name)))
+                           _values(name), **kept.widget(_values_key(name)))
     return clean_values(name, listed)
 
 
@@ -415,12 +375,13 @@ def _epoch_slider(good: dict[int, TrainResult], field: str) -> int | None:
     epochs = sorted(set().union(*(h.epochs for h in histories)))
     if len(epochs) < 2:
         return None
-    if st.session_state.get(keys.REPLAY_ALL_SEEDS) not in epochs:
-        st.session_state[keys.REPLAY_ALL_SEEDS] = epochs[-1]
+    if kept.value(keys.REPLAY_ALL_SEEDS, None) not in epochs:  # other networks: their end
+        kept.put(keys.REPLAY_ALL_SEEDS, epochs[-1])
     step = histories[0].step_name
     every = "all seeds" if field == SEED else "all networks"
     return st.select_slider(
-        f"{step.capitalize()} ({every})", options=epochs, key=keys.REPLAY_ALL_SEEDS,
+        f"{step.capitalize()} ({every})", options=epochs,
+        value=st.session_state[keys.REPLAY_ALL_SEEDS], **kept.widget(keys.REPLAY_ALL_SEEDS),
         help=f"Replay every network's training: each grid as it was at this {step}; one "
              "that stopped earlier shows its end. Units stay lined up as at the end.")
 

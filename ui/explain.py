@@ -24,8 +24,8 @@ from core.weights import (
     figure_png,
     hidden_weight_images,
 )
-from ui import colours, text
-from ui.sidebar import page_setting, show_link
+from ui import colours, kept, text
+from ui.sidebar import show_link
 
 PICTURE_PX = 224  # the digit with its pixels' pushes: 8 screen pixels per MNIST pixel
 MISTAKE_KEY = "explore_why"  # the mistake picked on Explore (its place in the list), or None
@@ -94,15 +94,14 @@ def mistake(result: TrainResult, data: MnistData, mistakes: Mistakes) -> None:
 
 def _picked(mistakes: Mistakes) -> int | None:
     """The mistake the visitor (or the link) picked, by its place in the list."""
-    page_setting(MISTAKE_KEY, None)  # Reset explains none
     n = len(mistakes.rows)
-    if MISTAKE_KEY not in st.session_state:
-        asked = st.query_params.get(MISTAKE_PARAM)
-        st.session_state[MISTAKE_KEY] = _from_link(asked, n)
-    elif st.session_state[MISTAKE_KEY] not in (None, *range(n)):  # another network's list
-        st.session_state[MISTAKE_KEY] = None
+    if MISTAKE_KEY not in st.session_state:  # this session's first: the link's
+        kept.put(MISTAKE_KEY, _from_link(st.query_params.get(MISTAKE_PARAM), n))
+    if kept.value(MISTAKE_KEY, None) not in (None, *range(n)):  # another network's list
+        kept.put(MISTAKE_KEY, None)  # (Reset, too, explains none)
     captions = mistakes.captions()
-    picked = st.selectbox("Why did it make this mistake?", range(n), key=MISTAKE_KEY,
+    picked = st.selectbox("Why did it make this mistake?", range(n),
+                          st.session_state[MISTAKE_KEY], **kept.widget(MISTAKE_KEY),
                           format_func=lambda i: f"{i + 1}. {captions[i]}",
                           placeholder="Pick one of its mistakes", width=300,
                           help="Each hidden unit's share of its wrong answer's score and of the "

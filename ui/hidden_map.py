@@ -25,11 +25,9 @@ from core.hidden_map import (
 )
 from core.params import TrainParams
 from core.train import TrainResult
-from ui import keys
-from ui.sidebar import page_setting
+from ui import kept, keys
 
 URL_KEY, DEFAULT = "map", "pca"
-_CHOICE = "hidden_map_choice"  # the control's widget key
 _METHOD_HELP = ("**PCA** (instant) shows the two directions in which the images' activations "
                 "differ most: distances on the map are true to the layer. **t-SNE** (a few "
                 f"seconds, at most {TSNE_POINTS:,} images) keeps each image near those whose "
@@ -41,12 +39,9 @@ def map_method() -> str:
     """The visitor's method: from this session, else from the link, else PCA."""
     if keys.MAP_METHOD not in st.session_state:
         linked = st.query_params.get(URL_KEY, DEFAULT)
-        st.session_state[keys.MAP_METHOD] = linked if linked in METHODS else DEFAULT
-    method = st.session_state[keys.MAP_METHOD]
+        kept.put(keys.MAP_METHOD, linked if linked in METHODS else DEFAULT)
+    method = kept.value(keys.MAP_METHOD, DEFAULT)  # Reset goes back to PCA
     _keep_in_url(method)
-    page_setting(keys.MAP_METHOD, DEFAULT)  # Reset goes back to PCA
-    if st.session_state.get(_CHOICE) != method:  # the control shows it (no default: no warning)
-        st.session_state[_CHOICE] = method
     return method
 
 
@@ -64,8 +59,8 @@ def hidden_map_section(result: TrainResult, data: MnistData, epoch: int | None) 
     at = f" at {step} {network.epoch}" if network.epoch is not None else ""
     st.subheader(f"The hidden layer's map{at}")
     method = map_method()
-    st.segmented_control("Map", METHODS, format_func=METHOD_NAMES.get,
-                         key=_CHOICE, required=True, on_change=_store,
+    st.segmented_control("Map", METHODS, format_func=METHOD_NAMES.get, default=method,
+                         required=True, **kept.widget(keys.MAP_METHOD, then=_store),
                          help=_METHOD_HELP)
     hmap, spec, images = _map(result, data, network.epoch, method)
     chart, numbers = st.columns([3, 2], gap="large")
@@ -82,11 +77,8 @@ def hidden_map_section(result: TrainResult, data: MnistData, epoch: int | None) 
 
 
 def _store() -> None:
-    """The control's choice, kept for the session and put in the address before the sidebar
-    writes this run's link."""
-    method = st.session_state.get(_CHOICE) or DEFAULT
-    st.session_state[keys.MAP_METHOD] = method
-    _keep_in_url(method)
+    """The visitor's method in the address, before the sidebar writes this run's link."""
+    _keep_in_url(st.session_state[keys.MAP_METHOD])
 
 
 def _numbers(hmap: HiddenMap) -> None:

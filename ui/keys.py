@@ -10,7 +10,8 @@ WIDGET_GENERATIONS = "mlp_lens_widget_generations"  # "sb_alpha" -> times that c
 URL_NOTICES = "mlp_lens_url_notices"  # (values from the link, what was wrong with it)
 LINK_SLOT = "mlp_lens_link_slot"  # where the sidebar shows the link, this run
 ADVANCED_OPEN = "sb_advanced"  # the Advanced section's open state (a fix may open it)
-PAGE_SETTINGS = "mlp_lens_page_settings"  # a page's own widget keys -> defaults (for Reset)
+PAGE_SETTINGS = "mlp_lens_page_settings"  # a page's own choices (ui/kept.py) -> defaults, for Reset
+KEPT_GENERATIONS = "mlp_lens_kept_generations"  # a page's choice -> times its widget was made anew
 # Each setting's widget is "sb_<name>" in the sidebar and "qs_<name>" in the page's quick settings,
 # with "_<n>" added once the copy has been made anew n times (ui.sidebar._store says why).
 
@@ -23,12 +24,10 @@ SESSION = "mlp_lens_session"  # this session's id, for the runs it watches
 TRAININGS_NOTICE = "mlp_lens_trainings_notice"  # core.jobs.backend_notice() as last shown here
 
 # Compare (ui/compare.py).
-COMPARE = "cmp_comparison"  # {"vary": the setting varied, each setting: its values as typed/picked}
-COMPARE_DRAWN = "cmp_drawn"  # the COMPARE the widgets were last made from, or changed
-COMPARE_GENERATION = "cmp_generation"  # part of the widgets' keys: new widgets when COMPARE is set
-VARY = "cmp_vary"  # + the generation: the Vary selectbox
-SEEDS = "cmp_seeds_text"  # + the generation: the seed list's text box
-VALUES = "cmp_values_"  # + a setting's name + the generation: its values' text box or pills
+# The choices below whose widget is "<key>_<n>" are kept apart from it (ui/kept.py).
+VARY = "cmp_vary"  # the setting the networks differ in (random_state: seeds)
+SEEDS = "cmp_seeds_text"  # the seed list as typed (kept across pages and in the URL)
+VALUES = "cmp_values_"  # + a setting's name: its values as typed or picked (random_state: SEEDS)
 COMPARE_WRITTEN = "cmp_written"  # the comparison as the page last put it in the URL
 COMPARE_LINK_NOTICES = "cmp_link_notices"  # (setting, values, what was wrong in the link)
 SEED_TRAINING = "cmp_training"  # (settings, comparison, SeedTraining) of the networks training

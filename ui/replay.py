@@ -22,7 +22,7 @@ from core.weights import (
     chart_width,
     figure_png,
 )
-from ui import cached, keys
+from ui import cached, kept, keys
 
 
 def epoch_slider(result: TrainResult) -> int | None:
@@ -31,11 +31,13 @@ def epoch_slider(result: TrainResult) -> int | None:
     if history is None:
         return None
     if st.session_state.get(keys.REPLAY_NETWORK) != result.params or \
-            st.session_state.get(keys.REPLAY_EPOCH) not in history.epochs:
+            kept.value(keys.REPLAY_EPOCH, None) not in history.epochs:
         st.session_state[keys.REPLAY_NETWORK] = result.params  # another network: back to its end
-        st.session_state[keys.REPLAY_EPOCH] = history.epochs[-1]
+        kept.put(keys.REPLAY_EPOCH, history.epochs[-1])
     label = "Loss evaluation" if history.per_evaluation else "Epoch"
-    epoch = st.select_slider(label, options=history.epochs, key=keys.REPLAY_EPOCH,
+    epoch = st.select_slider(label, options=history.epochs,
+                             value=st.session_state[keys.REPLAY_EPOCH],
+                             **kept.widget(keys.REPLAY_EPOCH),
                              help="Replay the training: the weight grid, the loss and each "
                                   f"unit's activity as they were at this {history.step_name}.")
     st.caption(recording_note(result))

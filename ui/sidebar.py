@@ -28,7 +28,7 @@ from core.params import (
     Whole,
     YesNo,
 )
-from ui import colours, keys, text, theme
+from ui import colours, kept, keys, text, theme
 
 PAGES = (  # the pages, in the order the sidebar lists them
     ("app.py", "Explore", ":material/grid_view:"),
@@ -122,16 +122,10 @@ def current_link() -> str:
     return f"{st.context.url or ''}?{urlencode(st.query_params.to_dict())}"
 
 
-def page_setting(key: str, default) -> None:
-    """Register a page's own setting (a widget ``key``), which Reset puts back to ``default``."""
-    st.session_state.setdefault(keys.PAGE_SETTINGS, {})[key] = default
-
-
 def reset() -> None:
     """Back to the lesson's settings, and every page's own settings to their defaults."""
     set_params(TrainParams())
-    for key, default in st.session_state.get(keys.PAGE_SETTINGS, {}).items():
-        st.session_state[key] = default
+    kept.reset()
 
 
 def cache_notice() -> None:

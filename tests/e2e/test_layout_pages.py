@@ -114,8 +114,9 @@ def test_compare_lines_up_6_units_with_12_at_every_size_and_explore_links_raw_to
 
 def _controls_show(screen: Page, name: str, vary: str, values: str | list[str]) -> None:
     """The Vary box and the values (typed, or the pills pressed) show the link's comparison,
-    and a click on the page keeps it (a link opened in a new tab showed "random_state" and no
-    values, and the first click compared the seeds)."""
+    as does the epoch slider (at the last epoch), and a click on the page keeps them: a link
+    opened in a new tab showed "random_state" and no values, and the first click compared the
+    seeds; the slider went back to epoch 1."""
     for _ in range(2):
         expect(screen.get_by_role("combobox", name="Vary")).to_have_value(vary)
         if isinstance(values, str):
@@ -125,6 +126,8 @@ def _controls_show(screen: Page, name: str, vary: str, values: str | list[str]) 
             pressed = screen.get_by_test_id("stButtonGroup").filter(has_text="to compare") \
                 .locator("button[aria-pressed=true]")
             expect(pressed).to_have_text(values)
+        epoch = screen.get_by_test_id("stSlider").filter(has_text="Epoch (all networks)")
+        expect(epoch.get_by_test_id("stSliderThumbValue")).to_have_text("5")  # the last
         screen.get_by_text("Flip negatively matched units").click()
         wait_for_app(screen)
     assert f"vary={name}" in screen.url, screen.url
