@@ -198,6 +198,8 @@ class RemoteFit:
             self._finished_seen = True
             return None
         if status != "pending":
+            if self.worker is not None and self.worker not in self.cluster.workers():
+                raise WorkerLost(self._lost_words(""))  # (the task may say only "cancelled")
             exception = self._future.exception() if status == "error" else status
             raise WorkerLost(f"the Dask cluster could not train it ({exception!r:.300})")
         if self.worker is not None and monotonic() > self._next_check:
