@@ -11,14 +11,16 @@ run: $(VENV)/.installed
 	$(BIN)/python -m ui
 
 # Tests in two rounds: most of them in TEST_WORKERS processes at once (pytest-xdist), then the
-# ones marked `alone` (the crowd, the budget, the benchmark smoke) one at a time on an
+# ones marked `alone` (the crowd, the budget) one at a time on an
 # otherwise idle machine. Both rounds run (each lists its slowest tests); the target fails if
 # either does. Load runs (marked `load`: the two-minute soak in Chromium, the class of 30
 # headless visitors, the sidebar probe) are `make load`.
 TEST_WORKERS ?= 2
+# (`loadgroup`: the tests that share a module's costly fixture stay on one worker; see
+# tests/conftest.py.)
 
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest -m "not alone and not load" -n $(TEST_WORKERS) --dist load \
+	$(BIN)/python -m pytest -m "not alone and not load" -n $(TEST_WORKERS) --dist loadgroup \
 	    --durations=10; \
 	first=$$?; \
 	$(BIN)/python -m pytest -m "alone and not load" --durations=5; second=$$?; \
