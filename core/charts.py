@@ -133,7 +133,9 @@ def digit_scatter_spec(points: Mapping[str, Sequence], centres: Sequence[Mapping
                            "color": "black"},
                   "encoding": {"text": {"field": "label", "type": "nominal"},
                                "tooltip": {"value": None}}}]}
-    return {"$schema": SCHEMA, "layer": [dots, rings]}
+    # Room on the left: on a phone the y axis's title was cut at the page's edge.
+    return {"$schema": SCHEMA, "padding": {"left": 12, "top": 5, "right": 5, "bottom": 5},
+            "layer": [dots, rings]}
 
 
 def _ring(centre: Mapping) -> dict:

@@ -392,6 +392,8 @@ def test_compare_varies_hidden_units_from_a_link_and_lists_the_units_without_a_c
     assert "vary=scale_pixels&values=false%2Ctrue" in shared_link(at)
     pills = kept_widget(at, "button_group", "cmp_values_scale_pixels")
     assert list(pills.proto.default) == [0, 1]
+    settle(kept_widget(at, "selectbox", "cmp_vary").set_value("hidden_units").run())
+    assert kept_widget(at, "text_input", "cmp_values_hidden_units").value == "6,12,40"  # kept
 
 
 def test_a_link_that_varies_an_unknown_setting_compares_its_seeds_and_says_so():
