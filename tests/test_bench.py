@@ -10,8 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from bench.datahome import prepare_data
 from bench.report import ROWS
 from bench.run import NO_CLASS_QUICK, NO_OPENML, QUICK_MAX_ITER, QUICK_ROWS, Bench, parse_args
@@ -48,7 +46,6 @@ def assert_full_report(done: subprocess.CompletedProcess, tmp_path: Path) -> dic
 
 # Not `alone`: its ~25 processes run one after another, about one core's work, and its
 # timings are not checked; beside the other tests it uses the core the alone round left idle.
-@pytest.mark.long
 def test_quick_run_reports_every_row(tmp_path):
     """One quick run, on what this machine has. With ../shared every row but the class (minutes
     long) runs and MLP Lens trains the lesson script's exact network; without it, MLP Lens's

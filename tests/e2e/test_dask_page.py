@@ -47,7 +47,6 @@ def _epochs_seen(page: Page, count: int) -> set[int]:
     return seen
 
 
-@pytest.mark.long
 def test_a_page_trains_on_the_cluster_pauses_resumes_and_caches_the_local_network(
         browser, cluster, tmp_path, monkeypatch):  # noqa: F811 - the fixture imported above
     """Two epochs arrive from the Dask worker while the page watches; Pause holds it there

@@ -57,7 +57,6 @@ def paused_epoch(page: Page) -> int:
     return int(found.group(1))
 
 
-@pytest.mark.long
 def test_pause_step_and_resume_finish_the_same_network_as_plain_scikit_learn(
         page, server, tmp_path, monkeypatch):
     """Pause: the epoch stays put. Step: exactly one more. Resume: it finishes, and the cached
@@ -156,7 +155,6 @@ def test_three_quick_slider_steps_leave_one_training_running(page, server):
         has_text="Stopped at epoch")).to_be_visible(timeout=TRAINING_TIMEOUT_MS)
 
 
-@pytest.mark.long
 def test_a_paused_page_costs_the_server_almost_no_cpu(browser, tmp_path):
     """While the visitor looks at a held training, the server (its page threads and the held
     fit together) uses under 0.02 of a core over 10 s; Resume then finishes the network."""

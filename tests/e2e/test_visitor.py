@@ -120,7 +120,10 @@ def test_the_headless_visitor_receives_sends_and_finishes_as_chromium_does(brows
         _same_requests(mine, chromium.sent)
         for visit in (mine, theirs):  # the live view's pace: run_every=1.0 while it shows
             live = visit.finished - visit.first_seen.get("progress", visit.finished)
-            assert abs(visit.sent["rerun_script.fragment"] - live) <= 2, (round_, visit.sent)
+            # At most one a second; under load a run takes longer and the next comes later
+            # (6 in 8.1 s, beside the suite's other tests).
+            assert live / 2 - 1 <= visit.sent["rerun_script.fragment"] <= live + 2, (
+                round_, live, visit.sent)
         # From the page's first request: the browser first loads and runs its own scripts.
         assert abs((mine.finished - mine.asked) - (theirs.finished - theirs.asked)) \
             < SAME_FINISH_S
