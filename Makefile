@@ -16,11 +16,11 @@ run: $(VENV)/.installed
 # either does. Load runs (marked `load`: the two-minute soak in Chromium, the class of 30
 # headless visitors, the sidebar probe) are `make load`.
 TEST_WORKERS ?= 2
-# (`loadgroup`: the tests that share a module's costly fixture stay on one worker; see
-# tests/conftest.py.)
+# (`loadfile`: each file's tests run on one worker, so a module's costly fixture, such as the
+# full-size data set or a Dask cluster, is set up once, and one server trains a file's networks.)
 
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest -m "not alone and not load" -n $(TEST_WORKERS) --dist loadgroup \
+	$(BIN)/python -m pytest -m "not alone and not load" -n $(TEST_WORKERS) --dist loadfile \
 	    --durations=10; \
 	first=$$?; \
 	$(BIN)/python -m pytest -m "alone and not load" --durations=5; second=$$?; \

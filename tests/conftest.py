@@ -10,16 +10,6 @@ import pytest
 from core.data import MnistData, load_sample
 
 
-def pytest_collection_modifyitems(items):
-    """The tests that use a module-scoped fixture run on one worker (``--dist loadgroup`` in
-    the Makefile): spread over two, each worker set the fixture up again, and some take
-    20-40 s (the full-size data set, a Dask cluster, pages measured at three sizes)."""
-    for item in items:
-        info = getattr(item, "_fixtureinfo", None)
-        if info and any(defs[-1].scope == "module" for defs in info.name2fixturedefs.values()):
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
-
-
 @pytest.fixture(scope="session", autouse=True)
 def isolated_environment(tmp_path_factory):
     """Every test writes its caches to a temp folder and never looks for OpenML data."""

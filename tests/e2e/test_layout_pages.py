@@ -21,8 +21,7 @@ from tests.e2e.conftest import (
 )
 from tests.e2e.test_draw_flow import CANVAS, DRAW_LINK, HINT, SEVEN_BAR, draw_stroke
 
-# On one worker, so one server trains each page's networks once for the three sizes.
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("test_layout_pages")]
+pytestmark = pytest.mark.e2e
 
 SIZES = [(1400, 1000), (1024, 768), (390, 844)]
 SEEDS = (2, 3, 4, 5)
