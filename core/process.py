@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import os
+import sys
 import threading
 import warnings
 from contextlib import contextmanager
@@ -44,11 +45,24 @@ def configure_process() -> None:
         _few_malloc_arenas()
         log = logging.getLogger(LOGGER)
         if not log.handlers:
-            handler = logging.StreamHandler()
+            handler = _Stderr()
             handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
             log.addHandler(handler)
             log.setLevel(logging.INFO)
         _configured = True
+
+
+class _Stderr(logging.StreamHandler):
+    """Writes to ``sys.stderr`` as it is at each message, not as it was when made: a training
+    thread that logged after pytest had closed a test's captured stream raised in logging."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _ignored) -> None:
+        pass
 
 
 @contextmanager
